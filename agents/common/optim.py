@@ -1,0 +1,79 @@
+"""Optimizers whose statistics live in shared memory, for Hogwild actor-learners.
+
+A3C shares RMSProp's running averages across all actor-learners (Mnih et al. 2016, "shared
+RMSProp"). torch's optimizers create their state lazily inside the first `step()`, which would
+make it private to each process; these subclasses create it eagerly and move it to shared memory,
+so every worker that receives the optimizer updates the same statistics.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+
+OPTIMIZERS = ("rmsprop", "adam")
+
+
+def _share_state(optimizer: torch.optim.Optimizer, make_state) -> None:
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            state = optimizer.state[p]
+            state.update(make_state(p, group))
+            for value in state.values():
+                if torch.is_tensor(value):
+                    value.share_memory_()
+
+
+class SharedRMSprop(torch.optim.RMSprop):
+    """RMSProp with its square averages (and step counts) in shared memory."""
+
+    def __init__(self, params: Iterable[torch.Tensor], lr: float = 7e-4, alpha: float = 0.99,
+                 eps: float = 1e-5) -> None:
+        super().__init__(params, lr=lr, alpha=alpha, eps=eps, foreach=False)
+        _share_state(self, lambda p, g: {"step": torch.zeros(()),
+                                         "square_avg": torch.zeros_like(p, memory_format=torch.preserve_format)})
+
+
+class SharedAdam(torch.optim.Adam):
+    """Adam with its moment estimates (and step counts) in shared memory."""
+
+    def __init__(self, params: Iterable[torch.Tensor], lr: float = 1e-4, betas=(0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, foreach=False)
+        _share_state(self, lambda p, g: {"step": torch.zeros(()),
+                                         "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
+                                         "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format)})
+
+
+def make_shared_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, *,
+                          eps: float | None = None, alpha: float = 0.99) -> torch.optim.Optimizer:
+    """A shared-statistics optimizer by name ("rmsprop" or "adam")."""
+    if name == "rmsprop":
+        return SharedRMSprop(params, lr=lr, alpha=alpha, eps=1e-5 if eps is None else eps)
+    if name == "adam":
+        return SharedAdam(params, lr=lr, eps=1e-8 if eps is None else eps)
+    raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+
+
+def load_state_in_place(optimizer: torch.optim.Optimizer, saved: dict) -> None:
+    """Restores a saved optimizer state without leaving shared memory.
+
+    `Optimizer.load_state_dict` would replace the shared tensors with fresh private ones; this
+    copies the saved values into the existing (shared) tensors instead.
+    """
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    saved_state = saved["state"]
+    if len(saved_state) != len(params):
+        raise ValueError(f"saved optimizer state covers {len(saved_state)} parameters, this one {len(params)}")
+    for index, p in enumerate(params):
+        for key, value in saved_state[index].items():
+            target = optimizer.state[p][key]
+            if torch.is_tensor(target):
+                target.copy_(value)
+            else:
+                optimizer.state[p][key] = value
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr

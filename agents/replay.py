@@ -1,0 +1,95 @@
+"""Playing a trained agent and recording what it does as a video."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from agents.rollout import sample_actions
+from envs import GameSpec, make_env
+
+MIN_VIDEO_SIDE = 160  # small boards (MinAtar's 10x10) are scaled up to at least this
+
+
+@dataclass(frozen=True)
+class EpisodeResult:
+    ret: float  # unclipped game score
+    length: int  # agent steps
+    frames: int  # video frames recorded (length + 1: the first observation and one per step)
+
+
+def _rgb(frame: np.ndarray) -> np.ndarray:
+    """A rendered frame as uint8 RGB, small boards scaled up with nearest neighbours."""
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8:
+        frame = (np.clip(frame, 0.0, 1.0) * 255).astype(np.uint8)
+    side = min(frame.shape[:2])
+    if side < MIN_VIDEO_SIDE:
+        k = -(-MIN_VIDEO_SIDE // side)
+        frame = frame.repeat(k, axis=0).repeat(k, axis=1)
+    if frame.shape[0] % 2 or frame.shape[1] % 2:  # H.264 wants even sides
+        frame = frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2]
+    return np.ascontiguousarray(frame)
+
+
+def play(model: torch.nn.Module, spec: GameSpec, *, episodes: int, seed: int, greedy: bool = False,
+         max_steps: int | None = None, record: bool = True) -> tuple[list[EpisodeResult], list[np.ndarray]]:
+    """Plays `episodes` episodes; returns their results and (if `record`) every RGB frame."""
+    env = make_env(spec, render=record)
+    results: list[EpisodeResult] = []
+    frames: list[np.ndarray] = []
+    torch.manual_seed(seed)
+    try:
+        for episode in range(episodes):
+            obs, _ = env.reset(seed=seed + episode)
+            recorded = 0
+            if record:
+                frames.append(_rgb(env.render()))
+                recorded += 1
+            ret, length = 0.0, 0
+            while True:
+                action = int(sample_actions(model, torch.from_numpy(np.asarray(obs)[None]), greedy)[0])
+                obs, reward, terminated, truncated, info = env.step(action)
+                ret += float(reward)  # no reward clipping here: this is the game score
+                length += 1
+                if record:
+                    frames.append(_rgb(env.render()))
+                    recorded += 1
+                if terminated or truncated or (max_steps is not None and length >= max_steps):
+                    break
+            results.append(EpisodeResult(ret, length, recorded))
+    finally:
+        env.close()
+    return results, frames
+
+
+def video_fps(spec: GameSpec) -> int:
+    return 15 if spec.kind == "ale" else 30  # ALE: 60 Hz / frame skip 4 = real time
+
+
+def write_video(frames: list[np.ndarray], path: str | Path, fps: int) -> None:
+    """Writes frames to an mp4 (H.264 via imageio-ffmpeg), or a gif when the name ends in .gif."""
+    import imageio.v2 as imageio
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".gif":
+        imageio.mimsave(path, frames, duration=1000 / fps, loop=0)
+    else:
+        writer = imageio.get_writer(path, fps=fps, codec="libx264", macro_block_size=1,
+                                    ffmpeg_log_level="error", pixelformat="yuv420p")
+        try:
+            for frame in frames:
+                writer.append_data(frame)
+        finally:
+            writer.close()
+
+
+def record_replay(model: torch.nn.Module, spec: GameSpec, path: str | Path, *, episodes: int, seed: int,
+                  greedy: bool = False, max_steps: int | None = None) -> list[EpisodeResult]:
+    """Plays and writes the video in one call; returns the episodes' results."""
+    results, frames = play(model, spec, episodes=episodes, seed=seed, greedy=greedy, max_steps=max_steps)
+    write_video(frames, path, video_fps(spec))
+    return results

@@ -1,0 +1,154 @@
+"""`make_env(game)`: every game pathzero plays, behind one function and one naming scheme.
+
+Accepted names:
+- any ALE game, as `Pong`, `pong`, `space_invaders`, `SpaceInvaders` or `ALE/Pong-v5`;
+- any MinAtar game, as `MinAtar/Breakout` or `MinAtar/Breakout-v1`;
+- any registered gymnasium id, such as `CartPole-v1`.
+
+ALE games follow Machado et al. (2018): `ALE/<Game>-v5` with sticky actions 0.25 and the
+108,000-frame episode cap, built with `frameskip=1` and wrapped by gymnasium's
+`AtariPreprocessing` (frame skip 4, 84x84 grayscale, up to 30 no-op starts) and
+`FrameStackObservation(4)`. One agent step is 4 emulator frames; pathzero counts emulator frames.
+
+`RecordEpisodeStatistics` sits inside any reward clipping, so `info["episode"]["r"]` is always
+the unclipped game score: the number to log and report.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.wrappers import (AtariPreprocessing, ClipReward, FrameStackObservation,
+                                RecordEpisodeStatistics, TransformObservation)
+
+from envs.errors import UsageError
+
+# Rendering needs no screen: pygame (classic control) draws off-screen.
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+ALE_FRAME_SKIP = 4
+STICKY_ACTIONS = 0.25
+MINATAR_VERSION = "v1"  # the minimal action set
+
+
+@dataclass(frozen=True)
+class GameSpec:
+    """A resolved game name: what kind of game it is and how to build it."""
+
+    kind: str  # "ale", "minatar" or "gym"
+    env_id: str  # the gymnasium id
+    name: str  # a short, file-name-safe name for run folders
+
+    @property
+    def frames_per_step(self) -> int:
+        """Emulator frames per agent step (4 on ALE, 1 elsewhere)."""
+        return ALE_FRAME_SKIP if self.kind == "ale" else 1
+
+
+def _key(name: str) -> str:
+    """Normalises a game name: `ALE/Space_Invaders-v5` and `spaceinvaders` give the same key."""
+    name = name.strip()
+    name = re.sub(r"^(ALE|MinAtar)/", "", name, flags=re.I)
+    name = re.sub(r"(NoFrameskip)?-v\d+$", "", name, flags=re.I)
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+@lru_cache(maxsize=1)
+def _register() -> None:
+    import ale_py
+    import minatar.gym
+
+    gym.register_envs(ale_py)
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner on every env
+    if "MinAtar/Breakout-v1" not in gym.registry:
+        minatar.gym.register_envs()
+
+
+def _ale_ids() -> dict[str, str]:
+    _register()
+    return {_key(k): k for k in gym.registry if k.startswith("ALE/") and k.endswith("-v5")}
+
+
+def _minatar_ids() -> dict[str, str]:
+    _register()
+    return {_key(k): k for k in gym.registry
+            if k.startswith("MinAtar/") and k.endswith(f"-{MINATAR_VERSION}")}
+
+
+def known_games() -> list[str]:
+    """Display names of every ALE and MinAtar game (gymnasium ids are accepted too)."""
+    ale = [k[len("ALE/"):-len("-v5")] for k in _ale_ids().values()]
+    mini = [k[:-len(f"-{MINATAR_VERSION}")] for k in _minatar_ids().values()]
+    return sorted(ale) + sorted(mini)
+
+
+def resolve_game(game: str) -> GameSpec:
+    """Turns a user's game name into a GameSpec, or raises UsageError naming close matches."""
+    if not isinstance(game, str) or not game.strip():
+        raise UsageError("the game name is empty; give e.g. Pong, MinAtar/Breakout or CartPole-v1")
+    _register()
+    game = game.strip()
+    is_minatar = game.lower().startswith("minatar/")
+    if not is_minatar and game in gym.registry and not game.startswith("ALE/"):
+        return GameSpec("gym", game, re.sub(r"[^A-Za-z0-9_.-]", "-", game))
+    key = _key(game)
+    if is_minatar:
+        if key in _minatar_ids():
+            env_id = _minatar_ids()[key]
+            return GameSpec("minatar", env_id, "MinAtar-" + env_id.split("/")[1].rsplit("-", 1)[0])
+    elif key in _ale_ids():
+        env_id = _ale_ids()[key]
+        return GameSpec("ale", env_id, env_id.split("/")[1].rsplit("-", 1)[0])
+    by_key = {("minatar" if n.startswith("MinAtar/") else "") + _key(n): n for n in known_games()}
+    for env_id in gym.registry:  # other gymnasium ids, matched case-insensitively
+        if "/" not in env_id and "ale_py" not in str(gym.registry[env_id].entry_point):
+            by_key.setdefault(env_id.lower(), env_id)
+    query = ("minatar" if is_minatar else "") + key
+    close = [by_key[k] for k in difflib.get_close_matches(query, by_key, n=4, cutoff=0.6)]
+    close += [by_key[k] for k in difflib.get_close_matches(game.lower(), by_key, n=2, cutoff=0.8)
+              if by_key[k] not in close]
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise UsageError(f"unknown game {game!r}; {hint}(any ALE game such as Pong, a MinAtar game such as "
+                     f"MinAtar/Breakout, or a gymnasium id such as CartPole-v1)")
+
+
+def _channels_first(env: gym.Env) -> gym.Env:
+    """MinAtar gives [10, 10, C] bool planes; the nets take [C, 10, 10] uint8."""
+    h, w, c = env.observation_space.shape
+    space = gym.spaces.Box(0, 1, shape=(c, h, w), dtype=np.uint8)
+    return TransformObservation(env, lambda o: np.ascontiguousarray(o.transpose(2, 0, 1), dtype=np.uint8),
+                                space)
+
+
+def make_env(game: str | GameSpec, *, clip_rewards: bool = False, render: bool = False,
+             sticky_actions: float = STICKY_ACTIONS) -> gym.Env:
+    """Builds the environment for `game` with pathzero's standard wrappers.
+
+    `clip_rewards` clips the training reward to [-1, 1]; the episode score in
+    `info["episode"]` stays unclipped. `render=True` makes `env.render()` return RGB frames.
+    """
+    spec = game if isinstance(game, GameSpec) else resolve_game(game)
+    render_mode = "rgb_array" if render else None
+    if spec.kind == "ale":
+        env = gym.make(spec.env_id, frameskip=1, repeat_action_probability=sticky_actions,
+                       render_mode=render_mode)
+        env = AtariPreprocessing(env, noop_max=30, frame_skip=ALE_FRAME_SKIP, screen_size=84,
+                                 grayscale_obs=True, terminal_on_life_loss=False)
+        env = FrameStackObservation(env, stack_size=4)
+    elif spec.kind == "minatar":
+        env = _channels_first(gym.make(spec.env_id, render_mode=render_mode))
+    else:
+        env = gym.make(spec.env_id, render_mode=render_mode)
+    if not isinstance(env.action_space, gym.spaces.Discrete):
+        raise UsageError(f"{spec.env_id} has a {type(env.action_space).__name__} action space; "
+                         "pathzero's agents need a Discrete one (e.g. CartPole-v1, an ALE or MinAtar game)")
+    env = RecordEpisodeStatistics(env)
+    if clip_rewards:
+        env = ClipReward(env, -1.0, 1.0)
+    return env

@@ -1,0 +1,37 @@
+"""`pathzero <command>`: one module per command under scripts/, each also runnable as
+`python -m scripts.<command>`."""
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "train": "train an agent on a game (A3C), with logs, checkpoints and a replay video",
+    "watch": "play a trained agent, print its scores and write a video",
+    "bench": "measure throughput and learning, and write docs/BENCHMARKS.md",
+}
+
+
+def usage() -> str:
+    lines = ["usage: pathzero <command> [options]   (pathzero <command> --help for its options)", "",
+             "commands:"]
+    lines += [f"  {name:<8} {text}" for name, text in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        sys.exit(0)
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"pathzero: error: unknown command {name!r}; choose one of {', '.join(COMMANDS)}",
+              file=sys.stderr)
+        sys.exit(2)
+    module = importlib.import_module(f"scripts.{name}")
+    module.main(rest, prog=f"pathzero {name}")
+
+
+if __name__ == "__main__":
+    main()
