@@ -54,7 +54,7 @@ class A3CConfig:
     """Game: an ALE name (Pong, space_invaders, ALE/Pong-v5), MinAtar/<Game>, or a gymnasium id."""
     workers: int = field(default_factory=default_workers)
     """Actor-learner processes (default: one per CPU core)."""
-    envs_per_worker: int = 8
+    envs_per_worker: int = 16
     """Environments each worker steps, acting for all of them with one batched forward pass."""
     total_frames: int = 10_000_000
     """Training budget in emulator frames (one ALE agent step = 4 frames)."""
@@ -72,8 +72,9 @@ class A3CConfig:
     """Weight of the entropy bonus (the paper's beta)."""
     value_coef: float = 0.5
     """Weight of the value loss."""
-    max_grad_norm: float = 40.0
-    """Gradients are clipped to this global norm."""
+    max_grad_norm: float = 0.5
+    """Gradients are clipped to this global norm. The paper clipped at 40 a loss summed over
+    t_max steps; pathzero averages the loss over the T x B batch, where 0.5 is the A2C standard."""
     lr: float = 7e-4
     """Initial learning rate, decayed linearly to zero at total_frames."""
     lr_decay: bool = True
@@ -133,23 +134,19 @@ class A3CConfig:
 # ----------------------------------------------------------------------------------------------
 # The worker loop's parts, small so that PathNet's workers reuse them.
 
-def rollout_loss(model: nn.Module, rollout: Rollout, cfg: A3CConfig) -> LossTerms:
-    """One batched forward over the rollout's T + 1 rows, returns, advantages and the loss."""
-    T, B = rollout.actions.shape
-    out = model(rollout.obs.flatten(0, 1))  # logits [(T+1)*B, A], value [(T+1)*B]
-    values = out.value.view(T + 1, B)
-    bootstrap = values[-1].detach()  # [B]
-    values = values[:-1]  # [T, B]
+def rollout_loss(rollout: Rollout, cfg: A3CConfig) -> LossTerms:
+    """Returns (n-step or GAE), advantages and the A3C loss of a rollout."""
+    values = rollout.values  # [T, B]
     if cfg.gae_lambda >= 1.0:
-        returns = n_step_returns(rollout.rewards, rollout.dones, bootstrap, cfg.gamma)  # [T, B]
+        returns = n_step_returns(rollout.rewards, rollout.dones, rollout.bootstrap, cfg.gamma)  # [T, B]
         advantages = returns - values.detach()
     else:
-        advantages = gae_advantages(rollout.rewards, values.detach(), rollout.dones, bootstrap,
+        advantages = gae_advantages(rollout.rewards, values.detach(), rollout.dones, rollout.bootstrap,
                                     cfg.gamma, cfg.gae_lambda)
         returns = advantages + values.detach()
-    logits = out.logits.view(T + 1, B, -1)[:-1].flatten(0, 1)  # [T*B, A]
-    return actor_critic_loss(logits, values.flatten(), rollout.actions.flatten(), returns.flatten(),
-                             advantages.flatten(), value_coef=cfg.value_coef, entropy_coef=cfg.entropy_coef)
+    return actor_critic_loss(rollout.logits.flatten(0, 1), values.flatten(), rollout.actions.flatten(),
+                             returns.flatten(), advantages.flatten(), value_coef=cfg.value_coef,
+                             entropy_coef=cfg.entropy_coef)
 
 
 def apply_gradients(local: nn.Module, shared: nn.Module, optimizer: torch.optim.Optimizer,
@@ -197,7 +194,7 @@ def worker_loop(worker: int, cfg: A3CConfig, ctx: WorkerContext, seed: int) -> N
         while not ctx.stop.is_set():
             local.load_state_dict(ctx.shared_model.state_dict())
             rollout, episodes = envs.collect(local, cfg.t_max)
-            loss = rollout_loss(local, rollout, cfg)
+            loss = rollout_loss(rollout, cfg)
             local.zero_grad(set_to_none=True)
             loss.total.backward()
             with ctx.frames.get_lock():

@@ -7,20 +7,27 @@ throughput. `collect` returns a `Rollout` of T steps ready for `returns` and the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
 from torch.distributions import Categorical
 
 from envs import GameSpec, make_env
+from nets import DualOutput
+
+Forward = Callable[[torch.Tensor], DualOutput]  # observations [B, ...] -> (logits [B, A], value [B])
 
 
 class Rollout(NamedTuple):
-    obs: torch.Tensor  # [T + 1, B, *obs_shape]; the last row is the state to bootstrap from
+    """T steps of B environments, with the network outputs kept for the loss (no second forward)."""
+
+    logits: torch.Tensor  # [T, B, A] with grad
+    values: torch.Tensor  # [T, B] with grad
     actions: torch.Tensor  # [T, B] int64
     rewards: torch.Tensor  # [T, B] float32, clipped if reward clipping is on
     dones: torch.Tensor  # [T, B] float32, 1 where the transition ended an episode (or a life)
+    bootstrap: torch.Tensor  # [B] value of the state after the last step, no grad
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,7 @@ class EnvBatch:
         first = [env.reset(seed=seed + i) for i, env in enumerate(self.envs)]
         for i, env in enumerate(self.envs):
             env.action_space.seed(seed + i)
-        self.obs = np.stack([o for o, _ in first])
+        self.obs = np.stack([o for o, _ in first])  # [B, *obs_shape], updated in place
         self.lives = [info.get("lives", 0) for _, info in first]
 
     def __len__(self) -> int:
@@ -76,19 +83,27 @@ class EnvBatch:
             self.obs[i] = obs
         return self.obs, rewards, dones, finished
 
-    def collect(self, model: torch.nn.Module, t_max: int) -> tuple[Rollout, list[Episode]]:
-        """Acts for t_max steps in every env with `model`; the story: observe -> act -> store."""
-        obs_rows = [torch.from_numpy(self.obs.copy())]
-        actions, rewards, dones, finished = [], [], [], []
+    def collect(self, forward: Forward, t_max: int) -> tuple[Rollout, list[Episode]]:
+        """Acts for t_max steps in every env: observe -> forward (kept for the loss) -> act -> store.
+
+        `forward` is the network (or a PathNet pathway through it). Acting keeps the autograd
+        graph, so the loss needs no second forward pass over the rollout.
+        """
+        logits, values, actions, rewards, dones, finished = [], [], [], [], [], []
         for _ in range(t_max):
-            action = sample_actions(model, obs_rows[-1])
-            obs, reward, done, episodes = self.step(action.numpy())
+            out = forward(torch.from_numpy(self.obs))
+            action = Categorical(logits=out.logits.detach()).sample()  # [B]
+            _, reward, done, episodes = self.step(action.numpy())
+            logits.append(out.logits)
+            values.append(out.value)
             actions.append(action)
             rewards.append(torch.from_numpy(reward))
             dones.append(torch.from_numpy(done))
-            obs_rows.append(torch.from_numpy(obs.copy()))
             finished += episodes
-        rollout = Rollout(torch.stack(obs_rows), torch.stack(actions), torch.stack(rewards), torch.stack(dones))
+        with torch.no_grad():
+            bootstrap = forward(torch.from_numpy(self.obs)).value
+        rollout = Rollout(torch.stack(logits), torch.stack(values), torch.stack(actions), torch.stack(rewards),
+                          torch.stack(dones), bootstrap)
         return rollout, finished
 
     def close(self) -> None:

@@ -3,7 +3,8 @@
 Accepted names:
 - any ALE game, as `Pong`, `pong`, `space_invaders`, `SpaceInvaders` or `ALE/Pong-v5`;
 - any MinAtar game, as `MinAtar/Breakout` or `MinAtar/Breakout-v1`;
-- any registered gymnasium id, such as `CartPole-v1`.
+- any registered gymnasium id, such as `CartPole-v1`, or `package.module:EnvId` to import the
+  module that registers a custom environment first (gymnasium's own convention).
 
 ALE games follow Machado et al. (2018): `ALE/<Game>-v5` with sticky actions 0.25 and the
 108,000-frame episode cap, built with `frameskip=1` and wrapped by gymnasium's
@@ -16,6 +17,7 @@ the unclipped game score: the number to log and report.
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
 import re
 from dataclasses import dataclass
@@ -94,6 +96,16 @@ def resolve_game(game: str) -> GameSpec:
         raise UsageError("the game name is empty; give e.g. Pong, MinAtar/Breakout or CartPole-v1")
     _register()
     game = game.strip()
+    if ":" in game:
+        module, _, env_id = game.partition(":")
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise UsageError(f"cannot import {module!r} for {game!r} ({exc}); give package.module:EnvId "
+                             "with an importable module that registers EnvId") from None
+        if env_id not in gym.registry:
+            raise UsageError(f"{module} registers no environment {env_id!r}; check the id after the colon")
+        return GameSpec("gym", game, re.sub(r"[^A-Za-z0-9_.-]", "-", env_id))
     is_minatar = game.lower().startswith("minatar/")
     if not is_minatar and game in gym.registry and not game.startswith("ALE/"):
         return GameSpec("gym", game, re.sub(r"[^A-Za-z0-9_.-]", "-", game))
@@ -144,7 +156,7 @@ def make_env(game: str | GameSpec, *, clip_rewards: bool = False, render: bool =
     elif spec.kind == "minatar":
         env = _channels_first(gym.make(spec.env_id, render_mode=render_mode))
     else:
-        env = gym.make(spec.env_id, render_mode=render_mode)
+        env = gym.make(spec.env_id.split(":")[-1], render_mode=render_mode)
     if not isinstance(env.action_space, gym.spaces.Discrete):
         raise UsageError(f"{spec.env_id} has a {type(env.action_space).__name__} action space; "
                          "pathzero's agents need a Discrete one (e.g. CartPole-v1, an ALE or MinAtar game)")

@@ -1,0 +1,99 @@
+"""A3C: it learns (serial and with processes), it is reproducible, it resumes, it reports failures."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from agents.a3c import A3CConfig, TrainingError, train
+from agents.common.checkpoint import load_checkpoint
+from agents.common.runlog import read_episodes
+from envs import UsageError
+
+CARTPOLE = dict(game="CartPole-v1", envs_per_worker=8, hidden=64, clip_rewards=False, max_grad_norm=40.0,
+                lr=7e-4, progress=False, replay_episodes=0)
+SOLVED = 195.0  # mean return over the last 20 episodes
+BUDGET = 300_000  # frames; a budget, not a time limit
+
+
+def rolling_best(returns, window=20):
+    return max(np.mean(returns[i - window:i]) for i in range(window, len(returns) + 1))
+
+
+@pytest.mark.parametrize("serial,workers", [(True, 1), (False, 2)], ids=["serial", "2-processes"])
+def test_a3c_solves_cartpole_within_budget(logdir, serial, workers):
+    cfg = A3CConfig(**CARTPOLE, workers=workers, serial=serial, total_frames=BUDGET, target_return=SOLVED,
+                    logdir=str(logdir), seed=3)
+    run_dir = train(cfg)
+    episodes = read_episodes(run_dir)
+    returns = [e["return"] for e in episodes]
+    assert rolling_best(returns) >= SOLVED
+    ckpt = load_checkpoint(run_dir, "pathzero-a3c")
+    assert ckpt["state"]["frames"] < BUDGET  # stopped early because it reached the target
+    assert {int(e["worker"]) for e in episodes} == set(range(workers))
+
+
+def _weights(run_dir):
+    return load_checkpoint(run_dir, "pathzero-a3c")["model"]
+
+
+def test_serial_mode_is_reproducible(logdir):
+    cfg = A3CConfig(**CARTPOLE, serial=True, total_frames=3000, logdir=str(logdir), seed=7)
+    a, b = train(cfg), train(cfg)
+    assert [e["return"] for e in read_episodes(a)] == [e["return"] for e in read_episodes(b)]
+    for (name, x), y in zip(_weights(a).items(), _weights(b).values()):
+        assert torch.equal(x, y), name
+    c = train(A3CConfig(**{**CARTPOLE, "seed": 8}, serial=True, total_frames=3000, logdir=str(logdir)))
+    assert any(not torch.equal(x, y) for x, y in zip(_weights(a).values(), _weights(c).values()))
+
+
+def test_resume_continues_frames_schedule_optimizer_and_episodes(logdir):
+    cfg = A3CConfig(**CARTPOLE, serial=True, total_frames=4000, logdir=str(logdir))
+    run_dir = train(cfg)
+    first = load_checkpoint(run_dir, "pathzero-a3c")
+    rows_before = len(read_episodes(run_dir))
+    assert first["state"]["frames"] >= 4000
+    steps_before = first["optimizer"]["state"][0]["step"].item()
+    assert steps_before == first["state"]["updates"]
+
+    train(A3CConfig(**{**json.loads((run_dir / "config.json").read_text()), "total_frames": 8000}),
+          resume=run_dir)
+    second = load_checkpoint(run_dir, "pathzero-a3c")
+    assert second["state"]["frames"] >= 8000 and second["state"]["resumes"] == 1
+    assert second["optimizer"]["state"][0]["step"].item() == second["state"]["updates"] > steps_before
+    assert json.loads((run_dir / "config.json").read_text())["total_frames"] == 8000
+    episodes = read_episodes(run_dir)
+    assert len(episodes) > rows_before
+    frames = [e["frames"] for e in episodes]
+    assert frames == sorted(frames) and frames[-1] > first["state"]["frames"]
+
+
+def test_resume_refuses_another_game_or_network(logdir):
+    run_dir = train(A3CConfig(**CARTPOLE, serial=True, total_frames=1000, logdir=str(logdir)))
+    ckpt_bytes = (run_dir / "checkpoint.pt").read_bytes()
+    with pytest.raises(UsageError, match="trained on CartPole-v1, not Acrobot-v1"):
+        train(A3CConfig(**{**CARTPOLE, "game": "Acrobot-v1"}, serial=True, total_frames=2000), resume=run_dir)
+    with pytest.raises(UsageError, match="network of another shape"):
+        train(A3CConfig(**{**CARTPOLE, "hidden": 32}, serial=True, total_frames=2000), resume=run_dir)
+    with pytest.raises(UsageError, match="already trained"):
+        train(A3CConfig(**CARTPOLE, serial=True, total_frames=1000), resume=run_dir)
+    assert (run_dir / "checkpoint.pt").read_bytes() == ckpt_bytes  # nothing damaged
+
+
+def test_a_dying_worker_is_reported_and_the_run_is_checkpointed(logdir):
+    cfg = A3CConfig(game="tests.crash_env:CrashAfterSteps-v0", workers=2, envs_per_worker=1, hidden=16,
+                    total_frames=100_000, progress=False, replay_episodes=0, logdir=str(logdir))
+    with pytest.raises(TrainingError, match=r"worker \d failed: RuntimeError: the emulator crashed on purpose"):
+        train(cfg)
+    (run_dir,) = logdir.iterdir()
+    assert load_checkpoint(run_dir, "pathzero-a3c")["state"]["frames"] > 0
+
+
+def test_bad_config_values_are_refused():
+    for bad, message in [({"workers": 0}, "--workers must be >= 1"),
+                         ({"total_frames": 0}, "--total-frames must be a positive"),
+                         ({"total_frames": -5}, "--total-frames must be a positive"),
+                         ({"optimizer": "sgd"}, "--optimizer must be one of")]:
+        with pytest.raises(UsageError, match=message):
+            A3CConfig(**bad)

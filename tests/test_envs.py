@@ -1,0 +1,81 @@
+"""make_env: names, observation formats, unclipped scores, and clear errors."""
+import numpy as np
+import pytest
+
+from envs import UsageError, make_env, resolve_game
+
+
+@pytest.mark.parametrize("name", ["Pong", "pong", "ALE/Pong-v5", "PONG"])
+def test_pong_names(name):
+    assert resolve_game(name).env_id == "ALE/Pong-v5"
+
+
+@pytest.mark.parametrize("name", ["space_invaders", "SpaceInvaders", "ALE/SpaceInvaders-v5"])
+def test_space_invaders_names(name):
+    spec = resolve_game(name)
+    assert spec.env_id == "ALE/SpaceInvaders-v5" and spec.kind == "ale" and spec.frames_per_step == 4
+
+
+def test_ale_observation_and_protocol():
+    env = make_env("Pong")
+    obs, info = env.reset(seed=3)
+    assert obs.shape == (4, 84, 84) and obs.dtype == np.uint8
+    inner = env.unwrapped
+    assert inner._frameskip == 1  # frame skipping is AtariPreprocessing's
+    assert inner.ale.getFloat("repeat_action_probability") == pytest.approx(0.25)
+    assert inner.spec.kwargs["max_num_frames_per_episode"] == 108_000
+    obs, reward, terminated, truncated, info = env.step(0)
+    assert obs.shape == (4, 84, 84)
+    env.close()
+
+
+def _play(env, seed, steps=3000):
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    rewards = []
+    for _ in range(steps):
+        _, r, term, trunc, info = env.step(env.action_space.sample())
+        rewards.append(r)
+        if term or trunc:
+            return rewards, info["episode"]["r"]
+    pytest.fail("episode did not end")
+
+
+def test_clipped_training_reward_but_unclipped_score():
+    clipped, score_clipped_env = _play(make_env("SpaceInvaders", clip_rewards=True), seed=5)
+    raw, score_raw_env = _play(make_env("SpaceInvaders"), seed=5)
+    assert max(clipped) <= 1.0 and sum(clipped) < sum(raw)  # invaders are worth 5 to 30 points
+    assert score_clipped_env == pytest.approx(sum(raw)) == pytest.approx(score_raw_env)
+
+
+def test_minatar_through_make_env():
+    spec = resolve_game("MinAtar/Breakout")
+    assert spec.kind == "minatar" and spec.frames_per_step == 1
+    env = make_env(spec)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (4, 10, 10) and obs.dtype == np.uint8 and obs.max() == 1
+    obs, *_ = env.step(0)
+    assert obs.shape == (4, 10, 10)
+    assert resolve_game("minatar/space_invaders").env_id == "MinAtar/SpaceInvaders-v1"
+
+
+def test_cartpole_through_make_env():
+    spec = resolve_game("CartPole-v1")
+    assert spec.kind == "gym"
+    obs, _ = make_env(spec).reset(seed=0)
+    assert obs.shape == (4,)
+
+
+def test_unknown_game_lists_close_names():
+    with pytest.raises(UsageError, match=r"unknown game 'Pongg'; did you mean Pong") as err:
+        resolve_game("Pongg")
+    assert "\n" not in str(err.value)
+    with pytest.raises(UsageError, match="CartPole-v1"):
+        resolve_game("Cartpole")
+    with pytest.raises(UsageError, match="MinAtar/Breakout"):
+        resolve_game("MinAtar/Brekout")
+
+
+def test_continuous_action_space_is_refused():
+    with pytest.raises(UsageError, match="Discrete"):
+        make_env("Pendulum-v1")

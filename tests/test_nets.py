@@ -1,0 +1,57 @@
+"""The dual network family: shapes for every kind of observation, and rebuilding from a description."""
+import pytest
+import torch
+
+from nets import DualNet, NetConfig, ResidualBlock, trunk_kind
+
+
+@pytest.mark.parametrize("obs_shape,dtype,kind", [
+    ((4, 84, 84), torch.uint8, "atari"),  # stacked Atari frames
+    ((4, 10, 10), torch.uint8, "planes"),  # MinAtar Breakout
+    ((4,), torch.float32, "mlp"),  # CartPole
+    ((3, 6, 7), torch.float32, "planes"),  # Connect Four planes
+])
+def test_dualnet_shapes(obs_shape, dtype, kind):
+    assert trunk_kind(obs_shape) == kind
+    net = DualNet(obs_shape, 5, NetConfig(channels=8, hidden=32, blocks=2))
+    obs = torch.zeros(3, *obs_shape, dtype=dtype)
+    out = net(obs)
+    assert out.logits.shape == (3, 5)
+    assert out.value.shape == (3,)
+    assert torch.isfinite(out.logits).all() and torch.isfinite(out.value).all()
+
+
+def test_default_atari_net_has_a_residual_trunk():
+    net = DualNet((4, 84, 84), 6)
+    assert any(isinstance(m, ResidualBlock) for m in net.modules())
+
+
+def test_board_net_with_batch_norm_and_tanh_value():
+    net = DualNet((2, 3, 3), 9, NetConfig(channels=16, blocks=2, hidden=32, norm="batch", value_hidden=16,
+                                          value_tanh=True))
+    out = net(torch.randn(8, 2, 3, 3) * 10)
+    assert out.value.abs().max() <= 1.0
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+
+
+def test_residual_block_keeps_shape_and_passes_identity_when_zeroed():
+    block = ResidualBlock(8)
+    for p in block.parameters():
+        torch.nn.init.zeros_(p)
+    x = torch.rand(2, 8, 5, 5)
+    torch.testing.assert_close(block(x), x)  # relu(x + 0) = x for x >= 0
+
+
+def test_describe_round_trip():
+    net = DualNet((4, 10, 10), 3, NetConfig(channels=16, hidden=64))
+    clone = DualNet.from_description(net.describe())
+    clone.load_state_dict(net.state_dict())
+    x = torch.randint(0, 2, (2, 4, 10, 10), dtype=torch.uint8)
+    torch.testing.assert_close(net(x).logits, clone(x).logits)
+
+
+def test_bad_config_is_refused():
+    with pytest.raises(ValueError, match="norm"):
+        NetConfig(norm="layer")
+    with pytest.raises(ValueError, match="observations"):
+        DualNet((2, 3), 4)

@@ -1,0 +1,53 @@
+"""The shared optimizer really shares its statistics between processes."""
+import multiprocessing as mp
+
+import torch
+
+from agents.common.optim import load_state_in_place, make_shared_optimizer
+
+
+def _step_in_child(model, optimizer):
+    torch.set_num_threads(1)
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    optimizer.step()
+
+
+def _shared_model():
+    model = torch.nn.Linear(3, 2)
+    model.share_memory()
+    return model
+
+
+def test_statistics_are_shared_between_processes():
+    for name in ("rmsprop", "adam"):
+        model = _shared_model()
+        optimizer = make_shared_optimizer(name, model.parameters(), lr=0.01)
+        before = [p.detach().clone() for p in model.parameters()]
+        ctx = mp.get_context("spawn")
+        children = [ctx.Process(target=_step_in_child, args=(model, optimizer)) for _ in range(2)]
+        for c in children:
+            c.start()
+        for c in children:
+            c.join(timeout=60)
+            assert c.exitcode == 0
+        state = optimizer.state[model.weight]
+        assert state["step"].item() == 2  # both children's steps landed in the parent's statistics
+        key = "square_avg" if name == "rmsprop" else "exp_avg_sq"
+        assert state[key].abs().sum() > 0
+        assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+
+
+def test_restoring_state_keeps_it_shared():
+    model = _shared_model()
+    optimizer = make_shared_optimizer("rmsprop", model.parameters(), lr=0.01)
+    for p in model.parameters():
+        p.grad = torch.full_like(p, 2.0)
+    optimizer.step()
+    saved = optimizer.state_dict()
+    fresh = make_shared_optimizer("rmsprop", model.parameters(), lr=0.01)
+    load_state_in_place(fresh, saved)
+    state = fresh.state[model.weight]
+    assert state["square_avg"].is_shared() and state["step"].is_shared()
+    torch.testing.assert_close(state["square_avg"], saved["state"][0]["square_avg"])
+    assert state["step"].item() == 1
