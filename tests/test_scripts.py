@@ -1,0 +1,126 @@
+"""The commands end to end: what they write, and one-line errors with exit code 2 on bad input."""
+import hashlib
+import json
+import subprocess
+import sys
+
+import imageio.v2 as imageio
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from agents.common.runlog import read_episodes
+
+TINY = ["--game", "CartPole-v1", "--hidden", "16", "--envs-per-worker", "2", "--no-progress"]
+
+
+def pathzero(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "scripts.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("runs")
+    result = pathzero("train", *TINY, "--total-frames", 3000, "--workers", 2, "--logdir", logdir,
+                      "--replay-episodes", 2, "--replay-max-steps", 40)
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = logdir.iterdir()
+    return run_dir
+
+
+def test_train_writes_the_whole_run_folder(trained_run):
+    assert trained_run.name.startswith("CartPole-v1__a3c__1__")
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["game"] == "CartPole-v1" and config["total_frames"] == 3000 and config["workers"] == 2
+    episodes = read_episodes(trained_run)
+    assert episodes and {e["worker"] for e in episodes} == {0.0, 1.0}
+    assert all(e["return"] == e["length"] for e in episodes)  # CartPole: +1 per step
+    ckpt = torch.load(trained_run / "checkpoint.pt", weights_only=True)
+    assert ckpt["format"] == "pathzero-a3c" and ckpt["state"]["frames"] >= 3000
+    events = EventAccumulator(str(trained_run))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"charts/episodic_return", "charts/episodic_length", "charts/fps", "charts/learning_rate",
+            "losses/policy", "losses/value", "losses/entropy"} <= tags
+    reader = imageio.get_reader(trained_run / "replay.mp4")
+    n = reader.count_frames()
+    assert 2 * 2 <= n <= 2 * 41  # two episodes of at most 40 steps, plus their first frames
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_watch_prints_scores_and_writes_every_frame(trained_run, tmp_path, suffix):
+    video = tmp_path / f"replay{suffix}"
+    result = pathzero("watch", trained_run, "--episodes", 2, "--video", video, "--max-steps", 30)
+    assert result.returncode == 0, result.stderr
+    lengths = [int(line.split(" in ")[1].split()[0]) for line in result.stdout.splitlines()
+               if line.startswith("episode")]
+    assert len(lengths) == 2
+    expected = sum(n + 1 for n in lengths)  # the first frame of each episode, then one per step
+    if suffix == ".gif":  # Pillow merges identical consecutive frames into a longer one: count time
+        from PIL import Image, ImageSequence
+        durations = [f.info["duration"] for f in ImageSequence.Iterator(Image.open(video))]
+        frames = round(sum(durations) / min(durations))
+    else:
+        frames = imageio.get_reader(video).count_frames()
+    assert frames == expected
+
+
+def test_resume_from_the_command_line(trained_run, tmp_path):
+    import shutil
+    run_dir = tmp_path / "copy"
+    shutil.copytree(trained_run, run_dir)
+    result = pathzero("train", "--resume", run_dir, "--total-frames", 5000, "--replay-episodes", 0)
+    assert result.returncode == 0, result.stderr
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["state"]["frames"] >= 5000
+    refused = pathzero("train", "--resume", run_dir, "--hidden", 32)
+    assert refused.returncode == 2 and "cannot change when resuming" in refused.stderr
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_bad_input_gives_one_line_and_exit_code_2(trained_run, tmp_path):
+    before = _sha(trained_run / "checkpoint.pt")
+    assert_one_line_error(pathzero("train", "--game", "Pongg"), "unknown game 'Pongg'", "Pong")
+    assert_one_line_error(pathzero("train", "--workers", 0), "--workers must be >= 1")
+    assert_one_line_error(pathzero("train", "--total-frames", 0), "--total-frames must be a positive")
+    assert_one_line_error(pathzero("train", "--total-frames", -5), "--total-frames must be a positive")
+    assert_one_line_error(pathzero("train", "--total-frames", "lots"), "invalid int value")
+    assert_one_line_error(pathzero("train", "--resume", tmp_path / "nope"), "is not a run folder")
+    assert_one_line_error(pathzero("watch", tmp_path / "nope.pt"), "does not exist")
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes((trained_run / "checkpoint.pt").read_bytes()[:1000])
+    assert_one_line_error(pathzero("watch", truncated), "not a readable pathzero checkpoint")
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    assert_one_line_error(pathzero("watch", foreign), "not a pathzero-a3c checkpoint")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_one_line_error(pathzero("watch", empty), "holds no checkpoint.pt")
+    assert_one_line_error(pathzero("watch", trained_run, "--video", tmp_path / "x.avi"), ".mp4 or .gif")
+    assert_one_line_error(pathzero("frobnicate"), "unknown command")
+    # a foreign checkpoint inside a run folder is refused on resume and left as it was
+    (empty / "config.json").write_text((trained_run / "config.json").read_text())
+    (empty / "checkpoint.pt").write_bytes(foreign.read_bytes())
+    assert_one_line_error(pathzero("train", "--resume", empty), "not a pathzero-a3c checkpoint")
+    assert foreign.read_bytes() == (empty / "checkpoint.pt").read_bytes()
+    assert _sha(trained_run / "checkpoint.pt") == before
+
+
+def test_help_explains_every_option():
+    result = pathzero("train", "--help")
+    assert result.returncode == 0
+    for flag in ("--game", "--workers", "--total-frames", "--seed", "--logdir", "--resume", "--t-max",
+                 "--entropy-coef", "--lr"):
+        assert flag in result.stdout
+    assert "emulator frames" in result.stdout
