@@ -243,6 +243,7 @@ class RunState:
     updates: int = 0
     wall_seconds: float = 0.0
     resumes: int = 0
+    fps: float = 0.0  # emulator frames per second of the latest session, after start-up
 
 
 class Monitor:
@@ -261,6 +262,7 @@ class Monitor:
         self.bar = tqdm(total=cfg.total_frames, initial=min(state.frames, cfg.total_frames), unit="frame",
                         unit_scale=True, dynamic_ncols=True, disable=not cfg.progress,
                         desc=f"a3c {cfg.game}", mininterval=1.0)
+        self._first_update: tuple[float, int] | None = None  # (time, frames) when learning began
         self._acc = np.zeros(5)
         self._acc_n = 0
         self._last_log = (time.monotonic(), state.frames)
@@ -286,6 +288,8 @@ class Monitor:
         elif kind == "update":
             frames, *values = rest
             self.state.updates += 1
+            if self._first_update is None:
+                self._first_update = (time.monotonic(), frames)
             self._acc += values
             self._acc_n += 1
             self._advance(frames)
@@ -319,6 +323,9 @@ class Monitor:
 
     def checkpoint(self) -> None:
         self.state.wall_seconds = self.elapsed()
+        if self._first_update is not None:
+            t0, f0 = self._first_update
+            self.state.fps = (self.frames - f0) / max(time.monotonic() - t0, 1e-9)
         self.log.flush()
         self.save()
         self._last_ckpt = time.monotonic()
@@ -429,6 +436,9 @@ def train(cfg: A3CConfig, resume: str | Path | None = None) -> Path:
         log.close()
         raise TrainingError("; ".join(monitor.errors) + f" — checkpoint saved; resume with "
                             f"`pathzero train --resume {run_dir}`")
+    if cfg.progress:
+        print(f"{state.frames:,} frames in {state.wall_seconds:.0f} s ({state.fps:,.0f} emulator frames/s "
+              f"after start-up), {state.episodes} episodes")
     if interrupted:
         log.close()
         print(f"interrupted at {state.frames} frames; checkpoint saved; resume with "

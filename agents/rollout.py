@@ -91,7 +91,8 @@ class EnvBatch:
         """
         logits, values, actions, rewards, dones, finished = [], [], [], [], [], []
         for _ in range(t_max):
-            out = forward(torch.from_numpy(self.obs))
+            # a copy: the graph may keep the input for backward, and self.obs changes in place
+            out = forward(torch.from_numpy(self.obs.copy()))
             action = Categorical(logits=out.logits.detach()).sample()  # [B]
             _, reward, done, episodes = self.step(action.numpy())
             logits.append(out.logits)

@@ -131,11 +131,10 @@ def resolve_game(game: str) -> GameSpec:
 
 
 def _channels_first(env: gym.Env) -> gym.Env:
-    """MinAtar gives [10, 10, C] bool planes; the nets take [C, 10, 10] uint8."""
+    """MinAtar gives [10, 10, C] bool planes; the nets take [C, 10, 10] (still bool: 0/1, not pixels)."""
     h, w, c = env.observation_space.shape
-    space = gym.spaces.Box(0, 1, shape=(c, h, w), dtype=np.uint8)
-    return TransformObservation(env, lambda o: np.ascontiguousarray(o.transpose(2, 0, 1), dtype=np.uint8),
-                                space)
+    space = gym.spaces.Box(0, 1, shape=(c, h, w), dtype=np.bool_)
+    return TransformObservation(env, lambda o: np.ascontiguousarray(o.transpose(2, 0, 1)), space)
 
 
 def make_env(game: str | GameSpec, *, clip_rewards: bool = False, render: bool = False,

@@ -64,7 +64,7 @@ def trunk_kind(obs_shape: Sequence[int]) -> str:
 
 
 def to_float(x: torch.Tensor) -> torch.Tensor:
-    """Observations arrive as uint8 pixels, bools or floats; the nets want floats in [0, 1]."""
+    """Observations arrive as uint8 pixels (scaled to [0, 1]), bool planes or floats."""
     if x.dtype == torch.uint8:
         return x.float().div_(255.0)
     return x.float()

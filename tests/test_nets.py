@@ -7,7 +7,7 @@ from nets import DualNet, NetConfig, ResidualBlock, trunk_kind
 
 @pytest.mark.parametrize("obs_shape,dtype,kind", [
     ((4, 84, 84), torch.uint8, "atari"),  # stacked Atari frames
-    ((4, 10, 10), torch.uint8, "planes"),  # MinAtar Breakout
+    ((4, 10, 10), torch.bool, "planes"),  # MinAtar Breakout
     ((4,), torch.float32, "mlp"),  # CartPole
     ((3, 6, 7), torch.float32, "planes"),  # Connect Four planes
 ])
@@ -46,7 +46,7 @@ def test_describe_round_trip():
     net = DualNet((4, 10, 10), 3, NetConfig(channels=16, hidden=64))
     clone = DualNet.from_description(net.describe())
     clone.load_state_dict(net.state_dict())
-    x = torch.randint(0, 2, (2, 4, 10, 10), dtype=torch.uint8)
+    x = torch.randint(0, 2, (2, 4, 10, 10)).bool()
     torch.testing.assert_close(net(x).logits, clone(x).logits)
 
 

@@ -49,6 +49,7 @@ class RunLog:
 
     def episode(self, frames: int, wall_seconds: float, ret: float, length: int, worker: int) -> None:
         self._csv.writerow([frames, f"{wall_seconds:.2f}", f"{ret:g}", length, worker])
+        self._csv_file.flush()  # episodes are rare; a reader (or a crash) sees every finished one
         self.writer.add_scalar("charts/episodic_return", ret, frames)
         self.writer.add_scalar("charts/episodic_length", length, frames)
 

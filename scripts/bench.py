@@ -1,0 +1,264 @@
+"""`pathzero bench`: measure, side by side in one run, and write docs/BENCHMARKS.md.
+
+    pathzero bench throughput --game Pong            # env-only ceiling vs pathzero A3C vs SB3 A2C
+    pathzero bench curve runs/pong10m/Pong__a3c__... # learning-curve PNG and summary of a run
+
+Every number is written with the machine, the date and the command that produced it, and
+speeds are given as ratios against baselines measured in the same run.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import os
+import platform
+import re
+import time
+from pathlib import Path
+
+from scripts.common import ArgumentParser, run_command
+
+DEFAULT_DOC = Path("docs/BENCHMARKS.md")
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements
+
+def _ceiling_worker(game: str, n_envs: int, frames: int, seed: int, ready, go, results) -> None:
+    import numpy as np
+    import torch
+
+    from agents.rollout import EnvBatch
+    from envs import resolve_game
+
+    torch.set_num_threads(1)
+    spec = resolve_game(game)
+    envs = EnvBatch(spec, n_envs, seed, clip_rewards=True, life_loss=False)
+    rng = np.random.default_rng(seed)
+    n_actions = envs.envs[0].action_space.n
+    ready.wait()
+    go.wait()
+    start, done = time.perf_counter(), 0
+    while done < frames:
+        envs.step(rng.integers(0, n_actions, size=n_envs))
+        done += n_envs * spec.frames_per_step
+    results.put((done, time.perf_counter() - start))
+
+
+def env_ceiling_fps(game: str, workers: int, envs_per_worker: int, frames: int) -> float:
+    """Emulator frames/s of random actions through the same wrappers, processes and env counts."""
+    ctx = mp.get_context("spawn")
+    ready, go, results = ctx.Barrier(workers + 1), ctx.Barrier(workers + 1), ctx.Queue()
+    procs = [ctx.Process(target=_ceiling_worker,
+                         args=(game, envs_per_worker, frames // workers, 100 * w, ready, go, results))
+             for w in range(workers)]
+    for p in procs:
+        p.start()
+    ready.wait()  # every env is built: time the stepping only
+    start = time.perf_counter()
+    go.wait()
+    done = sum(results.get()[0] for _ in procs)
+    elapsed = time.perf_counter() - start
+    for p in procs:
+        p.join()
+    return done / elapsed
+
+
+def a3c_fps(game: str, workers: int, envs_per_worker: int, frames: int, logdir: Path) -> float:
+    """pathzero A3C training frames/s (after start-up), with its default hyper-parameters."""
+    from agents.a3c import A3CConfig, train
+    from agents.common.checkpoint import load_checkpoint
+
+    cfg = A3CConfig(game=game, workers=workers, envs_per_worker=envs_per_worker, total_frames=frames,
+                    logdir=str(logdir), progress=False, replay_episodes=0)
+    run_dir = train(cfg)
+    return load_checkpoint(run_dir, "pathzero-a3c")["state"]["fps"]
+
+
+def sb3_a2c_fps(game: str, n_envs: int, frames: int) -> float:
+    """stable-baselines3 A2C (CnnPolicy) frames/s on the same envs, one process using every core."""
+    import torch
+    from stable_baselines3 import A2C
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from envs import make_env, resolve_game
+
+    spec = resolve_game(game)
+    torch.set_num_threads(os.cpu_count() or 1)
+    venv = DummyVecEnv([lambda: make_env(spec, clip_rewards=True) for _ in range(n_envs)])
+    model = A2C("CnnPolicy" if spec.kind != "gym" else "MlpPolicy", venv, n_steps=5, device="cpu", seed=0,
+                verbose=0)
+    steps = frames // spec.frames_per_step
+    start = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    elapsed = time.perf_counter() - start
+    venv.close()
+    return steps * spec.frames_per_step / elapsed
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def write_section(doc: Path, name: str, body: str) -> None:
+    """Replaces (or appends) the section between <!-- bench:NAME --> markers."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n\nWritten by `pathzero bench`; rerun it to refresh.\n"
+    block = f"{start}\n{body.strip()}\n{end}"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text)
+
+
+def throughput(args) -> int:
+    from envs import UsageError, resolve_game
+
+    spec = resolve_game(args.game)
+    if args.frames < 1000 or args.workers < 1 or args.envs_per_worker < 1:
+        raise UsageError("--frames must be >= 1000, --workers and --envs-per-worker >= 1")
+    n_envs = args.workers * args.envs_per_worker
+    logdir = Path(args.logdir)
+    print(f"measuring {spec.env_id}: {args.workers} processes x {args.envs_per_worker} envs, "
+          f"{args.frames:,} frames each ...")
+    a = env_ceiling_fps(spec.env_id, args.workers, args.envs_per_worker, args.frames)
+    print(f"(a) env-only ceiling: {a:,.0f} frames/s")
+    b = a3c_fps(args.game, args.workers, args.envs_per_worker, args.frames, logdir)
+    print(f"(b) pathzero A3C:     {b:,.0f} frames/s")
+    rows = [("(a) environment only, random actions", a, "—"), ("(b) pathzero A3C training", b, "1.00")]
+    c = None
+    if not args.skip_sb3:
+        c = sb3_a2c_fps(args.game, n_envs, args.sb3_frames or args.frames)
+        print(f"(c) SB3 A2C:          {c:,.0f} frames/s")
+        rows.append((f"(c) stable-baselines3 A2C CnnPolicy, {n_envs} envs", c, f"{b / c:.2f}"))
+    table = "\n".join(f"| {name} | {fps:,.0f} | {ratio} |" for name, fps, ratio in rows)
+    goal_c = f"b/c = **{b / c:.2f}** (goal >= 4)" if c else "b/c not measured (--skip-sb3)"
+    body = f"""## Throughput: {spec.env_id}
+
+Measured {dt.date.today().isoformat()} on {machine()}.
+Command: `pathzero bench throughput --game {args.game} --workers {args.workers} --envs-per-worker {args.envs_per_worker} --frames {args.frames}{' --sb3-frames ' + str(args.sb3_frames) if args.sb3_frames else ''}`
+
+Frames are emulator frames (one agent step = {spec.frames_per_step} frames), timed after start-up
+(processes spawned, environments built). (a) steps the same wrappers with random actions in the
+same {args.workers} processes x {args.envs_per_worker} envs; (b) is `pathzero train` with its defaults
+({args.workers} Hogwild workers, {args.envs_per_worker} envs each, one batched forward per step);
+(c) is stable-baselines3's A2C on the same {n_envs} envs in one process using all cores.
+
+| what | frames/s | b / row |
+|---|---:|---:|
+{table}
+
+b/a = **{b / a:.2f}** (goal >= 0.35); {goal_c}.
+"""
+    write_section(Path(args.doc), f"throughput-{spec.name}", body)
+    print(f"b/a = {b / a:.2f}" + (f", b/c = {b / c:.2f}" if c else "") + f"; written to {args.doc}")
+    return 0
+
+
+def plot_curve(run_dir: Path, out: Path, window: int = 20) -> dict:
+    """Learning-curve PNG (return vs frames, wall time on top) of a run; returns its summary."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from agents.common.runlog import read_config, read_episodes
+    from envs import UsageError
+
+    episodes = read_episodes(run_dir)
+    if not episodes:
+        raise UsageError(f"{run_dir} has no episodes.csv rows; give a run folder that has trained")
+    frames = np.array([e["frames"] for e in episodes])
+    wall = np.array([e["wall_seconds"] for e in episodes])
+    returns = np.array([e["return"] for e in episodes])
+    k = min(window, len(returns))
+    smooth = np.convolve(returns, np.ones(k) / k, mode="valid")
+    config = read_config(run_dir)
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    ax.plot(frames / 1e6, returns, ".", alpha=0.25, ms=3, label="episode return (unclipped)")
+    ax.plot(frames[k - 1:] / 1e6, smooth, lw=2, label=f"mean of last {k} episodes")
+    ax.set_xlabel("emulator frames (millions)")
+    ax.set_ylabel("game score")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    top = ax.secondary_xaxis("top", functions=(lambda x: np.interp(x, frames / 1e6, wall / 3600),
+                                               lambda h: np.interp(h, wall / 3600, frames / 1e6)))
+    top.set_xlabel("wall-clock hours")
+    ax.set_title(f"pathzero A3C on {config['game']}: {config['workers']} workers x "
+                 f"{config['envs_per_worker']} envs", pad=28)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return {"episodes": len(returns), "frames": int(frames[-1]), "hours": float(wall[-1] / 3600),
+            "final_mean": float(smooth[-1]), "best_mean": float(smooth.max()), "window": k,
+            "config": config}
+
+
+def curve(args) -> int:
+    from envs import UsageError
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise UsageError(f"{run_dir} is not a run folder (no config.json); give a folder made by pathzero train")
+    out = Path(args.out) if args.out else Path(args.doc).parent / f"{run_dir.name.split('__')[0]}_learning_curve.png"
+    s = plot_curve(run_dir, out)
+    cfg = s["config"]
+    body = f"""## Learning: {cfg['game']}
+
+Measured {dt.date.today().isoformat()} on {machine()}.
+Run: `pathzero train --game {cfg['game']} --workers {cfg['workers']} --total-frames {cfg['total_frames']}` (defaults otherwise);
+plot: `pathzero bench curve RUN_DIR`.
+
+![learning curve]({out.relative_to(Path(args.doc).parent) if out.is_relative_to(Path(args.doc).parent) else out})
+
+After {s['frames']:,} emulator frames ({s['hours']:.2f} h wall clock, {s['episodes']} episodes): mean
+unclipped score of the last {s['window']} episodes **{s['final_mean']:.1f}**, best such mean {s['best_mean']:.1f}.
+"""
+    if args.note:
+        body += "\n" + args.note.strip() + "\n"
+    write_section(Path(args.doc), f"learning-{run_dir.name.split('__')[0]}", body)
+    print(f"{out}: final mean {s['final_mean']:.1f}, best {s['best_mean']:.1f} over {s['frames']:,} frames; "
+          f"written to {args.doc}")
+    return 0
+
+
+def build_parser(prog: str = "pathzero bench") -> ArgumentParser:
+    parser = ArgumentParser(prog=prog, description="Measure throughput and learning; write docs/BENCHMARKS.md.")
+    sub = parser.add_subparsers(dest="what", required=True, metavar="{throughput,curve}")
+    tp = sub.add_parser("throughput", help="env-only ceiling vs pathzero A3C vs stable-baselines3 A2C")
+    tp.add_argument("--game", default="Pong", help="game to measure (default: Pong)")
+    tp.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: one per core)")
+    tp.add_argument("--envs-per-worker", type=int, default=16, help="envs per process (default: 16, as A3C)")
+    tp.add_argument("--frames", type=int, default=400_000, help="emulator frames per measurement (default: 400000)")
+    tp.add_argument("--sb3-frames", type=int, default=None, help="frames for SB3 if fewer (default: --frames)")
+    tp.add_argument("--skip-sb3", action="store_true", help="do not measure stable-baselines3")
+    tp.add_argument("--logdir", default="runs/bench", help="where the A3C measurement run goes")
+    tp.add_argument("--doc", default=str(DEFAULT_DOC), help="markdown file to update (default: docs/BENCHMARKS.md)")
+    cu = sub.add_parser("curve", help="learning-curve PNG and summary of a training run")
+    cu.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by pathzero train")
+    cu.add_argument("--out", default=None, help="PNG path (default: docs/<game>_learning_curve.png)")
+    cu.add_argument("--note", default="", help="a remark to add under the numbers")
+    cu.add_argument("--doc", default=str(DEFAULT_DOC), help="markdown file to update (default: docs/BENCHMARKS.md)")
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = "pathzero bench") -> None:
+    args = build_parser(prog).parse_args(argv)
+    run_command(prog, lambda: throughput(args) if args.what == "throughput" else curve(args))
+
+
+if __name__ == "__main__":
+    main()
