@@ -24,14 +24,35 @@ def _share_state(optimizer: torch.optim.Optimizer, make_state) -> None:
                     value.share_memory_()
 
 
-class SharedRMSprop(torch.optim.RMSprop):
-    """RMSProp with its square averages (and step counts) in shared memory."""
+class SharedRMSprop(torch.optim.Optimizer):
+    """RMSProp as in TensorFlow (which the A3C paper and baselines' A2C used), statistics shared.
+
+    Two differences from `torch.optim.RMSprop`, both about the first updates: the square
+    averages start at 1 rather than 0, and eps sits inside the square root. Starting from 0, the
+    first steps divide each gradient by about a tenth of its own size, moving every weight by
+    ~10 x lr at once; on Atari that kills the first conv layer's ReLUs for good (measured here:
+    a Pong run's conv stem went all-zero and its policy never left uniform).
+    """
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float = 7e-4, alpha: float = 0.99,
                  eps: float = 1e-5) -> None:
-        super().__init__(params, lr=lr, alpha=alpha, eps=eps, foreach=False)
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps})
         _share_state(self, lambda p, g: {"step": torch.zeros(()),
-                                         "square_avg": torch.zeros_like(p, memory_format=torch.preserve_format)})
+                                         "square_avg": torch.ones_like(p, memory_format=torch.preserve_format)})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                square_avg = state["square_avg"]
+                square_avg.mul_(group["alpha"]).addcmul_(p.grad, p.grad, value=1 - group["alpha"])
+                p.addcdiv_(p.grad, square_avg.add(group["eps"]).sqrt_(), value=-group["lr"])
+                state["step"] += 1
+        return loss
 
 
 class SharedAdam(torch.optim.Adam):
