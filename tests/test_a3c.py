@@ -102,7 +102,7 @@ def test_bad_config_values_are_refused():
 def test_a3c_learns_minatar_breakout_within_budget(logdir):
     # A random policy scores about 0.5 per episode; 3.0 needs the paddle to follow the ball.
     cfg = A3CConfig(game="MinAtar/Breakout", workers=2, envs_per_worker=8, channels=16, hidden=128,
-                    clip_rewards=False, life_loss=False, max_grad_norm=40.0, total_frames=400_000,
+                    clip_rewards=False, life_loss=False, max_grad_norm=40.0, lr=3e-3, total_frames=400_000,
                     target_return=3.0, progress=False, replay_episodes=0, logdir=str(logdir), seed=1)
     run_dir = train(cfg)
     returns = [e["return"] for e in read_episodes(run_dir)]

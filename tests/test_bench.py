@@ -1,0 +1,35 @@
+"""`pathzero bench` on a tiny budget: it measures, plots and writes its sections into the doc."""
+import subprocess
+import sys
+
+from PIL import Image
+
+
+def pathzero(*args):
+    return subprocess.run([sys.executable, "-m", "scripts.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_bench_throughput_and_curve_write_the_doc(tmp_path):
+    doc = tmp_path / "BENCHMARKS.md"
+    result = pathzero("bench", "throughput", "--game", "CartPole-v1", "--workers", 1, "--envs-per-worker", 2,
+                      "--frames", 4000, "--skip-sb3", "--logdir", tmp_path / "runs", "--doc", doc)
+    assert result.returncode == 0, result.stderr
+    text = doc.read_text()
+    assert "## Throughput: CartPole-v1" in text and "b/a = **" in text and "cores" in text
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    png = tmp_path / "curve.png"
+    result = pathzero("bench", "curve", run_dir, "--out", png, "--doc", doc, "--note", "a remark")
+    assert result.returncode == 0, result.stderr
+    text = doc.read_text()
+    assert "## Throughput: CartPole-v1" in text  # the other section is kept
+    assert "## Learning: CartPole-v1" in text and "a remark" in text
+    assert Image.open(png).size[0] >= 600
+    # rerunning replaces the section instead of appending a second copy
+    pathzero("bench", "curve", run_dir, "--out", png, "--doc", doc)
+    assert doc.read_text().count("## Learning: CartPole-v1") == 1
+
+
+def test_bench_refuses_a_folder_that_is_not_a_run(tmp_path):
+    result = pathzero("bench", "curve", tmp_path)
+    assert result.returncode == 2 and "is not a run folder" in result.stderr
