@@ -19,6 +19,7 @@ import multiprocessing as mp
 import os
 import queue
 import signal
+import sys
 import time
 import traceback
 from collections import deque
@@ -380,7 +381,10 @@ def load_a3c_checkpoint(path: str | Path) -> tuple[dict, DualNet]:
 
 
 def train(cfg: A3CConfig, resume: str | Path | None = None) -> Path:
-    """Trains A3C as `cfg` says (or continues the run in `resume`); returns the run folder."""
+    """Trains A3C as `cfg` says (or continues the run in `resume`); returns the run folder.
+
+    On Ctrl-C the workers stop, a checkpoint is written, and KeyboardInterrupt is raised again.
+    """
     torch.manual_seed(cfg.seed)
     spec = resolve_game(cfg.game)
     state = RunState()
@@ -441,9 +445,9 @@ def train(cfg: A3CConfig, resume: str | Path | None = None) -> Path:
               f"after start-up), {state.episodes} episodes")
     if interrupted:
         log.close()
-        print(f"interrupted at {state.frames} frames; checkpoint saved; resume with "
-              f"`pathzero train --resume {run_dir}`")
-        return run_dir
+        print(f"interrupted at {state.frames:,} frames; checkpoint saved; resume with "
+              f"`pathzero train --resume {run_dir}`", file=sys.stderr)
+        raise KeyboardInterrupt
     if cfg.replay_episodes > 0:
         from agents.replay import record_replay
 

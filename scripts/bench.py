@@ -138,6 +138,12 @@ def throughput(args) -> int:
     b = a3c_fps(args.game, args.workers, args.envs_per_worker, args.frames, logdir)
     print(f"(b) pathzero A3C:     {b:,.0f} frames/s")
     rows = [("(a) environment only, random actions", a, "—"), ("(b) pathzero A3C training", b, "1.00")]
+    sweep = []
+    for n in args.sweep:
+        if n != args.envs_per_worker:
+            fps = a3c_fps(args.game, args.workers, n, args.frames, logdir)
+            print(f"    A3C with {n} envs per worker: {fps:,.0f} frames/s")
+            sweep.append((n, fps))
     c = None
     if not args.skip_sb3:
         c = sb3_a2c_fps(args.game, n_envs, args.sb3_frames or args.frames)
@@ -148,7 +154,7 @@ def throughput(args) -> int:
     body = f"""## Throughput: {spec.env_id}
 
 Measured {dt.date.today().isoformat()} on {machine()}.
-Command: `pathzero bench throughput --game {args.game} --workers {args.workers} --envs-per-worker {args.envs_per_worker} --frames {args.frames}{' --sb3-frames ' + str(args.sb3_frames) if args.sb3_frames else ''}`
+Command: `pathzero bench throughput --game {args.game} --workers {args.workers} --envs-per-worker {args.envs_per_worker} --frames {args.frames}{' --sb3-frames ' + str(args.sb3_frames) if args.sb3_frames else ''}{' --sweep ' + ','.join(map(str, args.sweep)) if args.sweep else ''}`
 
 Frames are emulator frames (one agent step = {spec.frames_per_step} frames), timed after start-up
 (processes spawned, environments built). (a) steps the same wrappers with random actions in the
@@ -162,6 +168,11 @@ same {args.workers} processes x {args.envs_per_worker} envs; (b) is `pathzero tr
 
 b/a = **{b / a:.2f}** (goal >= 0.35); {goal_c}.
 """
+    if sweep:
+        body += ("\nThe choice of envs per worker (one batched forward pass acts for all of them), same run:\n\n"
+                 "| envs per worker | A3C frames/s | vs the default |\n|---:|---:|---:|\n"
+                 + "\n".join(f"| {n}{' (default)' if n == args.envs_per_worker else ''} | {fps:,.0f} | {fps / b:.2f} |"
+                              for n, fps in sorted(sweep + [(args.envs_per_worker, b)])) + "\n")
     write_section(Path(args.doc), f"throughput-{spec.name}", body)
     print(f"b/a = {b / a:.2f}" + (f", b/c = {b / c:.2f}" if c else "") + f"; written to {args.doc}")
     return 0
@@ -244,6 +255,8 @@ def build_parser(prog: str = "pathzero bench") -> ArgumentParser:
     tp.add_argument("--envs-per-worker", type=int, default=16, help="envs per process (default: 16, as A3C)")
     tp.add_argument("--frames", type=int, default=400_000, help="emulator frames per measurement (default: 400000)")
     tp.add_argument("--sb3-frames", type=int, default=None, help="frames for SB3 if fewer (default: --frames)")
+    tp.add_argument("--sweep", type=lambda t: [int(x) for x in t.split(",")], default=[],
+                    help="also measure A3C with these envs per worker, e.g. 1,4,8 (default: none)")
     tp.add_argument("--skip-sb3", action="store_true", help="do not measure stable-baselines3")
     tp.add_argument("--logdir", default="runs/bench", help="where the A3C measurement run goes")
     tp.add_argument("--doc", default=str(DEFAULT_DOC), help="markdown file to update (default: docs/BENCHMARKS.md)")

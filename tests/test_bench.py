@@ -13,11 +13,12 @@ def pathzero(*args):
 def test_bench_throughput_and_curve_write_the_doc(tmp_path):
     doc = tmp_path / "BENCHMARKS.md"
     result = pathzero("bench", "throughput", "--game", "CartPole-v1", "--workers", 1, "--envs-per-worker", 2,
-                      "--frames", 4000, "--skip-sb3", "--logdir", tmp_path / "runs", "--doc", doc)
+                      "--frames", 4000, "--sweep", "1,2", "--skip-sb3", "--logdir", tmp_path / "runs", "--doc", doc)
     assert result.returncode == 0, result.stderr
     text = doc.read_text()
     assert "## Throughput: CartPole-v1" in text and "b/a = **" in text and "cores" in text
-    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert "| 1 |" in text and "| 2 (default) |" in text  # the envs-per-worker sweep
+    run_dir = sorted((tmp_path / "runs").iterdir())[0]
     png = tmp_path / "curve.png"
     result = pathzero("bench", "curve", run_dir, "--out", png, "--doc", doc, "--note", "a remark")
     assert result.returncode == 0, result.stderr

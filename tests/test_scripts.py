@@ -124,3 +124,32 @@ def test_help_explains_every_option():
                  "--entropy-coef", "--lr"):
         assert flag in result.stdout
     assert "emulator frames" in result.stdout
+
+
+def test_ctrl_c_stops_cleanly_with_a_checkpoint_that_resumes(tmp_path):
+    import os
+    import signal
+    import time as _time
+
+    logdir = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "scripts.cli", "train", *TINY, "--workers", "2",
+                             "--total-frames", "100000000", "--logdir", str(logdir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    rows = 0
+    for _ in range(600):  # wait (bounded) until training is under way: episodes are being logged
+        csvs = list(logdir.glob("*/episodes.csv"))
+        rows = len(csvs[0].read_text().splitlines()) if csvs else 0
+        if rows > 20 or proc.poll() is not None:
+            break
+        _time.sleep(0.5)
+    assert rows > 20, proc.stderr.read() if proc.poll() is not None else "training did not start"
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "checkpoint saved; resume with" in stderr and "Traceback" not in stderr
+    (run_dir,) = logdir.iterdir()
+    frames = torch.load(run_dir / "checkpoint.pt", weights_only=True)["state"]["frames"]
+    assert frames > 0
+    resumed = pathzero("train", "--resume", run_dir, "--total-frames", frames + 2000, "--replay-episodes", 0)
+    assert resumed.returncode == 0, resumed.stderr
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["state"]["frames"] >= frames + 2000
