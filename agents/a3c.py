@@ -14,7 +14,6 @@ workers that die.
 """
 from __future__ import annotations
 
-import math
 import multiprocessing as mp
 import os
 import queue
@@ -23,9 +22,9 @@ import sys
 import time
 import traceback
 from collections import deque
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -35,7 +34,7 @@ from tqdm import tqdm
 from agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from agents.common.optim import OPTIMIZERS, load_state_in_place, make_shared_optimizer, set_learning_rate
 from agents.common.returns import LossTerms, actor_critic_loss, gae_advantages, n_step_returns
-from agents.common.runlog import RunLog, new_run_dir, read_config, write_config
+from agents.common.runlog import RunLog, new_run_dir, write_config
 from agents.rollout import EnvBatch, Rollout
 from envs import GameSpec, UsageError, make_env, resolve_game
 from nets import DualNet, NetConfig
@@ -173,6 +172,35 @@ def worker_seed(cfg_seed: int, resumes: int, worker: int) -> int:
     return int(np.random.SeedSequence([cfg_seed, resumes, worker]).generate_state(1)[0])
 
 
+class EpisodeMsg(NamedTuple):
+    worker: int
+    frames: int  # the global frame counter when the episode ended
+    ret: float  # unclipped game score
+    length: int  # agent steps
+
+
+class UpdateMsg(NamedTuple):
+    worker: int
+    frames: int
+    policy: float
+    value: float
+    entropy: float
+    lr: float
+    grad_norm: float
+
+
+class ErrorMsg(NamedTuple):
+    worker: int
+    text: str
+
+
+class DoneMsg(NamedTuple):
+    worker: int
+
+
+Message = EpisodeMsg | UpdateMsg | ErrorMsg | DoneMsg
+
+
 @dataclass
 class WorkerContext:
     """What a worker shares with the others and with the main process."""
@@ -205,14 +233,14 @@ def worker_loop(worker: int, cfg: A3CConfig, ctx: WorkerContext, seed: int) -> N
             set_learning_rate(ctx.optimizer, lr)
             grad_norm = apply_gradients(local, ctx.shared_model, ctx.optimizer, cfg.max_grad_norm)
             for ep in episodes:
-                ctx.sink.put(("episode", worker, frames, ep.ret, ep.length))
-            ctx.sink.put(("update", worker, frames, loss.policy.item(), loss.value.item(),
-                          loss.entropy.item(), lr, grad_norm))
+                ctx.sink.put(EpisodeMsg(worker, frames, ep.ret, ep.length))
+            ctx.sink.put(UpdateMsg(worker, frames, loss.policy.item(), loss.value.item(), loss.entropy.item(),
+                                   lr, grad_norm))
             if frames >= cfg.total_frames:
                 break
     finally:
         envs.close()
-    ctx.sink.put(("done", worker, 0))
+    ctx.sink.put(DoneMsg(worker))
 
 
 def _process_main(worker: int, cfg: A3CConfig, ctx: WorkerContext, seed: int) -> None:
@@ -224,7 +252,7 @@ def _process_main(worker: int, cfg: A3CConfig, ctx: WorkerContext, seed: int) ->
     except BaseException as exc:  # report why, then die
         last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         where = f" at {Path(last.filename).name}:{last.lineno}" if last else ""
-        ctx.sink.put(("error", worker, f"{type(exc).__name__}: {exc}{where}"))
+        ctx.sink.put(ErrorMsg(worker, f"{type(exc).__name__}: {exc}{where}"))
         raise SystemExit(1)
 
 
@@ -264,8 +292,7 @@ class Monitor:
                         unit_scale=True, dynamic_ncols=True, disable=not cfg.progress,
                         desc=f"a3c {cfg.game}", mininterval=1.0)
         self._first_update: tuple[float, int] | None = None  # (time, frames) when learning began
-        self._acc = np.zeros(5)
-        self._acc_n = 0
+        self._losses: list[UpdateMsg] = []  # since the last scalars were written
         self._last_log = (time.monotonic(), state.frames)
         self._last_ckpt = time.monotonic()
         self.log_every = max(cfg.total_frames // 400, 1)
@@ -273,31 +300,27 @@ class Monitor:
     def elapsed(self) -> float:
         return time.monotonic() - self.start_wall
 
-    def put(self, message: tuple) -> None:
-        kind, worker, *rest = message
-        if kind == "episode":
-            frames, ret, length = rest
+    def put(self, message: Message) -> None:
+        if isinstance(message, EpisodeMsg):
             self.state.episodes += 1
-            self.recent.append(ret)
-            self.log.episode(frames, self.elapsed(), ret, length, worker)
+            self.recent.append(message.ret)
+            self.log.episode(message.frames, self.elapsed(), message.ret, message.length, message.worker)
             mean = float(np.mean(self.recent))
             self.bar.set_postfix(ret=f"{mean:.1f}", eps=self.state.episodes, refresh=False)
             target = self.cfg.target_return
             if target is not None and len(self.recent) == self.recent.maxlen and mean >= target:
                 self.reached_target = True
                 self.stop.set()
-        elif kind == "update":
-            frames, *values = rest
+        elif isinstance(message, UpdateMsg):
             self.state.updates += 1
             if self._first_update is None:
-                self._first_update = (time.monotonic(), frames)
-            self._acc += values
-            self._acc_n += 1
-            self._advance(frames)
-        elif kind == "error":
-            self.errors.append(f"worker {worker} failed: {rest[0]}")
-        elif kind == "done":
-            self.done.add(worker)
+                self._first_update = (time.monotonic(), message.frames)
+            self._losses.append(message)
+            self._advance(message.frames)
+        elif isinstance(message, ErrorMsg):
+            self.errors.append(f"worker {message.worker} failed: {message.text}")
+        elif isinstance(message, DoneMsg):
+            self.done.add(message.worker)
         self.tick()
 
     def _advance(self, frames: int) -> None:
@@ -310,14 +333,14 @@ class Monitor:
         """Periodic duties: scalars every log_every frames, a checkpoint every checkpoint_minutes."""
         now = time.monotonic()
         last_t, last_f = self._last_log
-        if self._acc_n and self.frames - last_f >= self.log_every:
-            policy, value, entropy, lr, grad = self._acc / self._acc_n
-            fps = (self.frames - last_f) / max(now - last_t, 1e-9)
-            self.log.scalars({"losses/policy": policy, "losses/value": value, "losses/entropy": entropy,
-                              "charts/learning_rate": lr, "losses/grad_norm": grad, "charts/fps": fps},
-                             self.frames)
-            self._acc[:] = 0
-            self._acc_n = 0
+        if self._losses and self.frames - last_f >= self.log_every:
+            def mean(field: str) -> float:
+                return float(np.mean([getattr(m, field) for m in self._losses]))
+            self.log.scalars({"losses/policy": mean("policy"), "losses/value": mean("value"),
+                              "losses/entropy": mean("entropy"), "losses/grad_norm": mean("grad_norm"),
+                              "charts/learning_rate": mean("lr"),
+                              "charts/fps": (self.frames - last_f) / max(now - last_t, 1e-9)}, self.frames)
+            self._losses.clear()
             self._last_log = (now, self.frames)
         if now - self._last_ckpt >= self.cfg.checkpoint_minutes * 60:
             self.checkpoint()
@@ -430,6 +453,8 @@ def train(cfg: A3CConfig, resume: str | Path | None = None) -> Path:
                 worker_loop(0, cfg, ctx, worker_seed(cfg.seed, state.resumes, 0))
             except KeyboardInterrupt:
                 interrupted = True
+            except Exception as exc:  # the same report as a worker process gives
+                monitor.errors.append(f"worker 0 failed: {type(exc).__name__}: {exc}")
         else:
             interrupted = _run_processes(cfg, model, optimizer, frames, stop, monitor, state)
     finally:
@@ -471,16 +496,18 @@ def _run_processes(cfg: A3CConfig, model: DualNet, optimizer: torch.optim.Optimi
         p.start()
     interrupted = False
     try:
+        last_check = time.monotonic()
         while len(monitor.done) < len(procs) and not monitor.errors:
             try:
                 monitor.put(messages.get(timeout=0.5))
-                continue
             except queue.Empty:
                 monitor.tick()
+            if time.monotonic() - last_check < 1.0:
+                continue
+            last_check = time.monotonic()
             for w, p in enumerate(procs):
-                if not p.is_alive() and w not in monitor.done:
-                    # drain what it said before dying, then report it
-                    _drain(messages, monitor)
+                if p.exitcode is not None and w not in monitor.done:
+                    _drain(messages, monitor)  # what it said before dying comes first
                     if w not in monitor.done and not monitor.errors:
                         monitor.errors.append(f"worker {w} died (exit code {p.exitcode})")
     except KeyboardInterrupt:

@@ -34,19 +34,50 @@ def _rgb(frame: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frame)
 
 
+class VideoWriter:
+    """Streams RGB frames to an mp4 (H.264 via imageio-ffmpeg), or a gif when the name ends in .gif.
+
+    Frames go to disk as they come: a long Atari episode never has to fit in memory.
+    """
+
+    def __init__(self, path: str | Path, fps: int) -> None:
+        import imageio.v2 as imageio
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.frames = 0
+        if self.path.suffix.lower() == ".gif":
+            self._writer = imageio.get_writer(self.path, mode="I", duration=1000 / fps, loop=0)
+        else:
+            self._writer = imageio.get_writer(self.path, fps=fps, codec="libx264", macro_block_size=1,
+                                              ffmpeg_log_level="error", pixelformat="yuv420p")
+
+    def append(self, frame: np.ndarray) -> None:
+        self._writer.append_data(_rgb(frame))
+        self.frames += 1
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def play(model: torch.nn.Module, spec: GameSpec, *, episodes: int, seed: int, greedy: bool = False,
-         max_steps: int | None = None, record: bool = True) -> tuple[list[EpisodeResult], list[np.ndarray]]:
-    """Plays `episodes` episodes; returns their results and (if `record`) every RGB frame."""
-    env = make_env(spec, render=record)
+         max_steps: int | None = None, video: VideoWriter | None = None) -> list[EpisodeResult]:
+    """Plays `episodes` episodes, streaming every RGB frame to `video` if given."""
+    env = make_env(spec, render=video is not None)
     results: list[EpisodeResult] = []
-    frames: list[np.ndarray] = []
     torch.manual_seed(seed)
     try:
         for episode in range(episodes):
             obs, _ = env.reset(seed=seed + episode)
             recorded = 0
-            if record:
-                frames.append(_rgb(env.render()))
+            if video is not None:
+                video.append(env.render())
                 recorded += 1
             ret, length = 0.0, 0
             while True:
@@ -54,42 +85,23 @@ def play(model: torch.nn.Module, spec: GameSpec, *, episodes: int, seed: int, gr
                 obs, reward, terminated, truncated, info = env.step(action)
                 ret += float(reward)  # no reward clipping here: this is the game score
                 length += 1
-                if record:
-                    frames.append(_rgb(env.render()))
+                if video is not None:
+                    video.append(env.render())
                     recorded += 1
                 if terminated or truncated or (max_steps is not None and length >= max_steps):
                     break
             results.append(EpisodeResult(ret, length, recorded))
     finally:
         env.close()
-    return results, frames
+    return results
 
 
 def video_fps(spec: GameSpec) -> int:
     return 15 if spec.kind == "ale" else 30  # ALE: 60 Hz / frame skip 4 = real time
 
 
-def write_video(frames: list[np.ndarray], path: str | Path, fps: int) -> None:
-    """Writes frames to an mp4 (H.264 via imageio-ffmpeg), or a gif when the name ends in .gif."""
-    import imageio.v2 as imageio
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".gif":
-        imageio.mimsave(path, frames, duration=1000 / fps, loop=0)
-    else:
-        writer = imageio.get_writer(path, fps=fps, codec="libx264", macro_block_size=1,
-                                    ffmpeg_log_level="error", pixelformat="yuv420p")
-        try:
-            for frame in frames:
-                writer.append_data(frame)
-        finally:
-            writer.close()
-
-
 def record_replay(model: torch.nn.Module, spec: GameSpec, path: str | Path, *, episodes: int, seed: int,
                   greedy: bool = False, max_steps: int | None = None) -> list[EpisodeResult]:
     """Plays and writes the video in one call; returns the episodes' results."""
-    results, frames = play(model, spec, episodes=episodes, seed=seed, greedy=greedy, max_steps=max_steps)
-    write_video(frames, path, video_fps(spec))
-    return results
+    with VideoWriter(path, video_fps(spec)) as video:
+        return play(model, spec, episodes=episodes, seed=seed, greedy=greedy, max_steps=max_steps, video=video)

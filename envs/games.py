@@ -108,6 +108,11 @@ def resolve_game(game: str) -> GameSpec:
         return GameSpec("gym", game, re.sub(r"[^A-Za-z0-9_.-]", "-", env_id))
     is_minatar = game.lower().startswith("minatar/")
     if not is_minatar and game in gym.registry and not game.startswith("ALE/"):
+        if "ale_py" in str(gym.registry[game].entry_point):
+            v5 = _ale_ids().get(_key(game))
+            raise UsageError(f"{game} is an old ALE id without the v5 protocol (sticky actions, full "
+                             f"preprocessing); use {v5.split('/')[1].rsplit('-', 1)[0] if v5 else 'the game name'} "
+                             f"or {v5 or 'ALE/<Game>-v5'}")
         return GameSpec("gym", game, re.sub(r"[^A-Za-z0-9_.-]", "-", game))
     key = _key(game)
     if is_minatar:

@@ -9,6 +9,8 @@ speeds are given as ratios against baselines measured in the same run.
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
 import multiprocessing as mp
 import os
 import platform
@@ -36,8 +38,8 @@ def _ceiling_worker(game: str, n_envs: int, frames: int, seed: int, ready, go, r
     envs = EnvBatch(spec, n_envs, seed, clip_rewards=True, life_loss=False)
     rng = np.random.default_rng(seed)
     n_actions = envs.envs[0].action_space.n
-    ready.wait()
-    go.wait()
+    ready.wait(timeout=600)
+    go.wait(timeout=600)
     start, done = time.perf_counter(), 0
     while done < frames:
         envs.step(rng.integers(0, n_actions, size=n_envs))
@@ -54,10 +56,15 @@ def env_ceiling_fps(game: str, workers: int, envs_per_worker: int, frames: int) 
              for w in range(workers)]
     for p in procs:
         p.start()
-    ready.wait()  # every env is built: time the stepping only
-    start = time.perf_counter()
-    go.wait()
-    done = sum(results.get()[0] for _ in procs)
+    try:
+        ready.wait(timeout=600)  # every env is built: time the stepping only
+        start = time.perf_counter()
+        go.wait(timeout=600)
+        done = sum(results.get(timeout=3600)[0] for _ in procs)
+    except (threading.BrokenBarrierError, queue.Empty):
+        for p in procs:
+            p.terminate()
+        raise RuntimeError("an environment-only benchmark process failed; run it alone to see why") from None
     elapsed = time.perf_counter() - start
     for p in procs:
         p.join()
@@ -86,7 +93,7 @@ def sb3_a2c_fps(game: str, n_envs: int, frames: int) -> float:
     spec = resolve_game(game)
     torch.set_num_threads(os.cpu_count() or 1)
     venv = DummyVecEnv([lambda: make_env(spec, clip_rewards=True) for _ in range(n_envs)])
-    model = A2C("CnnPolicy" if spec.kind != "gym" else "MlpPolicy", venv, n_steps=5, device="cpu", seed=0,
+    model = A2C("CnnPolicy" if spec.kind == "ale" else "MlpPolicy", venv, n_steps=5, device="cpu", seed=0,
                 verbose=0)
     steps = frames // spec.frames_per_step
     start = time.perf_counter()

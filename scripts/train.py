@@ -27,7 +27,8 @@ def build_parser(prog: str = "pathzero train") -> ArgumentParser:
                             epilog="Frames are emulator frames: one ALE agent step is 4 frames.")
     parser.add_argument("--agent", choices=["a3c"], default="a3c", help="learning algorithm (default: a3c)")
     parser.add_argument("--resume", metavar="RUN_DIR", default=None,
-                        help="continue the run in RUN_DIR: frames, schedule, optimizer and logs go on; "
+                        help="continue the run in RUN_DIR: frames, schedule, optimizer and logs go on "
+                             "(a larger --total-frames stretches the learning-rate schedule to the new end); "
                              f"only {', '.join('--' + n.replace('_', '-') for n in sorted(RESUMABLE))} "
                              "may be changed")
     add_config_flags(parser, A3CConfig, choices={"optimizer": OPTIMIZERS})
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None, prog: str = "pathzero train") -> None:
                                  f"{run_dir / 'config.json'} (start a new run to change it)")
             try:
                 cfg = A3CConfig(**{**read_config(run_dir), **overrides})
-            except TypeError as exc:
+            except TypeError as exc:  # keys of another tool's config
                 raise UsageError(f"{run_dir}/config.json is not an A3C config ({exc})") from None
         else:
             cfg = A3CConfig(**overrides)

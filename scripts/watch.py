@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None, prog: str = "pathzero watch") -> None:
 
     def body() -> int:
         from agents.a3c import load_a3c_checkpoint
-        from agents.replay import play, video_fps, write_video
+        from agents.replay import VideoWriter, play, video_fps
         from envs import UsageError, resolve_game
 
         if args.episodes < 1:
@@ -39,16 +39,20 @@ def main(argv: list[str] | None = None, prog: str = "pathzero watch") -> None:
         ckpt, model = load_a3c_checkpoint(args.path)
         spec = resolve_game(ckpt["game"])
         print(f"{spec.env_id}: checkpoint at {ckpt['state']['frames']:,} frames")
-        results, frames = play(model.eval(), spec, episodes=args.episodes, seed=args.seed, greedy=args.greedy,
-                               max_steps=args.max_steps, record=args.video is not None)
+        video = VideoWriter(args.video, video_fps(spec)) if args.video else None
+        try:
+            results = play(model.eval(), spec, episodes=args.episodes, seed=args.seed, greedy=args.greedy,
+                           max_steps=args.max_steps, video=video)
+        finally:
+            if video is not None:
+                video.close()
         for i, r in enumerate(results):
             print(f"episode {i + 1}: score {r.ret:g} in {r.length} steps")
         if len(results) > 1:
             scores = [r.ret for r in results]
             print(f"mean score {sum(scores) / len(scores):g} over {len(scores)} episodes")
-        if args.video:
-            write_video(frames, args.video, video_fps(spec))
-            print(f"video: {args.video} ({len(frames)} frames)")
+        if video is not None:
+            print(f"video: {args.video} ({video.frames} frames)")
         return 0
 
     run_command(prog, body)

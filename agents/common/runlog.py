@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import time
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
+
+from envs.errors import UsageError
 
 EPISODE_FIELDS = ("frames", "wall_seconds", "return", "length", "worker")
 
@@ -28,18 +31,52 @@ def write_config(run_dir: Path, config: Any) -> None:
 
 
 def read_config(run_dir: Path) -> dict:
-    return json.loads((run_dir / "config.json").read_text())
+    """A run's config.json, or UsageError when it is missing or unreadable."""
+    path = Path(run_dir) / "config.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path} is missing or unreadable ({type(exc).__name__}); give a run folder "
+                         "written by pathzero train") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path} does not hold a config (a JSON object); give a run folder written by pathzero train")
+    return data
+
+
+def _truncate_csv(path: Path, max_frames: int) -> None:
+    """Keeps the rows logged up to `max_frames` (atomically: a new file, then a rename)."""
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[:1], rows[1:]
+    kept = [r for r in body if r and _number(r[0]) is not None and _number(r[0]) <= max_frames]
+    if len(kept) == len(body):
+        return
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as f:
+        csv.writer(f).writerows(header + kept)
+    os.replace(tmp, path)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 class RunLog:
     """TensorBoard scalars plus one csv row per finished episode; appends when resumed."""
 
     def __init__(self, run_dir: Path, purge_step: int | None = None) -> None:
+        """`purge_step`: when resuming from a checkpoint taken at this frame, drop what was logged
+        after it (TensorBoard events and csv rows), so the logs continue without duplicates."""
         from torch.utils.tensorboard import SummaryWriter
 
         self.run_dir = Path(run_dir)
         self.writer = SummaryWriter(str(self.run_dir), purge_step=purge_step)
         path = self.run_dir / "episodes.csv"
+        if purge_step is not None and path.exists():
+            _truncate_csv(path, purge_step)
         fresh = not path.exists() or path.stat().st_size == 0
         self._csv_file = path.open("a", newline="")
         self._csv = csv.writer(self._csv_file)
@@ -72,4 +109,7 @@ def read_episodes(run_dir: Path) -> list[dict[str, float]]:
     if not path.exists():
         return []
     with path.open(newline="") as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        rows = list(csv.DictReader(f))
+    # a row cut short by a crash is skipped, not fatal
+    return [{k: float(v) for k, v in row.items()} for row in rows
+            if all(_number(row.get(k) or "") is not None for k in EPISODE_FIELDS)]
