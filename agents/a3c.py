@@ -19,6 +19,7 @@ import os
 import queue
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -219,8 +220,11 @@ def worker_loop(worker: int, cfg: A3CConfig, ctx: WorkerContext, seed: int) -> N
     envs = EnvBatch(spec, cfg.envs_per_worker, seed % (2**31), clip_rewards=cfg.clip_rewards,
                     life_loss=cfg.life_loss)
     local = DualNet.from_description(ctx.shared_model.describe())
+    parent = mp.parent_process()  # None in serial mode
     try:
         while not ctx.stop.is_set():
+            if parent is not None and not parent.is_alive():
+                return  # the main process was killed: nobody is listening, stop rather than run on
             local.load_state_dict(ctx.shared_model.state_dict())
             rollout, episodes = envs.collect(local, cfg.t_max)
             loss = rollout_loss(rollout, cfg)
@@ -446,6 +450,10 @@ def train(cfg: A3CConfig, resume: str | Path | None = None) -> Path:
     stop = mp_ctx.Event()
     monitor = Monitor(run_dir, cfg, state, save, log, stop)
     interrupted = False
+    previous_sigterm = None
+    if threading.current_thread() is threading.main_thread():
+        # `kill` (SIGTERM) stops as cleanly as Ctrl-C: workers stopped, checkpoint written
+        previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         if cfg.serial:
             ctx = WorkerContext(model, optimizer, frames, stop, monitor)
@@ -458,6 +466,8 @@ def train(cfg: A3CConfig, resume: str | Path | None = None) -> Path:
         else:
             interrupted = _run_processes(cfg, model, optimizer, frames, stop, monitor, state)
     finally:
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
         monitor.close()
         state.frames = max(state.frames, frames.value)
         monitor.checkpoint()
@@ -481,6 +491,10 @@ def train(cfg: A3CConfig, resume: str | Path | None = None) -> Path:
         log.scalars({"eval/replay_return": float(np.mean([r.ret for r in results]))}, state.frames)
     log.close()
     return run_dir
+
+
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _run_processes(cfg: A3CConfig, model: DualNet, optimizer: torch.optim.Optimizer, frames, stop,

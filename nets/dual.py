@@ -122,6 +122,16 @@ class MLPTrunk(nn.Module):
         return self.blocks(torch.relu(self.stem(to_float(x))))
 
 
+def orthogonal_init(module: nn.Module, gain: float = 2 ** 0.5) -> None:
+    """Orthogonal weights with the ReLU gain and zero biases for every conv and linear layer: the
+    initialisation of the A2C/PPO implementations that learn Atari reliably."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.orthogonal_(m.weight, gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
 def make_trunk(obs_shape: Sequence[int], cfg: NetConfig) -> nn.Module:
     """The trunk that suits `obs_shape`; it exposes `out_features`."""
     return MLPTrunk(obs_shape, cfg) if trunk_kind(obs_shape) == "mlp" else ConvTrunk(obs_shape, cfg)
@@ -171,6 +181,7 @@ class DualNet(nn.Module):
         self.n_actions = int(n_actions)
         self.cfg = cfg
         self.trunk = make_trunk(self.obs_shape, cfg)
+        orthogonal_init(self.trunk)
         self.policy = PolicyHead(self.trunk.out_features, n_actions)
         self.value = ValueHead(self.trunk.out_features, cfg.value_hidden, cfg.value_tanh)
 

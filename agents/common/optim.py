@@ -25,13 +25,14 @@ def _share_state(optimizer: torch.optim.Optimizer, make_state) -> None:
 
 
 class SharedRMSprop(torch.optim.Optimizer):
-    """RMSProp as in TensorFlow (which the A3C paper and baselines' A2C used), statistics shared.
+    """RMSProp whose statistics are shared, with square averages that start at 1.
 
-    Two differences from `torch.optim.RMSprop`, both about the first updates: the square
-    averages start at 1 rather than 0, and eps sits inside the square root. Starting from 0, the
-    first steps divide each gradient by about a tenth of its own size, moving every weight by
-    ~10 x lr at once; on Atari that kills the first conv layer's ReLUs for good (measured here:
-    a Pong run's conv stem went all-zero and its policy never left uniform).
+    `torch.optim.RMSprop` starts them at 0, so its first steps divide each gradient by about a
+    tenth of its own size and move every weight by ~10 x lr at once; on Atari that killed the
+    first conv layer's ReLUs for good (measured here: a Pong run's conv stem went all-zero and
+    its policy never left uniform). Starting at 1, as TensorFlow's RMSProp (used by the A3C paper
+    and baselines' A2C) does, warms the step size up over the first few hundred updates. After
+    that it is torch's RMSProp: eps is added outside the square root.
     """
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float = 7e-4, alpha: float = 0.99,
@@ -50,7 +51,7 @@ class SharedRMSprop(torch.optim.Optimizer):
                 state = self.state[p]
                 square_avg = state["square_avg"]
                 square_avg.mul_(group["alpha"]).addcmul_(p.grad, p.grad, value=1 - group["alpha"])
-                p.addcdiv_(p.grad, square_avg.add(group["eps"]).sqrt_(), value=-group["lr"])
+                p.addcdiv_(p.grad, square_avg.sqrt().add_(group["eps"]), value=-group["lr"])
                 state["step"] += 1
         return loss
 
