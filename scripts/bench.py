@@ -144,7 +144,7 @@ def throughput(args) -> int:
     print(f"(a) env-only ceiling: {a:,.0f} frames/s")
     b = a3c_fps(args.game, args.workers, args.envs_per_worker, args.frames, logdir)
     print(f"(b) pathzero A3C:     {b:,.0f} frames/s")
-    rows = [("(a) environment only, random actions", a, "—"), ("(b) pathzero A3C training", b, "1.00")]
+    rows = [("(a) environment only, random actions", a, f"{b / a:.2f}"), ("(b) pathzero A3C training", b, "1.00")]
     sweep = []
     for n in args.sweep:
         if n != args.envs_per_worker:

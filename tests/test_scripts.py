@@ -153,3 +153,56 @@ def test_ctrl_c_stops_cleanly_with_a_checkpoint_that_resumes(tmp_path):
     resumed = pathzero("train", "--resume", run_dir, "--total-frames", frames + 2000, "--replay-episodes", 0)
     assert resumed.returncode == 0, resumed.stderr
     assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["state"]["frames"] >= frames + 2000
+
+
+def _start_long_run(logdir):
+    proc = subprocess.Popen([sys.executable, "-m", "scripts.cli", "train", *TINY, "--workers", "2",
+                             "--total-frames", "100000000", "--logdir", str(logdir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    import time as _time
+    for _ in range(600):  # wait (bounded) until training is under way: episodes are being logged
+        csvs = list(logdir.glob("*/episodes.csv"))
+        if (csvs and len(csvs[0].read_text().splitlines()) > 20) or proc.poll() is not None:
+            break
+        _time.sleep(0.5)
+    assert proc.poll() is None, proc.stderr.read()
+    return proc
+
+
+def _children(pid):
+    from pathlib import Path
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and "spawn_main" in (stat.parent / "cmdline").read_text(errors="ignore"):
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def test_sigterm_checkpoints_and_a_killed_main_process_leaves_no_workers(tmp_path):
+    import os
+    import signal
+    import time as _time
+
+    proc = _start_long_run(tmp_path / "a")
+    os.kill(proc.pid, signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "checkpoint saved" in stderr, stderr
+    (run_dir,) = (tmp_path / "a").iterdir()
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["state"]["frames"] > 0
+
+    proc = _start_long_run(tmp_path / "b")
+    workers = _children(proc.pid)
+    assert len(workers) == 2
+    os.kill(proc.pid, signal.SIGKILL)  # no chance to clean up: the workers must notice by themselves
+    proc.communicate(timeout=60)
+    for _ in range(240):
+        alive = [w for w in workers if os.path.exists(f"/proc/{w}") and
+                 open(f"/proc/{w}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]
+        if not alive:
+            break
+        _time.sleep(0.5)
+    assert not alive, f"workers {alive} outlived their main process"
