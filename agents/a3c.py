@@ -44,6 +44,9 @@ CHECKPOINT_FORMAT = "pathzero-a3c"
 
 
 def default_workers() -> int:
+    """One worker per core this process may run on (a container may allow fewer than cpu_count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
 
 
@@ -103,7 +106,8 @@ class A3CConfig:
     target_return: float | None = None
     """Stop early once the mean return of the last 20 episodes reaches this (None: never)."""
     serial: bool = False
-    """Run one worker loop in this process (no subprocesses): for debugging and tests."""
+    """Run one worker loop in this process (no subprocesses; --workers is then ignored): for
+    debugging and tests."""
     progress: bool = True
     """Show a progress bar."""
 

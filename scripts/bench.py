@@ -234,7 +234,8 @@ def curve(args) -> int:
     out = Path(args.out) if args.out else Path(args.doc).parent / f"{run_dir.name.split('__')[0]}_learning_curve.png"
     s = plot_curve(run_dir, out)
     cfg = s["config"]
-    body = f"""## Learning: {cfg['game']}
+    title = f"Learning: {cfg['game']}" + (f" ({args.section})" if args.section else "")
+    body = f"""## {title}
 
 Measured {dt.date.today().isoformat()} on {machine()}.
 Run: `pathzero train --game {cfg['game']} --workers {cfg['workers']} --total-frames {cfg['total_frames']}` (defaults otherwise);
@@ -247,7 +248,7 @@ unclipped score of the last {s['window']} episodes **{s['final_mean']:.1f}**, be
 """
     if args.note:
         body += "\n" + args.note.strip() + "\n"
-    write_section(Path(args.doc), f"learning-{run_dir.name.split('__')[0]}", body)
+    write_section(Path(args.doc), args.section or f"learning-{run_dir.name.split('__')[0]}", body)
     print(f"{out}: final mean {s['final_mean']:.1f}, best {s['best_mean']:.1f} over {s['frames']:,} frames; "
           f"written to {args.doc}")
     return 0
@@ -271,6 +272,8 @@ def build_parser(prog: str = "pathzero bench") -> ArgumentParser:
     cu.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by pathzero train")
     cu.add_argument("--out", default=None, help="PNG path (default: docs/<game>_learning_curve.png)")
     cu.add_argument("--note", default="", help="a remark to add under the numbers")
+    cu.add_argument("--section", default=None,
+                    help="name of the section to write (default: learning-<game>; a new name adds a section)")
     cu.add_argument("--doc", default=str(DEFAULT_DOC), help="markdown file to update (default: docs/BENCHMARKS.md)")
     return parser
 

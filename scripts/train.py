@@ -23,7 +23,7 @@ def build_parser(prog: str = "pathzero train") -> ArgumentParser:
     from agents.a3c import A3CConfig
     from agents.common.optim import OPTIMIZERS
 
-    parser = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0].split(": ", 1)[1],
+    parser = ArgumentParser(prog=prog, description="Train an agent on a game: A3C with a dual residual network.",
                             epilog="Frames are emulator frames: one ALE agent step is 4 frames.")
     parser.add_argument("--agent", choices=["a3c"], default="a3c", help="learning algorithm (default: a3c)")
     parser.add_argument("--resume", metavar="RUN_DIR", default=None,

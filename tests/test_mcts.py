@@ -1,0 +1,87 @@
+"""MCTS: it takes immediate wins, blocks immediate losses, and spends exactly its budget."""
+import numpy as np
+import pytest
+
+from agents.mcts import MCTS, MCTSConfig, RandomRolloutEvaluator
+from envs.boards import ConnectFour, TicTacToe
+
+
+def position(game, moves):
+    state = game.initial_state()
+    for a in moves:
+        state = game.apply(state, a)
+    return state
+
+
+def best_move(game, state, simulations=400, batch_size=1, seed=0):
+    search = MCTS(game, RandomRolloutEvaluator(game, rollouts=2, seed=seed),
+                  MCTSConfig(simulations=simulations, batch_size=batch_size), seed=seed)
+    search.reset(state)
+    return int(np.argmax(search.search()))
+
+
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_connect_four_takes_the_immediate_win(batch_size):
+    game = ConnectFour()
+    state = position(game, [0, 6, 1, 6, 2, 5])  # x has 0,1,2 on the bottom row; 3 wins
+    assert best_move(game, state, batch_size=batch_size) == 3
+
+
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_connect_four_blocks_the_immediate_loss(batch_size):
+    game = ConnectFour()
+    state = position(game, [6, 0, 5, 1, 6, 2])  # o threatens column 3 on the bottom row
+    assert best_move(game, state, batch_size=batch_size) == 3
+
+
+def test_tictactoe_takes_the_win():
+    game = TicTacToe()
+    state = position(game, [0, 3, 1, 4])  # x to move: 2 completes the top row
+    assert best_move(game, state, simulations=200) == 2
+
+
+@pytest.mark.parametrize("simulations,batch_size", [(50, 8), (64, 8), (33, 5), (10, 16)])
+def test_batched_search_spends_exactly_its_budget(simulations, batch_size):
+    game = ConnectFour()
+    search = MCTS(game, RandomRolloutEvaluator(game), MCTSConfig(simulations=simulations, batch_size=batch_size))
+    counts = search.search()
+    assert counts.sum() == simulations
+    assert all(child.virtual == 0 for child in search.root.children.values())  # no virtual loss left behind
+
+
+def test_tree_reuse_keeps_the_subtree():
+    game = TicTacToe()
+    search = MCTS(game, RandomRolloutEvaluator(game), MCTSConfig(simulations=100))
+    counts = search.search()
+    action = int(np.argmax(counts))
+    search.advance(action)
+    kept = search.root.visits
+    assert kept == counts[action] and kept > 0
+    assert search.search().sum() == 100 + kept - 1  # the kept visits count, minus the one that expanded it
+
+
+def test_minimax_knows_tictactoe():
+    from agents.perfect import Minimax
+    game = TicTacToe()
+    perfect = Minimax(game)
+    assert perfect.value(game.initial_state()) == 0  # tic-tac-toe is a draw
+    assert perfect.value(position(game, [0, 3, 1, 4])) == 1  # x to move wins
+    assert perfect.best_actions(position(game, [0, 3, 1, 4])) == [2]
+    assert perfect.value(position(game, [4, 1])) == 1  # o answered the centre on an edge: x wins
+    assert perfect.value(position(game, [4, 0])) == 0  # a corner answer holds the draw
+    assert perfect.value.cache_info().currsize <= 5478
+
+
+def test_network_evaluator_gives_legal_priors_and_bounded_values():
+    import torch
+    from agents.mcts import NetworkEvaluator
+    from nets import DualNet, NetConfig
+    game = ConnectFour()
+    torch.manual_seed(0)
+    net = DualNet((2, 6, 7), 7, NetConfig(channels=8, blocks=1, hidden=16, value_tanh=True))
+    state = position(game, [3] * 6)
+    (priors, value), (priors0, _) = NetworkEvaluator(game, net).evaluate([state, game.initial_state()])
+    assert priors[3] == 0 and priors.sum() == pytest.approx(1.0) and -1 <= value <= 1
+    assert priors0.sum() == pytest.approx(1.0) and (priors0 > 0).all()
+    search = MCTS(game, NetworkEvaluator(game, net), MCTSConfig(simulations=24, batch_size=8))
+    assert search.search().sum() == 24
