@@ -21,6 +21,7 @@ setup(
         "imageio-ffmpeg",
         "tqdm",
         "matplotlib",
+        "open_spiel; python_version >= '3.11'",  # the external opponent and rules check for board games
     ],
     extras_require={
         "test": ["pytest", "pytest-timeout"],

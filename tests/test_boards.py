@@ -98,3 +98,20 @@ def test_protocol_methods_raise_not_implemented_and_names_resolve():
     assert isinstance(make_board_game("connect_four"), ConnectFour)
     with pytest.raises(UsageError, match="unknown board game 'chess'"):
         make_board_game("chess")
+
+
+@pytest.mark.parametrize("ours,theirs", [(TicTacToe, "tic_tac_toe"), (ConnectFour, "connect_four")])
+def test_random_games_agree_with_openspiel(ours, theirs):
+    import pyspiel
+    game, spiel = ours(), pyspiel.load_game(theirs)
+    rng = np.random.default_rng(7)
+    for _ in range(100):
+        state, other = game.initial_state(), spiel.new_initial_state()
+        while not other.is_terminal():
+            assert game.legal_actions(state) == list(other.legal_actions())
+            assert game.to_play(state) == other.current_player()
+            action = int(rng.choice(game.legal_actions(state)))
+            state = game.apply(state, action)
+            other.apply_action(action)
+        assert game.is_terminal(state) and game.legal_actions(state) == []
+        assert game.returns(state) == tuple(other.returns())
