@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from agents.alphazero import SelfPlayConfig, alphazero_loss, board_net, play_game, self_play
-from agents.mcts import MCTS, MCTSConfig, NetworkEvaluator
+from agents.players import NetworkPlayer, RandomPlayer, play_match
 from envs.boards import TicTacToe
 from nets import DualOutput
 
@@ -34,20 +34,8 @@ def test_a_self_play_game_yields_symmetric_examples_with_signed_outcomes():
 
 
 def _match_against_random(game, model, games=100, seed=0):
-    rng, losses = np.random.default_rng(seed), 0
-    for g in range(games):
-        me = g % 2  # both colours
-        search = MCTS(game, NetworkEvaluator(game, model), MCTSConfig(simulations=16, batch_size=8))
-        state = game.initial_state()
-        while not game.is_terminal(state):
-            if game.to_play(state) == me:
-                action = int(np.argmax(search.search()))
-            else:
-                action = int(rng.choice(game.legal_actions(state)))
-            search.advance(action)
-            state = search.root.state
-        losses += game.returns(state)[me] < 0
-    return losses
+    result = play_match(game, NetworkPlayer(game, model, simulations=16), RandomPlayer(game, seed=seed), games)
+    return result.losses
 
 
 def test_short_self_play_never_loses_to_random_tictactoe():

@@ -1,0 +1,132 @@
+"""Players for board games, all behind one small interface, and matches between them.
+
+A player answers `select_move(history) -> action`, where `history` is the list of
+OpenSpiel-compatible actions played so far. Opponents: random, perfect play (minimax, for
+tic-tac-toe), OpenSpiel's C++ MCTS bot with random rollouts, and a pathzero network with MCTS.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from agents.mcts import MCTS, MCTSConfig, NetworkEvaluator
+from agents.perfect import Minimax
+from envs.boards import Game
+from envs.errors import UsageError
+
+OPENSPIEL_NAMES = {"tictactoe": "tic_tac_toe", "connect_four": "connect_four"}
+
+
+class Player(Protocol):
+    def select_move(self, history: list[int]) -> int:
+        ...
+
+
+def replay(game: Game, history: list[int]):
+    """The state after `history`, or UsageError at the first illegal action."""
+    state = game.initial_state()
+    for i, action in enumerate(history):
+        try:
+            state = game.apply(state, action)
+        except UsageError as exc:
+            raise UsageError(f"move {i + 1} of the record: {exc}") from None
+    return state
+
+
+@dataclass
+class RandomPlayer:
+    game: Game
+    seed: int = 0
+    rng: np.random.Generator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng(self.seed)
+
+    def select_move(self, history: list[int]) -> int:
+        return int(self.rng.choice(self.game.legal_actions(replay(self.game, history))))
+
+
+@dataclass
+class PerfectPlayer:
+    """Minimax with memoisation; among equally good moves it picks at random."""
+
+    game: Game
+    seed: int = 0
+    rng: np.random.Generator = field(init=False)
+    solver: Minimax = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.game.name != "tictactoe":
+            raise UsageError(f"perfect play is only available for tic-tac-toe, not {self.game.name}")
+        self.rng = np.random.default_rng(self.seed)
+        self.solver = Minimax(self.game)
+
+    def select_move(self, history: list[int]) -> int:
+        return int(self.rng.choice(self.solver.best_actions(replay(self.game, history))))
+
+
+class OpenSpielMCTSPlayer:
+    """OpenSpiel's C++ MCTS bot with random-rollout evaluation: a real external opponent."""
+
+    def __init__(self, game: Game, simulations: int = 1000, seed: int = 0, uct_c: float = 2.0) -> None:
+        import pyspiel
+
+        if simulations < 1:
+            raise UsageError(f"--opponent-simulations must be >= 1, got {simulations}")
+        self.spiel_game = pyspiel.load_game(OPENSPIEL_NAMES[game.name])
+        evaluator = pyspiel.RandomRolloutEvaluator(1, seed)
+        self.bot = pyspiel.MCTSBot(self.spiel_game, evaluator, uct_c, simulations, 1000, True, seed, False)
+
+    def select_move(self, history: list[int]) -> int:
+        state = self.spiel_game.new_initial_state()
+        for action in history:
+            state.apply_action(action)
+        return int(self.bot.step(state))
+
+
+class NetworkPlayer:
+    """A DualNet guiding pathzero's MCTS; plays the most visited move."""
+
+    def __init__(self, game: Game, model, simulations: int = 64, batch_size: int = 8) -> None:
+        if simulations < 1:
+            raise UsageError(f"simulations must be >= 1, got {simulations}")
+        self.game = game
+        self.search = MCTS(game, NetworkEvaluator(game, model.eval()),
+                           MCTSConfig(simulations=simulations, batch_size=batch_size))
+
+    def select_move(self, history: list[int]) -> int:
+        self.search.reset(replay(self.game, history))
+        return int(np.argmax(self.search.search()))
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    wins: int
+    draws: int
+    losses: int
+    records: list  # one dict per game: moves, which colour the first player had, result
+
+    @property
+    def games(self) -> int:
+        return self.wins + self.draws + self.losses
+
+
+def play_match(game: Game, player: Player, opponent: Player, games: int) -> MatchResult:
+    """`games` games, `player` taking the first move in the even ones: both colours equally."""
+    wins = draws = losses = 0
+    records = []
+    for g in range(games):
+        seat = g % 2  # 0: player moves first
+        history: list[int] = []
+        state = game.initial_state()
+        while not game.is_terminal(state):
+            mover = player if game.to_play(state) == seat else opponent
+            action = mover.select_move(list(history))
+            state = game.apply(state, action)
+            history.append(action)
+        result = game.returns(state)[seat]
+        wins, draws, losses = wins + (result > 0), draws + (result == 0), losses + (result < 0)
+        records.append({"game": game.name, "moves": history, "player_seat": seat, "result": result})
+    return MatchResult(wins, draws, losses, records)
