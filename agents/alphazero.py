@@ -128,3 +128,174 @@ def self_play(game: Game, iterations: int, cfg: SelfPlayConfig = SelfPlayConfig(
             idx = rng.integers(len(buffer), size=min(cfg.batch_size, len(buffer)))
             train_step(model, optimizer, [buffer[i] for i in idx])
     return model.eval()
+
+
+# ----------------------------------------------------------------------------------------------
+# Runs: a run folder, checkpoints, evaluation, resume.
+
+CHECKPOINT_FORMAT = "pathzero-alphazero"
+
+
+@dataclass(frozen=True)
+class AlphaZeroConfig:
+    """A self-play run; stored as config.json in the run folder."""
+
+    game: str = "tictactoe"
+    """Board game: tictactoe (tic_tac_toe) or connect_four."""
+    iterations: int = 20
+    """Iterations of (self-play games, then training)."""
+    simulations: int = 32
+    """MCTS simulations per move in self-play."""
+    seed: int = 1
+    """Random seed."""
+    logdir: str = "runs"
+    """Folder under which <game>__alphazero__<seed>__<time>/ is created."""
+    games_per_iteration: int = 16
+    """Self-play games per iteration."""
+    train_steps: int = 32
+    """Minibatch updates per iteration."""
+    batch_size: int = 128
+    """Training minibatch size."""
+    lr: float = 2e-3
+    """Adam learning rate."""
+    channels: int = 32
+    """Channels of the residual tower."""
+    blocks: int = 2
+    """Residual blocks."""
+    eval_games: int = 20
+    """Evaluation games per iteration against each reference opponent (0: none)."""
+    progress: bool = True
+    """Show a progress bar."""
+
+    def __post_init__(self) -> None:
+        from envs.boards import make_board_game
+        from envs.errors import UsageError
+
+        make_board_game(self.game)
+        for name in ("iterations", "simulations", "games_per_iteration", "train_steps", "batch_size",
+                     "channels"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.eval_games < 0 or self.blocks < 0 or self.lr <= 0:
+            raise UsageError("--eval-games and --blocks must be >= 0 and --lr > 0")
+
+    @property
+    def selfplay(self) -> SelfPlayConfig:
+        return SelfPlayConfig(simulations=self.simulations, games_per_iteration=self.games_per_iteration,
+                              train_steps=self.train_steps, batch_size=self.batch_size, lr=self.lr)
+
+    @property
+    def net(self) -> NetConfig:
+        return NetConfig(channels=self.channels, blocks=self.blocks, hidden=64, norm="batch", value_hidden=32,
+                         value_tanh=True)
+
+
+def _buffer_tensors(buffer) -> dict:
+    if not buffer:
+        return {"planes": torch.zeros(0), "policy": torch.zeros(0), "outcome": torch.zeros(0)}
+    return {"planes": torch.from_numpy(np.stack([e.planes for e in buffer])),
+            "policy": torch.from_numpy(np.stack([e.policy for e in buffer])),
+            "outcome": torch.tensor([e.outcome for e in buffer], dtype=torch.float32)}
+
+
+def _buffer_examples(saved: dict) -> list[Example]:
+    if saved["outcome"].numel() == 0:
+        return []
+    return [Example(p.numpy(), q.numpy(), float(z))
+            for p, q, z in zip(saved["planes"], saved["policy"], saved["outcome"])]
+
+
+def load_alphazero_checkpoint(path) -> tuple[dict, DualNet]:
+    """A checkpoint file or run folder -> (checkpoint dict, DualNet with its weights)."""
+    from agents.common.checkpoint import load_checkpoint
+    from envs.errors import UsageError
+
+    ckpt = load_checkpoint(path, CHECKPOINT_FORMAT)
+    try:
+        model = DualNet.from_description(ckpt)
+        model.load_state_dict(ckpt["model"])
+    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+        raise UsageError(f"{path} holds a damaged or foreign network ({type(exc).__name__}); "
+                         "use a checkpoint written by pathzero selfplay") from None
+    return ckpt, model.eval()
+
+
+def train_alphazero(cfg: AlphaZeroConfig, resume=None):
+    """Self-play training as `cfg` says, or the continuation of the run in `resume`; returns
+    the run folder. Each iteration ends with a checkpoint, so Ctrl-C loses at most one."""
+    import json
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+    from agents.common.runlog import RunLog, new_run_dir, write_config
+    from agents.players import PerfectPlayer, RandomPlayer, NetworkPlayer, play_match
+    from envs.boards import make_board_game
+    from envs.errors import UsageError
+
+    game = make_board_game(cfg.game)
+    torch.manual_seed(cfg.seed)
+    model = board_net(game, cfg.net)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=SelfPlayConfig().weight_decay)
+    buffer: deque[Example] = deque(maxlen=SelfPlayConfig().buffer_size)
+    iteration = 0
+    if resume is not None:
+        run_dir = Path(resume)
+        if not run_dir.is_dir():
+            raise UsageError(f"run folder {run_dir} does not exist; give a folder made by pathzero selfplay")
+        ckpt = load_checkpoint(run_dir, CHECKPOINT_FORMAT)
+        if ckpt["game"] != game.name or ckpt["net"] != asdict(cfg.net):
+            raise UsageError(f"{run_dir} holds a {ckpt['game']} network of another shape or game; "
+                             "resume it with its own settings")
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        buffer.extend(_buffer_examples(ckpt["buffer"]))
+        iteration = ckpt["iteration"]
+        if iteration >= cfg.iterations:
+            raise UsageError(f"{run_dir} has done {iteration} of {cfg.iterations} iterations; raise --iterations")
+    else:
+        run_dir = new_run_dir(cfg.logdir, game.name, "alphazero", cfg.seed)
+    write_config(run_dir, cfg)
+    rng = np.random.default_rng([cfg.seed, iteration])
+    log = RunLog(run_dir, purge_step=iteration if resume is not None else None, episodes=False)
+    opponents = {"random": RandomPlayer(game, seed=cfg.seed)}
+    if game.name == "tictactoe":
+        opponents["perfect"] = PerfectPlayer(game, seed=cfg.seed)
+    bar = tqdm(total=cfg.iterations, initial=iteration, unit="iter", disable=not cfg.progress,
+               desc=f"alphazero {game.name}")
+    try:
+        while iteration < cfg.iterations:
+            model.eval()
+            for _ in range(cfg.games_per_iteration):
+                buffer.extend(play_game(game, model, cfg.selfplay, rng))
+            losses = []
+            for _ in range(cfg.train_steps):
+                idx = rng.integers(len(buffer), size=min(cfg.batch_size, len(buffer)))
+                losses.append(train_step(model, optimizer, [buffer[i] for i in idx]))
+            iteration += 1
+            scalars = {"losses/value": float(np.mean([l.value.item() for l in losses])),
+                       "losses/policy": float(np.mean([l.policy.item() for l in losses])),
+                       "charts/buffer_size": len(buffer)}
+            if cfg.eval_games:
+                player = NetworkPlayer(game, model, simulations=cfg.simulations)
+                with (run_dir / "evaluation_games.jsonl").open("a") as f:
+                    for name, opponent in opponents.items():
+                        result = play_match(game, player, opponent, cfg.eval_games)
+                        scalars[f"eval/win_rate_vs_{name}"] = result.wins / result.games
+                        scalars[f"eval/loss_rate_vs_{name}"] = result.losses / result.games
+                        for record in result.records:
+                            f.write(json.dumps({**record, "iteration": iteration, "opponent": name}) + "\n")
+            log.scalars(scalars, iteration)
+            log.flush()
+            save_checkpoint(run_dir / CHECKPOINT_NAME, {
+                "format": CHECKPOINT_FORMAT, "version": 1, "game": game.name, "config": asdict(cfg),
+                **model.describe(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "buffer": _buffer_tensors(buffer), "iteration": iteration})
+            bar.update(1)
+            bar.set_postfix({k.split("/")[1]: round(v, 2) for k, v in scalars.items() if k.startswith("eval/")})
+    finally:
+        bar.close()
+        log.close()
+    return run_dir

@@ -8,6 +8,7 @@ import sys
 COMMANDS = {
     "train": "train an agent on a game (A3C), with logs, checkpoints and a replay video",
     "watch": "play a trained agent, print its scores and write a video",
+    "selfplay": "AlphaZero-style self-play on tic-tac-toe or Connect Four (same dual network)",
     "bench": "measure throughput and learning, and write docs/BENCHMARKS.md",
 }
 

@@ -44,3 +44,32 @@ def test_short_self_play_never_loses_to_random_tictactoe():
     assert _match_against_random(game, board_net(game).eval()) > 10  # the untrained net does lose
     model = self_play(game, iterations=10, seed=0)  # 160 games: a budget in games
     assert _match_against_random(game, model) == 0
+
+
+def test_selfplay_command_writes_a_run_and_resumes(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    def pathzero(*args):
+        return subprocess.run([sys.executable, "-m", "scripts.cli", "selfplay", *map(str, args)],
+                              capture_output=True, text=True, timeout=600)
+
+    tiny = ["--games-per-iteration", 2, "--train-steps", 2, "--simulations", 8, "--eval-games", 2,
+            "--logdir", tmp_path, "--no-progress"]
+    result = pathzero("--game", "tic_tac_toe", "--iterations", 2, *tiny)
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = tmp_path.iterdir()
+    assert run_dir.name.startswith("tictactoe__alphazero__1__")
+    ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert ckpt["format"] == "pathzero-alphazero" and ckpt["iteration"] == 2 and ckpt["buffer"]["outcome"].numel() > 0
+    records = [json.loads(line) for line in (run_dir / "evaluation_games.jsonl").read_text().splitlines()]
+    assert len(records) == 2 * 2 * 2  # iterations x opponents (random, perfect) x games
+    assert {r["opponent"] for r in records} == {"random", "perfect"}
+    resumed = pathzero("--resume", run_dir, "--iterations", 3, "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["iteration"] == 3
+    bad = pathzero("--game", "chess")
+    assert bad.returncode == 2 and "unknown board game 'chess'" in bad.stderr and len(bad.stderr.splitlines()) == 1
+    bad = pathzero("--simulations", 0)
+    assert bad.returncode == 2 and "--simulations must be >= 1" in bad.stderr

@@ -67,13 +67,17 @@ def _number(text: str) -> float | None:
 class RunLog:
     """TensorBoard scalars plus one csv row per finished episode; appends when resumed."""
 
-    def __init__(self, run_dir: Path, purge_step: int | None = None) -> None:
+    def __init__(self, run_dir: Path, purge_step: int | None = None, episodes: bool = True) -> None:
         """`purge_step`: when resuming from a checkpoint taken at this frame, drop what was logged
-        after it (TensorBoard events and csv rows), so the logs continue without duplicates."""
+        after it (TensorBoard events and csv rows), so the logs continue without duplicates.
+        `episodes=False`: scalars only, no episodes.csv."""
         from torch.utils.tensorboard import SummaryWriter
 
         self.run_dir = Path(run_dir)
         self.writer = SummaryWriter(str(self.run_dir), purge_step=purge_step)
+        self._csv_file = None
+        if not episodes:
+            return
         path = self.run_dir / "episodes.csv"
         if purge_step is not None and path.exists():
             _truncate_csv(path, purge_step)
@@ -95,11 +99,13 @@ class RunLog:
             self.writer.add_scalar(tag, value, frames)
 
     def flush(self) -> None:
-        self._csv_file.flush()
+        if self._csv_file is not None:
+            self._csv_file.flush()
         self.writer.flush()
 
     def close(self) -> None:
-        self._csv_file.close()
+        if self._csv_file is not None:
+            self._csv_file.close()
         self.writer.close()
 
 

@@ -1,0 +1,57 @@
+"""`pathzero selfplay`: AlphaZero-style self-play on a board game, with the same dual network.
+
+    pathzero selfplay --game tictactoe --iterations 20
+    pathzero selfplay --game connect_four --iterations 200 --simulations 100
+    pathzero selfplay --resume runs/tictactoe__alphazero__1__...
+
+Writes runs/<game>__alphazero__<seed>__<time>/ with config.json, checkpoint.pt (network,
+optimizer, replay buffer), TensorBoard (losses, win and loss rates against random and, for
+tic-tac-toe, perfect play) and evaluation_games.jsonl (every evaluation game's moves).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from scripts.common import ArgumentParser, add_config_flags, given, run_command
+
+RESUMABLE = {"iterations", "progress", "eval_games"}
+
+
+def build_parser(prog: str = "pathzero selfplay") -> ArgumentParser:
+    from agents.alphazero import AlphaZeroConfig
+
+    parser = ArgumentParser(prog=prog, description="AlphaZero-style self-play on tic-tac-toe or Connect Four.")
+    parser.add_argument("--resume", metavar="RUN_DIR", default=None,
+                        help="continue the run in RUN_DIR (network, optimizer and replay buffer); only "
+                             "--iterations, --eval-games and --progress may change")
+    add_config_flags(parser, AlphaZeroConfig)
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = "pathzero selfplay") -> None:
+    args = build_parser(prog).parse_args(argv)
+
+    def body() -> int:
+        from agents.alphazero import AlphaZeroConfig, train_alphazero
+        from agents.common.runlog import read_config
+        from envs import UsageError
+
+        overrides = given(args, AlphaZeroConfig)
+        if args.resume is not None:
+            fixed = sorted(set(overrides) - RESUMABLE)
+            if fixed:
+                raise UsageError(f"--{fixed[0].replace('_', '-')} cannot change when resuming; start a new run")
+            try:
+                cfg = AlphaZeroConfig(**{**read_config(Path(args.resume)), **overrides})
+            except TypeError as exc:
+                raise UsageError(f"{args.resume}/config.json is not a self-play config ({exc})") from None
+        else:
+            cfg = AlphaZeroConfig(**overrides)
+        print(f"run folder: {train_alphazero(cfg, resume=args.resume)}")
+        return 0
+
+    run_command(prog, body)
+
+
+if __name__ == "__main__":
+    main()
