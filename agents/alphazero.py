@@ -122,12 +122,20 @@ def self_play(game: Game, iterations: int, cfg: SelfPlayConfig = SelfPlayConfig(
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     buffer: deque[Example] = deque(maxlen=cfg.buffer_size)
     for _ in range(iterations):
-        for _ in range(cfg.games_per_iteration):
-            buffer.extend(play_game(game, model, cfg, rng))
-        for _ in range(cfg.train_steps):
-            idx = rng.integers(len(buffer), size=min(cfg.batch_size, len(buffer)))
-            train_step(model, optimizer, [buffer[i] for i in idx])
+        run_iteration(game, model, optimizer, buffer, cfg, rng)
     return model.eval()
+
+
+def run_iteration(game: Game, model: DualNet, optimizer: torch.optim.Optimizer, buffer: deque,
+                  cfg: SelfPlayConfig, rng: np.random.Generator) -> list[LossTerms]:
+    """One iteration: self-play games into the buffer, then minibatch training steps."""
+    for _ in range(cfg.games_per_iteration):
+        buffer.extend(play_game(game, model, cfg, rng))
+    losses = []
+    for _ in range(cfg.train_steps):
+        idx = rng.integers(len(buffer), size=min(cfg.batch_size, len(buffer)))
+        losses.append(train_step(model, optimizer, [buffer[i] for i in idx]))
+    return losses
 
 
 # ----------------------------------------------------------------------------------------------
@@ -267,13 +275,7 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
                desc=f"alphazero {game.name}")
     try:
         while iteration < cfg.iterations:
-            model.eval()
-            for _ in range(cfg.games_per_iteration):
-                buffer.extend(play_game(game, model, cfg.selfplay, rng))
-            losses = []
-            for _ in range(cfg.train_steps):
-                idx = rng.integers(len(buffer), size=min(cfg.batch_size, len(buffer)))
-                losses.append(train_step(model, optimizer, [buffer[i] for i in idx]))
+            losses = run_iteration(game, model, optimizer, buffer, cfg.selfplay, rng)
             iteration += 1
             scalars = {"losses/value": float(np.mean([l.value.item() for l in losses])),
                        "losses/policy": float(np.mean([l.policy.item() for l in losses])),
