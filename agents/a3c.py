@@ -290,7 +290,6 @@ class Monitor:
                  log: RunLog, stop) -> None:
         self.run_dir, self.cfg, self.state, self.save, self.log = run_dir, cfg, state, save, log
         self.stop = stop
-        self.reached_target = False
         self.start_wall = time.monotonic() - state.wall_seconds
         self.recent: deque[float] = deque(maxlen=20)
         self.errors: list[str] = []
@@ -317,7 +316,6 @@ class Monitor:
             self.bar.set_postfix(ret=f"{mean:.1f}", eps=self.state.episodes, refresh=False)
             target = self.cfg.target_return
             if target is not None and len(self.recent) == self.recent.maxlen and mean >= target:
-                self.reached_target = True
                 self.stop.set()
         elif isinstance(message, UpdateMsg):
             self.state.updates += 1

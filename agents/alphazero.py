@@ -9,16 +9,23 @@ the command line, gating and evaluation against OpenSpiel build on it.
 """
 from __future__ import annotations
 
+import json
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
+from agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from agents.common.runlog import RunLog, new_run_dir, write_config
 from agents.mcts import MCTS, MCTSConfig, NetworkEvaluator
-from envs.boards import Game
+from agents.players import NetworkPlayer, PerfectPlayer, RandomPlayer, play_match
+from envs.boards import Game, make_board_game
+from envs.errors import UsageError
 from nets import DualNet, NetConfig
 
 
@@ -176,9 +183,6 @@ class AlphaZeroConfig:
     """Show a progress bar."""
 
     def __post_init__(self) -> None:
-        from envs.boards import make_board_game
-        from envs.errors import UsageError
-
         make_board_game(self.game)
         for name in ("iterations", "simulations", "games_per_iteration", "train_steps", "batch_size",
                      "channels"):
@@ -215,9 +219,6 @@ def _buffer_examples(saved: dict) -> list[Example]:
 
 def load_alphazero_checkpoint(path) -> tuple[dict, DualNet]:
     """A checkpoint file or run folder -> (checkpoint dict, DualNet with its weights)."""
-    from agents.common.checkpoint import load_checkpoint
-    from envs.errors import UsageError
-
     ckpt = load_checkpoint(path, CHECKPOINT_FORMAT)
     try:
         model = DualNet.from_description(ckpt)
@@ -231,18 +232,6 @@ def load_alphazero_checkpoint(path) -> tuple[dict, DualNet]:
 def train_alphazero(cfg: AlphaZeroConfig, resume=None):
     """Self-play training as `cfg` says, or the continuation of the run in `resume`; returns
     the run folder. Each iteration ends with a checkpoint, so Ctrl-C loses at most one."""
-    import json
-    from dataclasses import asdict
-    from pathlib import Path
-
-    from tqdm import tqdm
-
-    from agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-    from agents.common.runlog import RunLog, new_run_dir, write_config
-    from agents.players import PerfectPlayer, RandomPlayer, NetworkPlayer, play_match
-    from envs.boards import make_board_game
-    from envs.errors import UsageError
-
     game = make_board_game(cfg.game)
     torch.manual_seed(cfg.seed)
     model = board_net(game, cfg.net)

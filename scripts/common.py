@@ -85,6 +85,30 @@ def given(namespace: argparse.Namespace, cls: type) -> dict[str, Any]:
     return {k: v for k, v in vars(namespace).items() if k in names}
 
 
+def config_from_args(cls: type, args: argparse.Namespace, resume: str | None, resumable: set[str],
+                     command: str) -> Any:
+    """The run's config: from the flags, or, when resuming, from the run folder's config.json
+    with only the `resumable` flags applied on top."""
+    from pathlib import Path
+
+    from agents.common.runlog import read_config
+
+    overrides = given(args, cls)
+    if resume is None:
+        return cls(**overrides)
+    run_dir = Path(resume)
+    if not (run_dir / "config.json").is_file():
+        raise UsageError(f"{run_dir} is not a run folder (no config.json); give a folder made by {command}")
+    fixed = sorted(set(overrides) - resumable)
+    if fixed:
+        raise UsageError(f"--{fixed[0].replace('_', '-')} cannot change when resuming; it is fixed by "
+                         f"{run_dir / 'config.json'} (start a new run to change it)")
+    try:
+        return cls(**{**read_config(run_dir), **overrides})
+    except TypeError as exc:  # keys of another tool's config
+        raise UsageError(f"{run_dir}/config.json is not a {command} config ({exc})") from None
+
+
 def run_command(prog: str, main: Callable[[], int | None]) -> typing.NoReturn:
     """Runs a command's body: bad input becomes one line on stderr and exit code 2."""
     try:

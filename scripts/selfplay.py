@@ -10,9 +10,7 @@ tic-tac-toe, perfect play) and evaluation_games.jsonl (every evaluation game's m
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-from scripts.common import ArgumentParser, add_config_flags, given, run_command
+from scripts.common import ArgumentParser, add_config_flags, config_from_args, run_command
 
 RESUMABLE = {"iterations", "progress", "eval_games"}
 
@@ -33,20 +31,8 @@ def main(argv: list[str] | None = None, prog: str = "pathzero selfplay") -> None
 
     def body() -> int:
         from agents.alphazero import AlphaZeroConfig, train_alphazero
-        from agents.common.runlog import read_config
-        from envs import UsageError
 
-        overrides = given(args, AlphaZeroConfig)
-        if args.resume is not None:
-            fixed = sorted(set(overrides) - RESUMABLE)
-            if fixed:
-                raise UsageError(f"--{fixed[0].replace('_', '-')} cannot change when resuming; start a new run")
-            try:
-                cfg = AlphaZeroConfig(**{**read_config(Path(args.resume)), **overrides})
-            except TypeError as exc:
-                raise UsageError(f"{args.resume}/config.json is not a self-play config ({exc})") from None
-        else:
-            cfg = AlphaZeroConfig(**overrides)
+        cfg = config_from_args(AlphaZeroConfig, args, args.resume, RESUMABLE, "pathzero selfplay")
         print(f"run folder: {train_alphazero(cfg, resume=args.resume)}")
         return 0
 

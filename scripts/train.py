@@ -10,9 +10,8 @@ checkpoint.pt and, at the end, replay.mp4.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from scripts.common import ArgumentParser, add_config_flags, given, run_command
+from scripts.common import ArgumentParser, add_config_flags, config_from_args, run_command
 
 # Options that may change when a run is resumed; the rest are fixed by the run's config.json.
 RESUMABLE = {"total_frames", "workers", "progress", "checkpoint_minutes", "replay_episodes",
@@ -40,25 +39,8 @@ def main(argv: list[str] | None = None, prog: str = "pathzero train") -> None:
 
     def body() -> int:
         from agents.a3c import A3CConfig, TrainingError, train
-        from agents.common.runlog import read_config
-        from envs import UsageError
 
-        overrides = given(args, A3CConfig)
-        if args.resume is not None:
-            run_dir = Path(args.resume)
-            if not (run_dir / "config.json").is_file():
-                raise UsageError(f"{run_dir} is not a run folder (no config.json); give a folder made by "
-                                 "pathzero train, e.g. runs/Pong__a3c__1__20260101-120000")
-            fixed = sorted(set(overrides) - RESUMABLE)
-            if fixed:
-                raise UsageError(f"--{fixed[0].replace('_', '-')} cannot change when resuming; it is fixed by "
-                                 f"{run_dir / 'config.json'} (start a new run to change it)")
-            try:
-                cfg = A3CConfig(**{**read_config(run_dir), **overrides})
-            except TypeError as exc:  # keys of another tool's config
-                raise UsageError(f"{run_dir}/config.json is not an A3C config ({exc})") from None
-        else:
-            cfg = A3CConfig(**overrides)
+        cfg = config_from_args(A3CConfig, args, args.resume, RESUMABLE, "pathzero train")
         try:
             run_dir = train(cfg, resume=args.resume)
         except TrainingError as exc:

@@ -1,6 +1,5 @@
 """A3C: it learns (serial and with processes), it is reproducible, it resumes, it reports failures."""
 import json
-import shutil
 
 import numpy as np
 import pytest
