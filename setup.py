@@ -21,6 +21,7 @@ setup(
         "imageio-ffmpeg",
         "tqdm",
         "matplotlib",
+        "scikit-learn",  # load_digits: the bundled data set of PathNet's supervised experiment
         "open_spiel; python_version >= '3.11'",  # the external opponent and rules check for board games
     ],
     extras_require={

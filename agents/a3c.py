@@ -203,47 +203,74 @@ class DoneMsg(NamedTuple):
     worker: int
 
 
-Message = EpisodeMsg | UpdateMsg | ErrorMsg | DoneMsg
+class ScalarsMsg(NamedTuple):
+    """Agent-specific scalars (PathNet's evolution), logged to TensorBoard as they are."""
+
+    worker: int
+    frames: int
+    values: dict
+
+
+Message = EpisodeMsg | UpdateMsg | ErrorMsg | DoneMsg | ScalarsMsg
 
 
 @dataclass
 class WorkerContext:
     """What a worker shares with the others and with the main process."""
 
-    shared_model: DualNet
+    shared_model: nn.Module
     optimizer: torch.optim.Optimizer
     frames: Any  # a multiprocessing Value('q'): emulator frames done, all workers together
     stop: Any  # a multiprocessing Event: set when the run must end
     sink: Any  # has put(message); a multiprocessing Queue, or the monitor itself in serial mode
+    extra: Any = None  # what an agent shares besides the network (PathNet: the population table)
+
+
+def learn_step(worker: int, local: nn.Module, forward: Callable, envs: EnvBatch, spec: GameSpec,
+               cfg: A3CConfig, ctx: WorkerContext) -> tuple[list, int]:
+    """One actor-learner update: copy the shared weights -> act t_max steps -> loss -> shared step.
+
+    `forward` maps observations to a DualOutput through `local` (the whole network, or a PathNet
+    pathway). Reports the episodes and losses to the sink; returns (finished episodes, global frames).
+    """
+    local.load_state_dict(ctx.shared_model.state_dict())
+    rollout, episodes = envs.collect(forward, cfg.t_max)
+    loss = rollout_loss(rollout, cfg)
+    local.zero_grad(set_to_none=True)
+    loss.total.backward()
+    with ctx.frames.get_lock():
+        ctx.frames.value += rollout.actions.numel() * spec.frames_per_step
+        frames = ctx.frames.value
+    lr = learning_rate(cfg, frames)
+    set_learning_rate(ctx.optimizer, lr)
+    grad_norm = apply_gradients(local, ctx.shared_model, ctx.optimizer, cfg.max_grad_norm)
+    for ep in episodes:
+        ctx.sink.put(EpisodeMsg(worker, frames, ep.ret, ep.length))
+    ctx.sink.put(UpdateMsg(worker, frames, loss.policy.item(), loss.value.item(), loss.entropy.item(),
+                           lr, grad_norm))
+    return episodes, frames
+
+
+def parent_gone() -> bool:
+    """True in a worker process whose main process was killed: nobody listens, so stop rather than run on."""
+    parent = mp.parent_process()  # None in serial mode
+    return parent is not None and not parent.is_alive()
+
+
+def make_env_batch(cfg: A3CConfig, spec: GameSpec, seed: int) -> EnvBatch:
+    return EnvBatch(spec, cfg.envs_per_worker, seed % (2**31), clip_rewards=cfg.clip_rewards,
+                    life_loss=cfg.life_loss)
 
 
 def worker_loop(worker: int, cfg: A3CConfig, ctx: WorkerContext, seed: int) -> None:
     """One actor-learner: act, compute the loss, update the shared network, until the budget is spent."""
     torch.manual_seed(seed)
     spec = resolve_game(cfg.game)
-    envs = EnvBatch(spec, cfg.envs_per_worker, seed % (2**31), clip_rewards=cfg.clip_rewards,
-                    life_loss=cfg.life_loss)
+    envs = make_env_batch(cfg, spec, seed)
     local = DualNet.from_description(ctx.shared_model.describe())
-    parent = mp.parent_process()  # None in serial mode
     try:
-        while not ctx.stop.is_set():
-            if parent is not None and not parent.is_alive():
-                return  # the main process was killed: nobody is listening, stop rather than run on
-            local.load_state_dict(ctx.shared_model.state_dict())
-            rollout, episodes = envs.collect(local, cfg.t_max)
-            loss = rollout_loss(rollout, cfg)
-            local.zero_grad(set_to_none=True)
-            loss.total.backward()
-            with ctx.frames.get_lock():
-                ctx.frames.value += rollout.actions.numel() * spec.frames_per_step
-                frames = ctx.frames.value
-            lr = learning_rate(cfg, frames)
-            set_learning_rate(ctx.optimizer, lr)
-            grad_norm = apply_gradients(local, ctx.shared_model, ctx.optimizer, cfg.max_grad_norm)
-            for ep in episodes:
-                ctx.sink.put(EpisodeMsg(worker, frames, ep.ret, ep.length))
-            ctx.sink.put(UpdateMsg(worker, frames, loss.policy.item(), loss.value.item(), loss.entropy.item(),
-                                   lr, grad_norm))
+        while not ctx.stop.is_set() and not parent_gone():
+            _, frames = learn_step(worker, local, local, envs, spec, cfg, ctx)
             if frames >= cfg.total_frames:
                 break
     finally:
@@ -251,12 +278,12 @@ def worker_loop(worker: int, cfg: A3CConfig, ctx: WorkerContext, seed: int) -> N
     ctx.sink.put(DoneMsg(worker))
 
 
-def _process_main(worker: int, cfg: A3CConfig, ctx: WorkerContext, seed: int) -> None:
+def _process_main(loop: Callable, worker: int, cfg: A3CConfig, ctx: WorkerContext, seed: int) -> None:
     """Entry point of a worker process: one torch thread, Ctrl-C left to the main process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
     try:
-        worker_loop(worker, cfg, ctx, seed)
+        loop(worker, cfg, ctx, seed)
     except BaseException as exc:  # report why, then die
         last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         where = f" at {Path(last.filename).name}:{last.lineno}" if last else ""
@@ -287,9 +314,9 @@ class Monitor:
     """Receives the workers' messages: logs them, drives the progress bar, checkpoints on time."""
 
     def __init__(self, run_dir: Path, cfg: A3CConfig, state: RunState, save: Callable[[], None],
-                 log: RunLog, stop) -> None:
+                 log: RunLog, stop, agent: str = "a3c") -> None:
         self.run_dir, self.cfg, self.state, self.save, self.log = run_dir, cfg, state, save, log
-        self.stop = stop
+        self.stop, self.agent = stop, agent
         self.start_wall = time.monotonic() - state.wall_seconds
         self.recent: deque[float] = deque(maxlen=20)
         self.errors: list[str] = []
@@ -297,7 +324,7 @@ class Monitor:
         self.frames = state.frames
         self.bar = tqdm(total=cfg.total_frames, initial=min(state.frames, cfg.total_frames), unit="frame",
                         unit_scale=True, dynamic_ncols=True, disable=not cfg.progress,
-                        desc=f"a3c {cfg.game}", mininterval=1.0)
+                        desc=f"{agent} {cfg.game}", mininterval=1.0)
         self._first_update: tuple[float, int] | None = None  # (time, frames) when learning began
         self._losses: list[UpdateMsg] = []  # since the last scalars were written
         self._last_log = (time.monotonic(), state.frames)
@@ -327,6 +354,8 @@ class Monitor:
             self.errors.append(f"worker {message.worker} failed: {message.text}")
         elif isinstance(message, DoneMsg):
             self.done.add(message.worker)
+        elif isinstance(message, ScalarsMsg):
+            self.log.scalars(message.values, message.frames)
         self.tick()
 
     def _advance(self, frames: int) -> None:
@@ -364,21 +393,6 @@ class Monitor:
         self.bar.close()
 
 
-def checkpoint_payload(cfg: A3CConfig, spec: GameSpec, model: DualNet, optimizer: torch.optim.Optimizer,
-                       state: RunState) -> dict:
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "version": 1,
-        "game": spec.env_id,
-        "config": asdict(cfg),
-        **model.describe(),
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "state": asdict(state),
-        "rng": torch.get_rng_state(),
-    }
-
-
 def build_model(spec: GameSpec, net: NetConfig) -> DualNet:
     env = make_env(spec)
     try:
@@ -409,26 +423,68 @@ def load_a3c_checkpoint(path: str | Path) -> tuple[dict, DualNet]:
     return ckpt, model
 
 
-def train(cfg: A3CConfig, resume: str | Path | None = None) -> Path:
-    """Trains A3C as `cfg` says (or continues the run in `resume`); returns the run folder.
+class Recipe:
+    """What an agent adds to the shared actor-learner machinery of `train`; this base is A3C.
+
+    PathNet (agents/pathnet.py) overrides the network it builds, what its workers share and run,
+    what its checkpoints hold and what happens at the end; run folders, monitoring, checkpoints,
+    Ctrl-C and dying workers are handled once, here.
+    """
+
+    agent = "a3c"
+    checkpoint_format = CHECKPOINT_FORMAT
+    worker = staticmethod(worker_loop)  # a module-level function, so spawned processes can import it
+
+    def build(self, cfg: A3CConfig, spec: GameSpec, ckpt: dict | None, where: Path | None) -> nn.Module:
+        """The network, with the checkpoint's weights when resuming (refusing a foreign one)."""
+        model = build_model(spec, cfg.net)
+        if ckpt is not None:
+            check_compatible(ckpt, model, spec, where)
+            model.load_state_dict(ckpt["model"])
+        return model
+
+    def parameters(self, model: nn.Module) -> list[nn.Parameter]:
+        """The parameters the shared optimizer holds."""
+        return list(model.parameters())
+
+    def share(self, cfg: A3CConfig, model: nn.Module, ckpt: dict | None, mp_ctx) -> Any:
+        """What the workers share besides the network and optimizer (WorkerContext.extra)."""
+        return None
+
+    def payload(self, model: nn.Module, extra: Any) -> dict:
+        """What the checkpoint holds besides the config, optimizer, counters and RNG."""
+        return {**model.describe(), "model": model.state_dict()}
+
+    def finish(self, cfg: A3CConfig, spec: GameSpec, run_dir: Path, model: nn.Module, extra: Any,
+               log: RunLog, state: RunState) -> None:
+        """After training: record the replay video of the final agent."""
+        if cfg.replay_episodes > 0:
+            from agents.replay import record_replay
+
+            results = record_replay(model, spec, run_dir / "replay.mp4", episodes=cfg.replay_episodes,
+                                    seed=cfg.seed + 10_000, max_steps=cfg.replay_max_steps)
+            log.scalars({"eval/replay_return": float(np.mean([r.ret for r in results]))}, state.frames)
+
+
+def train(cfg: A3CConfig, resume: str | Path | None = None, recipe: Recipe | None = None) -> Path:
+    """Trains A3C (or the agent of `recipe`) as `cfg` says, or continues the run in `resume`;
+    returns the run folder.
 
     On Ctrl-C the workers stop, a checkpoint is written, and KeyboardInterrupt is raised again.
     """
+    recipe = recipe or Recipe()
     torch.manual_seed(cfg.seed)
     spec = resolve_game(cfg.game)
     state = RunState()
+    ckpt = None
     if resume is not None:
         run_dir = Path(resume)
         if not run_dir.is_dir():
             raise UsageError(f"run folder {run_dir} does not exist; give a folder made by pathzero train "
                              "(e.g. runs/Pong__a3c__1__20260101-120000)")
-        ckpt = load_checkpoint(run_dir, CHECKPOINT_FORMAT)
-    else:
-        ckpt = None
-    model = build_model(spec, cfg.net)
+        ckpt = load_checkpoint(run_dir, recipe.checkpoint_format)
+    model = recipe.build(cfg, spec, ckpt, run_dir / CHECKPOINT_NAME if ckpt is not None else None)
     if ckpt is not None:
-        check_compatible(ckpt, model, spec, run_dir / CHECKPOINT_NAME)
-        model.load_state_dict(ckpt["model"])
         state = RunState(**ckpt["state"])
         state.resumes += 1
         torch.set_rng_state(ckpt["rng"])
@@ -436,21 +492,26 @@ def train(cfg: A3CConfig, resume: str | Path | None = None) -> Path:
             raise UsageError(f"{run_dir} has already trained {state.frames} of its {cfg.total_frames} frames; "
                              "raise --total-frames to train further")
     model.share_memory()
-    optimizer = make_shared_optimizer(cfg.optimizer, model.parameters(), cfg.lr, eps=cfg.optim_eps)
+    optimizer = make_shared_optimizer(cfg.optimizer, recipe.parameters(model), cfg.lr, eps=cfg.optim_eps)
+    mp_ctx = mp.get_context("spawn")
+    extra = recipe.share(cfg, model, ckpt, mp_ctx)
     if ckpt is not None:
         load_state_in_place(optimizer, ckpt["optimizer"])
     else:
-        run_dir = new_run_dir(cfg.logdir, spec.name, "a3c", cfg.seed)
+        run_dir = new_run_dir(cfg.logdir, spec.name, recipe.agent, cfg.seed)
     write_config(run_dir, cfg)
 
     def save() -> None:
-        save_checkpoint(run_dir / CHECKPOINT_NAME, checkpoint_payload(cfg, spec, model, optimizer, state))
+        save_checkpoint(run_dir / CHECKPOINT_NAME, {
+            "format": recipe.checkpoint_format, "version": 1, "game": spec.env_id, "config": asdict(cfg),
+            **recipe.payload(model, extra), "optimizer": optimizer.state_dict(), "state": asdict(state),
+            "rng": torch.get_rng_state()})
 
     log = RunLog(run_dir, purge_step=state.frames if ckpt is not None else None)
-    mp_ctx = mp.get_context("spawn")
     frames = mp_ctx.Value("q", state.frames)
     stop = mp_ctx.Event()
-    monitor = Monitor(run_dir, cfg, state, save, log, stop)
+    monitor = Monitor(run_dir, cfg, state, save, log, stop, recipe.agent)
+    ctx = WorkerContext(model, optimizer, frames, stop, monitor, extra)
     interrupted = False
     previous_sigterm = None
     if threading.current_thread() is threading.main_thread():
@@ -458,15 +519,14 @@ def train(cfg: A3CConfig, resume: str | Path | None = None) -> Path:
         previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         if cfg.serial:
-            ctx = WorkerContext(model, optimizer, frames, stop, monitor)
             try:
-                worker_loop(0, cfg, ctx, worker_seed(cfg.seed, state.resumes, 0))
+                recipe.worker(0, cfg, ctx, worker_seed(cfg.seed, state.resumes, 0))
             except KeyboardInterrupt:
                 interrupted = True
             except Exception as exc:  # the same report as a worker process gives
                 monitor.errors.append(f"worker 0 failed: {type(exc).__name__}: {exc}")
         else:
-            interrupted = _run_processes(cfg, model, optimizer, frames, stop, monitor, state)
+            interrupted = _run_processes(recipe.worker, cfg, ctx, monitor, state)
     finally:
         if previous_sigterm is not None:
             signal.signal(signal.SIGTERM, previous_sigterm)
@@ -485,12 +545,7 @@ def train(cfg: A3CConfig, resume: str | Path | None = None) -> Path:
         print(f"interrupted at {state.frames:,} frames; checkpoint saved; resume with "
               f"`pathzero train --resume {run_dir}`", file=sys.stderr)
         raise KeyboardInterrupt
-    if cfg.replay_episodes > 0:
-        from agents.replay import record_replay
-
-        results = record_replay(model, spec, run_dir / "replay.mp4", episodes=cfg.replay_episodes,
-                                seed=cfg.seed + 10_000, max_steps=cfg.replay_max_steps)
-        log.scalars({"eval/replay_return": float(np.mean([r.ret for r in results]))}, state.frames)
+    recipe.finish(cfg, spec, run_dir, model, extra, log, state)
     log.close()
     return run_dir
 
@@ -499,14 +554,14 @@ def _raise_keyboard_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _run_processes(cfg: A3CConfig, model: DualNet, optimizer: torch.optim.Optimizer, frames, stop,
-                   monitor: Monitor, state: RunState) -> bool:
+def _run_processes(loop: Callable, cfg: A3CConfig, ctx: WorkerContext, monitor: Monitor, state: RunState) -> bool:
     """Starts the workers and listens to them; returns True when interrupted by Ctrl-C."""
     mp_ctx = mp.get_context("spawn")
     messages = mp_ctx.Queue()
-    ctx = WorkerContext(model, optimizer, frames, stop, messages)
-    procs = [mp_ctx.Process(target=_process_main, args=(w, cfg, ctx, worker_seed(cfg.seed, state.resumes, w)),
-                            name=f"a3c-worker-{w}", daemon=True)
+    stop = ctx.stop
+    ctx = WorkerContext(ctx.shared_model, ctx.optimizer, ctx.frames, stop, messages, ctx.extra)
+    procs = [mp_ctx.Process(target=_process_main, args=(loop, w, cfg, ctx, worker_seed(cfg.seed, state.resumes, w)),
+                            name=f"{monitor.agent}-worker-{w}", daemon=True)
              for w in range(cfg.workers)]
     for p in procs:
         p.start()

@@ -37,10 +37,13 @@ class ResidualBlock(nn.Module):
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=bias)
         self.norm2 = _norm2d(norm, channels)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, C, H, W] -> [B, C, H, W]
+    def branch(self, x: torch.Tensor) -> torch.Tensor:  # [B, C, H, W] -> [B, C, H, W]
+        """The residual branch alone; PathNet sums several modules' branches around one skip."""
         y = torch.relu(self.norm1(self.conv1(x)))
-        y = self.norm2(self.conv2(y))
-        return torch.relu(x + y)
+        return self.norm2(self.conv2(y))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, C, H, W] -> [B, C, H, W]
+        return torch.relu(x + self.branch(x))
 
 
 class ResidualMLPBlock(nn.Module):
@@ -52,6 +55,9 @@ class ResidualMLPBlock(nn.Module):
         self.fc2 = nn.Linear(width, width)
         self.norm = nn.LayerNorm(width) if norm != "none" else nn.Identity()
 
+    def branch(self, x: torch.Tensor) -> torch.Tensor:  # [B, W] -> [B, W]
+        """The residual branch alone (see ResidualBlock.branch)."""
+        return self.fc2(torch.relu(self.fc1(x)))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, W] -> [B, W]
-        y = torch.relu(self.fc1(x))
-        return torch.relu(self.norm(x + self.fc2(y)))
+        return torch.relu(self.norm(x + self.branch(x)))

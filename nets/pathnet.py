@@ -1,0 +1,275 @@
+"""PathNet's module grid (Fernando et al. 2017): L layers x M residual modules and per-task heads.
+
+A *pathway* (the genotype) is an integer array [L, N]: for every layer, N module indices in
+[0, M). A repeated index means the pathway uses fewer modules in that layer ("at most N").
+`forward(x, pathway, task)` runs only the selected modules; nothing in the grid remembers a
+"current" pathway.
+
+Every module is the residual block of the A3C trunk (`nets.blocks`): a conv block for image
+observations, an MLP block for vectors. A layer adds the residual branches of its active modules
+around one skip connection, `h' = relu(h + sum_m branch_m(h))` (or their mean), so a pathway with
+one module per layer is exactly a stack of A3C residual blocks, and the sum the paper uses does not
+multiply activations by N at every layer.
+
+Each task owns its *heads*: an input stem that maps the task's observations into the grid's
+feature space (games differ in their input planes), a fully connected layer, and either a policy
+and a value head (RL) or a classifier (supervised). When a new task's observations have the shape
+of an earlier task's, its stem and fully connected layer start as copies of that task's, so the
+frozen modules see familiar features from the first step; the copies are the new task's own.
+
+Freezing (`freeze(pathway, task)`) makes the pathway's modules and the task's heads immutable from
+then on: `requires_grad` is switched off, `trainable_parameters()` leaves them out (so no
+optimizer holds them) and `reinit_unfrozen()` re-initialises everything else in one call. The
+frozen set, every task's heads and its best pathway are part of `describe()`, which checkpoints keep.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from nets.blocks import ResidualBlock, ResidualMLPBlock
+from nets.dual import ConvStem, DualOutput, PolicyHead, ValueHead, orthogonal_init, to_float, trunk_kind
+
+COMBINE = ("sum", "mean")
+TASK_KINDS = ("rl", "classifier")
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """Sizes of a PathNet; the defaults are the paper's Atari grid (L, M, N = 4, 10, 4)."""
+
+    layers: int = 4
+    """L: layers of the grid."""
+    modules: int = 10
+    """M: modules per layer."""
+    active: int = 4
+    """N: at most this many modules of a layer are on a pathway."""
+    channels: int = 8
+    """Channels of each conv module (the paper's Atari modules had 8 kernels)."""
+    width: int = 64
+    """Width of each MLP module (vector observations)."""
+    hidden: int = 256
+    """Width of each task's fully connected layer after the grid."""
+    combine: str = "sum"
+    """How a layer combines its active modules: sum (the paper) or mean."""
+
+    def __post_init__(self) -> None:
+        for name in ("layers", "modules", "active", "channels", "width", "hidden"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.active > self.modules:
+            raise ValueError(f"active (N={self.active}) cannot exceed modules per layer (M={self.modules})")
+        if self.combine not in COMBINE:
+            raise ValueError(f"combine must be one of {COMBINE}, got {self.combine!r}")
+
+
+def check_pathway(pathway: Sequence[Sequence[int]] | np.ndarray | torch.Tensor, cfg: GridConfig) -> np.ndarray:
+    """The pathway as an int64 array [L, N], or ValueError saying what is wrong with it."""
+    arr = np.asarray(pathway.tolist() if torch.is_tensor(pathway) else pathway)
+    if arr.shape != (cfg.layers, cfg.active) or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"a pathway is an integer array of shape [L={cfg.layers}, N={cfg.active}], "
+                         f"got {arr.dtype} {arr.shape}")
+    if arr.min() < 0 or arr.max() >= cfg.modules:
+        raise ValueError(f"pathway module indices must be in [0, {cfg.modules - 1}], got {arr.min()}..{arr.max()}")
+    return arr.astype(np.int64)
+
+
+def layer_modules(pathway: np.ndarray) -> list[list[int]]:
+    """The distinct modules of each layer, sorted: [[m, ...] per layer]."""
+    return [sorted({int(m) for m in row}) for row in np.asarray(pathway)]
+
+
+def pathway_modules(pathway: np.ndarray) -> set[tuple[int, int]]:
+    """The (layer, module) pairs a pathway uses."""
+    return {(layer, m) for layer, row in enumerate(layer_modules(pathway)) for m in row}
+
+
+def fixed_pathway(cfg: GridConfig) -> np.ndarray:
+    """Modules 0..N-1 in every layer: the largest pathway, used without evolution by the controls."""
+    return np.tile(np.arange(cfg.active, dtype=np.int64), (cfg.layers, 1))
+
+
+def random_pathway(cfg: GridConfig, rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, cfg.modules, size=(cfg.layers, cfg.active), dtype=np.int64)
+
+
+class TaskHeads(nn.Module):
+    """One task's own parts: input stem -> (grid) -> fc -> policy and value, or a classifier."""
+
+    def __init__(self, obs_shape: Sequence[int], n_outputs: int, kind: str, cfg: GridConfig) -> None:
+        super().__init__()
+        if kind not in TASK_KINDS:
+            raise ValueError(f"task kind must be one of {TASK_KINDS}, got {kind!r}")
+        self.vector = len(obs_shape) == 1
+        if self.vector:
+            self.stem = nn.Sequential(nn.Linear(obs_shape[0], cfg.width), nn.ReLU())
+            n_flat = cfg.width
+        else:
+            self.stem = ConvStem(obs_shape, cfg.channels, trunk_kind(obs_shape), "none")
+            with torch.no_grad():
+                n_flat = self.stem(torch.zeros(1, *obs_shape)).numel()
+        self.fc = nn.Linear(n_flat, cfg.hidden)
+        orthogonal_init(self)
+        if kind == "rl":
+            self.policy = PolicyHead(cfg.hidden, n_outputs)
+            self.value = ValueHead(cfg.hidden)
+        else:
+            self.classifier = nn.Linear(cfg.hidden, n_outputs)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stem(to_float(x))
+
+
+class PathNet(nn.Module):
+    """An L x M grid of residual modules shared by tasks, each task with its own heads."""
+
+    def __init__(self, grid_kind: str, cfg: GridConfig | None = None) -> None:
+        super().__init__()
+        if grid_kind not in ("conv", "mlp"):
+            raise ValueError(f"grid_kind must be conv or mlp, got {grid_kind!r}")
+        self.cfg = cfg = cfg or GridConfig()
+        self.grid_kind = grid_kind
+
+        def module() -> nn.Module:
+            return ResidualBlock(cfg.channels) if grid_kind == "conv" else ResidualMLPBlock(cfg.width)
+
+        self.grid = nn.ModuleList(nn.ModuleList(module() for _ in range(cfg.modules)) for _ in range(cfg.layers))
+        orthogonal_init(self.grid)
+        self.heads = nn.ModuleDict()
+        self.tasks: dict[str, dict] = {}  # name -> {"obs_shape", "n_outputs", "kind"}
+        self.frozen: set[tuple[int, int]] = set()
+        self.frozen_tasks: set[str] = set()
+        self.best: dict[str, np.ndarray] = {}  # each task's best pathway, once known
+
+    @staticmethod
+    def grid_kind_for(obs_shape: Sequence[int]) -> str:
+        return "mlp" if len(obs_shape) == 1 else "conv"
+
+    # -- tasks ---------------------------------------------------------------------------------
+    def add_task(self, name: str, obs_shape: Sequence[int], n_outputs: int, kind: str = "rl") -> None:
+        """Adds a task's heads. If an earlier task had the same observation shape, the new stem and
+        fc layer start as copies of the most recent such task's."""
+        if name in self.heads:
+            raise ValueError(f"task {name!r} already exists; tasks: {', '.join(self.heads)}")
+        if (len(obs_shape) == 1) != (self.grid_kind == "mlp"):
+            raise ValueError(f"a {self.grid_kind} grid cannot take observations of shape {tuple(obs_shape)}")
+        heads = TaskHeads(obs_shape, n_outputs, kind, self.cfg)
+        same = [t for t, spec in self.tasks.items() if spec["obs_shape"] == list(obs_shape)]
+        if same:
+            source = self.heads[same[-1]]
+            heads.stem.load_state_dict(source.stem.state_dict())
+            heads.fc.load_state_dict(source.fc.state_dict())
+        self.heads[name] = heads
+        self.tasks[name] = {"obs_shape": [int(s) for s in obs_shape], "n_outputs": int(n_outputs), "kind": kind}
+
+    def _heads(self, task: str) -> TaskHeads:
+        if task not in self.heads:
+            raise KeyError(f"no task {task!r} in this PathNet; tasks: {', '.join(self.heads) or 'none'}")
+        return self.heads[task]
+
+    # -- forward -------------------------------------------------------------------------------
+    def features(self, x: torch.Tensor, pathway: np.ndarray, task: str) -> torch.Tensor:
+        """Observations [B, ...] -> the task's features [B, hidden], through the pathway's modules only."""
+        heads = self._heads(task)
+        h = heads.embed(x)
+        for layer, active in zip(self.grid, layer_modules(pathway)):
+            branches = [layer[m].branch(h) for m in active]
+            total = torch.stack(branches).sum(0) if len(branches) > 1 else branches[0]
+            if self.cfg.combine == "mean":
+                total = total / len(branches)
+            h = torch.relu(h + total)
+        return torch.relu(heads.fc(h.flatten(1)))
+
+    def forward(self, x: torch.Tensor, pathway: np.ndarray, task: str) -> DualOutput:
+        """An RL task's policy logits [B, A] and value [B] along `pathway`."""
+        heads = self._heads(task)
+        h = self.features(x, pathway, task)
+        return DualOutput(heads.policy(h), heads.value(h))
+
+    def classify(self, x: torch.Tensor, pathway: np.ndarray, task: str) -> torch.Tensor:
+        """A supervised task's class logits [B, K] along `pathway`."""
+        return self._heads(task).classifier(self.features(x, pathway, task))
+
+    # -- freezing ------------------------------------------------------------------------------
+    def freeze(self, pathway: np.ndarray, task: str | None = None) -> None:
+        """Makes the pathway's modules (and the task's heads, recording the pathway as its best)
+        immutable from now on."""
+        pathway = check_pathway(pathway, self.cfg)
+        self.frozen |= pathway_modules(pathway)
+        if task is not None:
+            self._heads(task)
+            self.frozen_tasks.add(task)
+            self.best[task] = pathway
+        self._apply_freeze()
+
+    def _apply_freeze(self) -> None:
+        for layer, row in enumerate(self.grid):
+            for m, module in enumerate(row):
+                module.requires_grad_((layer, m) not in self.frozen)
+        for name, heads in self.heads.items():
+            heads.requires_grad_(name not in self.frozen_tasks)
+
+    def frozen_parameters(self) -> Iterator[nn.Parameter]:
+        for layer, m in sorted(self.frozen):
+            yield from self.grid[layer][m].parameters()
+        for task in sorted(self.frozen_tasks):
+            yield from self.heads[task].parameters()
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """Every parameter an optimizer may hold: all but the frozen ones."""
+        return [p for p in self.parameters() if p.requires_grad]
+
+    @torch.no_grad()
+    def reinit_unfrozen(self) -> None:
+        """Re-initialises every module and head that is not frozen (in place: shared memory stays shared)."""
+        for layer, row in enumerate(self.grid):
+            for m, module in enumerate(row):
+                if (layer, m) not in self.frozen:
+                    orthogonal_init(module)
+        for name, heads in self.heads.items():
+            if name not in self.frozen_tasks:
+                fresh = TaskHeads(self.tasks[name]["obs_shape"], self.tasks[name]["n_outputs"],
+                                  self.tasks[name]["kind"], self.cfg)
+                for p, q in zip(heads.parameters(), fresh.parameters()):
+                    p.copy_(q)
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def describe(self) -> dict:
+        """Everything needed to rebuild this PathNet but the weights: grid, tasks, frozen set, best pathways."""
+        return {"grid_kind": self.grid_kind, "grid": asdict(self.cfg),
+                "tasks": [{"name": name, **spec} for name, spec in self.tasks.items()],
+                "frozen": sorted([list(lm) for lm in self.frozen]),
+                "frozen_tasks": sorted(self.frozen_tasks),
+                "best": {task: p.tolist() for task, p in self.best.items()}}
+
+    @classmethod
+    def from_description(cls, desc: dict) -> "PathNet":
+        net = cls(desc["grid_kind"], GridConfig(**desc["grid"]))
+        for task in desc["tasks"]:
+            net.add_task(task["name"], task["obs_shape"], task["n_outputs"], task["kind"])
+        net.frozen = {(int(layer), int(m)) for layer, m in desc["frozen"]}
+        net.frozen_tasks = set(desc["frozen_tasks"])
+        net.best = {task: check_pathway(p, net.cfg) for task, p in desc["best"].items()}
+        net._apply_freeze()
+        return net
+
+
+class PathwayPolicy(nn.Module):
+    """A PathNet seen along one explicit pathway for one RL task: `forward(obs) -> DualOutput`.
+
+    What the acting and replay code (written for a DualNet) call; the pathway is fixed when the
+    view is made, never read from hidden state in the grid.
+    """
+
+    def __init__(self, net: PathNet, pathway: np.ndarray, task: str) -> None:
+        super().__init__()
+        self.net = net
+        self.pathway = check_pathway(pathway, net.cfg)
+        self.task = task
+
+    def forward(self, obs: torch.Tensor) -> DualOutput:
+        return self.net(obs, self.pathway, self.task)
