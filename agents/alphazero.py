@@ -229,6 +229,20 @@ def load_alphazero_checkpoint(path) -> tuple[dict, DualNet]:
     return ckpt, model.eval()
 
 
+def load_player(checkpoint, simulations: int = 64, game: str | None = None, batch_size: int = 8) -> NetworkPlayer:
+    """The network in `checkpoint` (a file or run folder written by `pathzero selfplay`) guiding
+    MCTS with `simulations` per move, as a player: `select_move(history) -> action` on
+    OpenSpiel-compatible actions; `.game` is its board game. With `game`, a checkpoint of another
+    game is refused (UsageError), as are missing or foreign files."""
+    wanted = make_board_game(game) if game is not None else None
+    ckpt, model = load_alphazero_checkpoint(checkpoint)
+    board = make_board_game(str(ckpt.get("game", "")))
+    if wanted is not None and wanted.name != board.name:
+        raise UsageError(f"{checkpoint} holds a {board.name} network, not {wanted.name}; "
+                         f"give a checkpoint trained on {wanted.name}, or --game {board.name}")
+    return NetworkPlayer(board, model, simulations=simulations, batch_size=batch_size)
+
+
 def train_alphazero(cfg: AlphaZeroConfig, resume=None):
     """Self-play training as `cfg` says, or the continuation of the run in `resume`; returns
     the run folder. Each iteration ends with a checkpoint, so Ctrl-C loses at most one."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from agents.mcts import MCTS, MCTSConfig, NetworkEvaluator
 from agents.perfect import Minimax
-from envs.boards import Game
+from envs.boards import Game, replay  # replay re-exported: players and records share it
 from envs.errors import UsageError
 
 OPENSPIEL_NAMES = {"tictactoe": "tic_tac_toe", "connect_four": "connect_four"}
@@ -22,17 +22,6 @@ OPENSPIEL_NAMES = {"tictactoe": "tic_tac_toe", "connect_four": "connect_four"}
 class Player(Protocol):
     def select_move(self, history: list[int]) -> int:
         ...
-
-
-def replay(game: Game, history: list[int]):
-    """The state after `history`, or UsageError at the first illegal action."""
-    state = game.initial_state()
-    for i, action in enumerate(history):
-        try:
-            state = game.apply(state, action)
-        except UsageError as exc:
-            raise UsageError(f"move {i + 1} of the record: {exc}") from None
-    return state
 
 
 @dataclass
@@ -99,6 +88,23 @@ class NetworkPlayer:
     def select_move(self, history: list[int]) -> int:
         self.search.reset(replay(self.game, history))
         return int(np.argmax(self.search.search()))
+
+
+OPPONENTS = ("random", "perfect", "openspiel-mcts")
+
+
+def make_opponent(name: str, game: Game, *, seed: int = 0, simulations: int = 1000) -> Player:
+    """A reference opponent by name (one of OPPONENTS); `simulations` is for openspiel-mcts only."""
+    if name == "random":
+        return RandomPlayer(game, seed=seed)
+    if name == "perfect":
+        return PerfectPlayer(game, seed=seed)
+    if name == "openspiel-mcts":
+        try:
+            return OpenSpielMCTSPlayer(game, simulations=simulations, seed=seed)
+        except ImportError:
+            raise UsageError("the openspiel-mcts opponent needs OpenSpiel: pip install open_spiel") from None
+    raise UsageError(f"unknown opponent {name!r}; choose one of {', '.join(OPPONENTS)}")
 
 
 @dataclass(frozen=True)

@@ -249,3 +249,14 @@ def make_board_game(name: str) -> Game:
     if key not in GAMES:
         raise UsageError(f"unknown board game {name!r}; choose tictactoe (tic_tac_toe) or connect_four")
     return GAMES[key]()
+
+
+def replay(game: Game, history: list[int]):
+    """The state after `history`, or UsageError at the first illegal action."""
+    state = game.initial_state()
+    for i, action in enumerate(history):
+        try:
+            state = game.apply(state, action)
+        except UsageError as exc:
+            raise UsageError(f"move {i + 1} of the record: {exc}") from None
+    return state
