@@ -29,6 +29,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from nets.blocks import ResidualBlock, ResidualMLPBlock
@@ -177,12 +178,34 @@ class PathNet(nn.Module):
         heads = self._heads(task)
         h = heads.embed(x)
         for layer, active in zip(self.grid, layer_modules(pathway)):
-            branches = [layer[m].branch(h) for m in active]
-            total = torch.stack(branches).sum(0) if len(branches) > 1 else branches[0]
+            total = self.branch_sum([layer[m] for m in active], h)
             if self.cfg.combine == "mean":
-                total = total / len(branches)
+                total = total / len(active)
             h = torch.relu(h + total)
         return torch.relu(heads.fc(h.flatten(1)))
+
+    def branch_sum(self, modules: list[nn.Module], h: torch.Tensor) -> torch.Tensor:
+        """sum_m module_m.branch(h), computed for all k modules at once: their first layers'
+        weights concatenated into one conv (or linear), their second layers as one grouped conv (or
+        batched matmul). Two kernels per layer instead of 2k keeps small grids cheap on a CPU."""
+        k = len(modules)
+        if k == 1:
+            return modules[0].branch(h)
+        if self.grid_kind == "conv":
+            first = [m.conv1 for m in modules]
+            second = [m.conv2 for m in modules]
+            y = torch.relu(F.conv2d(h, torch.cat([c.weight for c in first]), torch.cat([c.bias for c in first]),
+                                    padding=1))  # [B, k*C, H, W]
+            y = F.conv2d(y, torch.cat([c.weight for c in second]), torch.cat([c.bias for c in second]),
+                         padding=1, groups=k)  # [B, k*C, H, W]: module i sees only its own channels
+            return y.unflatten(1, (k, -1)).sum(1)  # [B, C, H, W]
+        first = [m.fc1 for m in modules]
+        second = [m.fc2 for m in modules]
+        y = torch.relu(F.linear(h, torch.cat([f.weight for f in first]), torch.cat([f.bias for f in first])))
+        y = y.unflatten(1, (k, -1)).transpose(0, 1)  # [k, B, W]
+        y = torch.baddbmm(torch.stack([f.bias for f in second]).unsqueeze(1), y,
+                          torch.stack([f.weight for f in second]).transpose(1, 2))  # [k, B, W]
+        return y.sum(0)
 
     def forward(self, x: torch.Tensor, pathway: np.ndarray, task: str) -> DualOutput:
         """An RL task's policy logits [B, A] and value [B] along `pathway`."""
@@ -204,6 +227,14 @@ class PathNet(nn.Module):
             self._heads(task)
             self.frozen_tasks.add(task)
             self.best[task] = pathway
+        self._apply_freeze()
+
+    def keep_task(self, task: str, pathway: np.ndarray) -> None:
+        """Records the task's best pathway and freezes its heads only: its modules train on
+        (fine-tuning), so what the task forgets can be measured."""
+        self._heads(task)
+        self.best[task] = check_pathway(pathway, self.cfg)
+        self.frozen_tasks.add(task)
         self._apply_freeze()
 
     def _apply_freeze(self) -> None:

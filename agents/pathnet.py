@@ -1,0 +1,481 @@
+"""PathNet (Fernando et al. 2017): a tournament-selection genetic algorithm evolves pathways
+through a module grid (nets/pathnet.py) while A3C trains them.
+
+The story of one worker:
+
+    take a pathway from the shared population table -> train it with the A3C update (Hogwild, in
+    shared memory, the loop of agents/a3c.py) until T episodes have ended -> its fitness is their
+    mean unclipped return -> compare with a random other pathway of the table; if that one is
+    fitter, overwrite this genotype with a mutated copy of it -> next pathway.
+
+Transfer: `transfer_from` a finished PathNet run freezes the source's best pathway (modules and
+heads), re-initialises every other module and evolves a fresh population on the new game; with
+`freeze_source=False` every weight trains on (fine-tuning, a control). `evolve=False` trains one
+fixed maximal pathway (modules 0..N-1 in every layer) without evolution: the independent learner.
+
+The supervised version (the paper's binary classification experiment on scikit-learn's digits)
+uses the same grid, genotypes and tournament with minibatch SGD; see `evolve_supervised`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agents.a3c import (A3CConfig, DoneMsg, Recipe, RunState, ScalarsMsg, WorkerContext, game_shapes, learn_step,
+                        make_env_batch, parent_gone, train)
+from agents.common.checkpoint import load_checkpoint
+from agents.common.runlog import RunLog
+from envs import GameSpec, UsageError, resolve_game
+from nets.pathnet import (GridConfig, PathNet, PathwayPolicy, check_pathway, fixed_pathway, pathway_modules,
+                          random_pathway)
+
+CHECKPOINT_FORMAT = "pathzero-pathnet"
+
+
+# ----------------------------------------------------------------------------------------------
+# Genotypes: mutation and the binary tournament (pure functions, tested alone).
+
+def mutation_rate(cfg: GridConfig) -> float:
+    """The paper's per-gene mutation probability, 1 / (N * L)."""
+    return 1.0 / (cfg.active * cfg.layers)
+
+
+def mutate(genotype: np.ndarray, cfg: GridConfig, rng: np.random.Generator, rate: float | None = None) -> np.ndarray:
+    """A copy in which each gene, with probability `rate` (default 1/(N*L)), shifts by an integer
+    in [-2, 2], clipped to [0, M-1]."""
+    rate = mutation_rate(cfg) if rate is None else rate
+    genotype = np.asarray(genotype, dtype=np.int64)
+    hit = rng.random(genotype.shape) < rate
+    shift = rng.integers(-2, 3, size=genotype.shape)
+    return np.clip(genotype + hit * shift, 0, cfg.modules - 1)
+
+
+def tournament(genotypes: np.ndarray, fitness: np.ndarray, a: int, b: int, cfg: GridConfig,
+               rng: np.random.Generator) -> tuple[int, int]:
+    """Binary tournament between rows a and b: the loser's genotype becomes a mutated copy of the
+    winner's, in place. Returns (winner, loser); ties go to a."""
+    winner, loser = (a, b) if fitness[a] >= fitness[b] else (b, a)
+    genotypes[loser] = mutate(genotypes[winner], cfg, rng)
+    return winner, loser
+
+
+# ----------------------------------------------------------------------------------------------
+# The population table shared by the worker processes.
+
+class Population:
+    """P genotypes and their latest fitness in shared memory, read and written under one lock.
+
+    A fitness of NaN means "not yet evaluated" (a new or freshly copied genotype).
+    """
+
+    def __init__(self, size: int, grid: GridConfig, lock) -> None:
+        self.grid = grid
+        self.genotypes = torch.zeros(size, grid.layers, grid.active, dtype=torch.int64).share_memory_()
+        self.fitness = torch.full((size,), math.nan, dtype=torch.float64).share_memory_()
+        self.evaluations = torch.zeros(size, dtype=torch.int64).share_memory_()
+        self.lock = lock
+
+    def __len__(self) -> int:
+        return self.genotypes.shape[0]
+
+    def genotype(self, slot: int) -> np.ndarray:
+        with self.lock:
+            return self.genotypes[slot].numpy().copy()
+
+    def compete(self, slot: int, fitness: float, rng: np.random.Generator) -> tuple[int, bool]:
+        """Records `slot`'s fitness, then meets a random other evaluated slot: if that one is fitter,
+        `slot` adopts a mutated copy of its genotype (to be evaluated afresh).
+
+        Returns (the opponent or -1 when none is evaluated yet, whether `slot` adopted its genotype).
+        """
+        with self.lock:
+            self.fitness[slot] = fitness
+            self.evaluations[slot] += 1
+            others = [i for i in range(len(self)) if i != slot and not math.isnan(float(self.fitness[i]))]
+            if not others:
+                return -1, False
+            other = int(rng.choice(others))
+            genotypes = self.genotypes.numpy()  # a view on the shared tensor
+            winner, _ = tournament(genotypes, self.fitness.numpy(), slot, other, self.grid, rng)
+            adopted = winner == other
+            if adopted:
+                self.fitness[slot] = math.nan
+            return other, adopted
+
+    def record(self, slot: int, fitness: float) -> tuple[int, bool]:
+        """Records a fitness without a tournament (the fixed-pathway controls); returns (-1, False)."""
+        with self.lock:
+            self.fitness[slot] = fitness
+            self.evaluations[slot] += 1
+        return -1, False
+
+    def best(self) -> tuple[int, np.ndarray, float]:
+        """(slot, genotype, fitness) of the fittest evaluated pathway (slot 0 if none is)."""
+        with self.lock:
+            fit = self.fitness.numpy()
+            scores = np.where(np.isnan(fit), -np.inf, fit)
+            slot = int(np.argmax(scores))
+            return slot, self.genotypes[slot].numpy().copy(), float(fit[slot])
+
+    def summary(self, frozen: set[tuple[int, int]]) -> dict[str, float]:
+        """TensorBoard scalars: best and mean fitness, modules in use, modules shared with frozen pathways."""
+        _, best, best_fit = self.best()
+        with self.lock:
+            fit = self.fitness.numpy()
+            in_use = set().union(*(pathway_modules(g) for g in self.genotypes.numpy()))
+        evaluated = fit[~np.isnan(fit)]
+        return {"pathnet/best_fitness": best_fit,
+                "pathnet/mean_fitness": float(evaluated.mean()) if evaluated.size else math.nan,
+                "pathnet/modules_in_use": float(len(in_use)),
+                "pathnet/best_modules": float(len(pathway_modules(best))),
+                "pathnet/best_shared_with_frozen": float(len(pathway_modules(best) & frozen))}
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"genotypes": self.genotypes.clone(), "fitness": self.fitness.clone(),
+                "evaluations": self.evaluations.clone()}
+
+    def load_state_dict(self, saved: dict[str, torch.Tensor]) -> None:
+        if saved["genotypes"].shape != self.genotypes.shape:
+            raise UsageError(f"the saved population has shape {tuple(saved['genotypes'].shape)}, this run "
+                             f"{tuple(self.genotypes.shape)}; resume with the run's own --population and grid")
+        with self.lock:
+            self.genotypes.copy_(saved["genotypes"])
+            self.fitness.copy_(saved["fitness"])
+            self.evaluations.copy_(saved["evaluations"])
+
+
+# ----------------------------------------------------------------------------------------------
+# RL: PathNet driven by A3C workers.
+
+@dataclass(frozen=True)
+class PathNetConfig(A3CConfig):
+    """A PathNet run: every A3C option, plus the grid and the evolution."""
+
+    layers: int = 4
+    """L: layers of the module grid."""
+    modules: int = 10
+    """M: modules per layer."""
+    active: int = 4
+    """N: at most this many modules per layer on a pathway."""
+    channels: int = 8
+    """Channels of each conv module (the paper's 8 kernels)."""
+    width: int = 64
+    """Width of each MLP module (vector observations such as CartPole)."""
+    combine: str = "sum"
+    """How a layer combines its active modules: sum (the paper) or mean."""
+    population: int = 16
+    """P: pathways in the population table."""
+    eval_episodes: int = 16
+    """T: a worker trains a pathway until this many of its episodes have ended; their mean
+    unclipped return is the pathway's fitness."""
+    evolve: bool = True
+    """Evolve pathways; --no-evolve trains one fixed maximal pathway (modules 0..N-1 of every layer,
+    or the source's best with --transfer-from): the independent-learner and fine-tuning controls."""
+    transfer_from: str | None = None
+    """A finished PathNet run folder (or checkpoint) of another game to transfer from."""
+    freeze_source: bool = True
+    """With --transfer-from: freeze the source's best pathway and re-initialise every other module
+    (PathNet); --no-freeze-source keeps every weight and trains on (fine-tuning)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.population < 2 and self.evolve:
+            raise UsageError(f"--population must be >= 2 for a tournament, got {self.population}")
+        if self.eval_episodes < 1:
+            raise UsageError(f"--eval-episodes must be >= 1, got {self.eval_episodes}")
+        try:
+            self.grid
+        except ValueError as exc:
+            raise UsageError(f"bad grid: {exc}") from None
+
+    @property
+    def grid(self) -> GridConfig:
+        return GridConfig(layers=self.layers, modules=self.modules, active=self.active, channels=self.channels,
+                          width=self.width, hidden=self.hidden, combine=self.combine)
+
+
+@dataclass
+class PathNetShared:
+    """What PathNet's workers share besides the network: the task they train and the population."""
+
+    task: str
+    population: Population
+    frozen: set = field(default_factory=set)
+
+
+def pathnet_worker_loop(worker: int, cfg: PathNetConfig, ctx: WorkerContext, seed: int) -> None:
+    """One PathNet worker: evaluate pathways from the table by training them with A3C, then compete."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    shared: PathNetShared = ctx.extra
+    spec = resolve_game(cfg.game)
+    envs = make_env_batch(cfg, spec, seed)
+    local = PathNet.from_description(ctx.shared_model.describe())
+    size = len(shared.population)
+    slot = worker % size
+    try:
+        while not ctx.stop.is_set() and not parent_gone():
+            pathway = shared.population.genotype(slot)
+            policy = PathwayPolicy(local, pathway, shared.task)
+            returns: list[float] = []
+            frames = 0
+            while len(returns) < cfg.eval_episodes and not ctx.stop.is_set() and frames < cfg.total_frames:
+                episodes, frames = learn_step(worker, local, policy, envs, spec, cfg, ctx)
+                returns += [ep.ret for ep in episodes]
+                if parent_gone():
+                    return
+            if len(returns) >= cfg.eval_episodes:
+                fitness = float(np.mean(returns))
+                if cfg.evolve:
+                    opponent, adopted = shared.population.compete(slot, fitness, rng)
+                else:
+                    opponent, adopted = shared.population.record(slot, fitness)
+                values = {"pathnet/fitness": fitness, "pathnet/adopted": float(adopted),
+                          **shared.population.summary(shared.frozen)}
+                ctx.sink.put(ScalarsMsg(worker, frames, values))
+            if frames >= cfg.total_frames:
+                break
+            slot = (slot + max(cfg.workers, 1)) % size if cfg.evolve else slot
+    finally:
+        envs.close()
+    ctx.sink.put(DoneMsg(worker))
+
+
+def task_name(model: PathNet, spec: GameSpec) -> str:
+    """The game's name, made unique among the tasks the network already has."""
+    name, n = spec.name, 2
+    while name in model.heads:
+        name, n = f"{spec.name}#{n}", n + 1
+    return name
+
+
+def load_pathnet_checkpoint(path: str | Path) -> tuple[dict, PathNet]:
+    """A PathNet checkpoint file or run folder -> (checkpoint dict, PathNet with its weights)."""
+    ckpt = load_checkpoint(path, CHECKPOINT_FORMAT)
+    try:
+        model = PathNet.from_description(ckpt["pathnet"])
+        model.load_state_dict(ckpt["model"])
+    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+        raise UsageError(f"{path} holds a damaged or foreign PathNet ({type(exc).__name__}: {exc}); "
+                         "use a checkpoint written by pathzero train --agent pathnet") from None
+    return ckpt, model
+
+
+def best_pathway(ckpt: dict) -> np.ndarray:
+    """The best pathway a PathNet checkpoint knows for its own task."""
+    return np.asarray(ckpt["pathnet"]["best"][ckpt["task"]], dtype=np.int64)
+
+
+class PathNetRecipe(Recipe):
+    """PathNet's additions to the A3C training machinery."""
+
+    agent = "pathnet"
+    checkpoint_format = CHECKPOINT_FORMAT
+    worker = staticmethod(pathnet_worker_loop)
+
+    def __init__(self) -> None:
+        self.task = ""
+        self.start: np.ndarray | None = None  # the fixed pathway of the controls
+
+    def build(self, cfg: PathNetConfig, spec: GameSpec, ckpt: dict | None, where: Path | None) -> PathNet:
+        obs_shape, n_actions = game_shapes(spec)
+        if ckpt is not None:  # resuming this run
+            if ckpt.get("game") != spec.env_id:
+                raise UsageError(f"{where} was trained on {ckpt.get('game')}, not {spec.env_id}")
+            _, model = load_pathnet_checkpoint(where)
+            self.task = ckpt["task"]
+            self.start = np.asarray(ckpt["start"], dtype=np.int64)
+            return model
+        if cfg.transfer_from is None:
+            model = PathNet(PathNet.grid_kind_for(obs_shape), cfg.grid)
+            self.start = fixed_pathway(cfg.grid)
+        else:
+            source, model = load_pathnet_checkpoint(cfg.transfer_from)
+            if model.cfg != cfg.grid:
+                raise UsageError(f"{cfg.transfer_from} has the grid {asdict(model.cfg)}; the grid flags must match it")
+            if model.grid_kind != PathNet.grid_kind_for(obs_shape):
+                raise UsageError(f"{cfg.transfer_from} has a {model.grid_kind} grid, which cannot take "
+                                 f"{spec.env_id}'s observations of shape {obs_shape}")
+            self.start = best_pathway(source)
+            if cfg.freeze_source:
+                model.freeze(self.start, source["task"])
+                model.reinit_unfrozen()
+            else:
+                model.keep_task(source["task"], self.start)
+        self.task = task_name(model, spec)
+        model.add_task(self.task, obs_shape, n_actions)
+        return model
+
+    def parameters(self, model: PathNet) -> list:
+        return model.trainable_parameters()
+
+    def share(self, cfg: PathNetConfig, model: PathNet, ckpt: dict | None, mp_ctx) -> PathNetShared:
+        size = cfg.population if cfg.evolve else 1
+        population = Population(size, cfg.grid, mp_ctx.Lock())
+        if ckpt is not None:
+            population.load_state_dict(ckpt["population"])
+        else:
+            rng = np.random.default_rng(cfg.seed)
+            for slot in range(size):
+                population.genotypes[slot] = torch.from_numpy(
+                    random_pathway(cfg.grid, rng) if cfg.evolve else self.start)
+        return PathNetShared(self.task, population, set(model.frozen))
+
+    def payload(self, model: PathNet, extra: PathNetShared) -> dict:
+        model.best[self.task] = extra.population.best()[1]  # the best so far
+        return {"task": self.task, "start": self.start.tolist(), "pathnet": model.describe(),
+                "model": model.state_dict(), "population": extra.population.state_dict()}
+
+    def finish(self, cfg: PathNetConfig, spec: GameSpec, run_dir: Path, model: PathNet, extra: PathNetShared,
+               log: RunLog, state: RunState) -> None:
+        from agents.pictures import draw_grid
+
+        _, best, fitness = extra.population.best()
+        model.best[self.task] = best
+        figure = draw_grid(model, title=f"{spec.name}: best pathway (fitness {fitness:.1f})")
+        figure.savefig(run_dir / "pathnet_grid.png", dpi=120)
+        log.writer.add_figure("pathnet/grid", figure, state.frames)
+        if cfg.progress:
+            print(f"best pathway on {self.task}: {pathway_text(best)} (fitness {fitness:g})")
+        super().finish(cfg, spec, run_dir, PathwayPolicy(model, best, self.task), extra, log, state)
+
+
+def pathway_text(pathway: np.ndarray) -> str:
+    """'L1: 0 3 7 | L2: ...', the distinct modules of each layer."""
+    from nets.pathnet import layer_modules
+
+    return " | ".join(f"L{i + 1}: {' '.join(map(str, row))}" for i, row in enumerate(layer_modules(pathway)))
+
+
+def train_pathnet(cfg: PathNetConfig, resume: str | Path | None = None) -> Path:
+    """Trains PathNet on cfg.game (or continues `resume`); returns the run folder."""
+    return train(cfg, resume, PathNetRecipe())
+
+
+# ----------------------------------------------------------------------------------------------
+# Supervised: the paper's binary classification experiment, on scikit-learn's bundled digits.
+
+class DigitTask(NamedTuple):
+    name: str
+    train_x: torch.Tensor  # [n, 64] float in [0, 1]
+    train_y: torch.Tensor  # [n] int64, 0 for the first digit, 1 for the second
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+
+
+def digit_task(first: int, second: int, test_fraction: float = 0.3, seed: int = 0) -> DigitTask:
+    """'first vs second' from scikit-learn's 8x8 digits, split into training and held-out parts."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    if not (0 <= first <= 9 and 0 <= second <= 9 and first != second):
+        raise UsageError(f"a binary digit task needs two different digits 0-9, got {first} and {second}")
+    digits = load_digits()
+    mask = (digits.target == first) | (digits.target == second)
+    x = digits.data[mask].astype(np.float32) / 16.0
+    y = (digits.target[mask] == second).astype(np.int64)
+    tx, vx, ty, vy = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
+    return DigitTask(f"{first}v{second}", torch.from_numpy(tx), torch.from_numpy(ty), torch.from_numpy(vx),
+                     torch.from_numpy(vy))
+
+
+@dataclass(frozen=True)
+class SupervisedConfig:
+    """The binary-classification PathNet (defaults from the MNIST version: L, M, N = 3, 10, 3)."""
+
+    layers: int = 3
+    modules: int = 10
+    active: int = 3
+    width: int = 20
+    """Units per module."""
+    hidden: int = 20
+    """Units of each task's layer after the grid."""
+    population: int = 64
+    batches: int = 50
+    """Minibatches a pathway trains on per fitness evaluation."""
+    batch_size: int = 16
+    lr: float = 0.05
+    """SGD learning rate."""
+    generations: int = 500
+    """Budget: tournaments (each trains two pathways for `batches` minibatches)."""
+    threshold: float = 0.97
+    """Held-out accuracy at which a task counts as learned."""
+
+    @property
+    def grid(self) -> GridConfig:
+        return GridConfig(layers=self.layers, modules=self.modules, active=self.active, width=self.width,
+                          hidden=self.hidden)
+
+
+class SupervisedResult(NamedTuple):
+    generations: int | None  # first generation whose winner reached the threshold (None: never)
+    accuracy: list[float]  # held-out accuracy of each generation's winner
+    best: np.ndarray  # the final best pathway
+
+
+def _train_and_score(model: PathNet, optimizer, pathway: np.ndarray, task: DigitTask, cfg: SupervisedConfig,
+                     gen: torch.Generator) -> float:
+    """Trains a pathway on `cfg.batches` minibatches; its fitness is the accuracy on those batches."""
+    correct = total = 0
+    for _ in range(cfg.batches):
+        index = torch.randint(len(task.train_y), (cfg.batch_size,), generator=gen)
+        logits = model.classify(task.train_x[index], pathway, task.name)
+        loss = F.cross_entropy(logits, task.train_y[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        correct += int((logits.argmax(-1) == task.train_y[index]).sum())
+        total += cfg.batch_size
+    return correct / total
+
+
+@torch.no_grad()
+def held_out_accuracy(model: PathNet, pathway: np.ndarray, task: DigitTask) -> float:
+    return float((model.classify(task.test_x, pathway, task.name).argmax(-1) == task.test_y).float().mean())
+
+
+def evolve_supervised(model: PathNet, task: DigitTask, cfg: SupervisedConfig, seed: int, evolve: bool = True,
+                      start: np.ndarray | None = None, stop_at_threshold: bool = True) -> SupervisedResult:
+    """Trains `task` on `model` (its heads are added here): binary tournaments of pathways trained with
+    SGD, or (evolve=False) one fixed pathway trained for the same number of minibatches per generation.
+
+    Frozen modules stay untouched: the optimizer holds only `model.trainable_parameters()`.
+    """
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    if task.name not in model.heads:
+        model.add_task(task.name, (task.train_x.shape[1],), 2, kind="classifier")
+    optimizer = torch.optim.SGD(model.trainable_parameters(), lr=cfg.lr)
+    if evolve:
+        genotypes = np.stack([random_pathway(cfg.grid, rng) for _ in range(cfg.population)])
+    else:
+        genotypes = np.stack([fixed_pathway(cfg.grid) if start is None else check_pathway(start, cfg.grid)])
+    fitness = np.full(len(genotypes), -np.inf)
+    accuracy: list[float] = []
+    reached = None
+    for generation in range(1, cfg.generations + 1):
+        if evolve:
+            a, b = rng.choice(len(genotypes), size=2, replace=False)
+            for slot in (a, b):
+                fitness[slot] = _train_and_score(model, optimizer, genotypes[slot], task, cfg, gen)
+            winner, _ = tournament(genotypes, fitness, int(a), int(b), cfg.grid, rng)
+            fitness[[a, b]] = fitness[winner]  # the copy inherits its parent's fitness until re-evaluated
+        else:
+            winner = 0
+            for _ in range(2):  # the compute of one tournament
+                fitness[0] = _train_and_score(model, optimizer, genotypes[0], task, cfg, gen)
+        accuracy.append(held_out_accuracy(model, genotypes[winner], task))
+        if reached is None and accuracy[-1] >= cfg.threshold:
+            reached = generation
+            if stop_at_threshold:
+                break
+    best = genotypes[int(np.argmax(fitness))].copy()
+    model.best[task.name] = best
+    return SupervisedResult(reached, accuracy, best)

@@ -1,0 +1,108 @@
+"""Figures people would rather look at than read: PathNet's module grid, transfer heatmaps and
+learning curves. All return matplotlib figures (Agg backend, no display needed)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import TwoSlopeNorm  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from nets.pathnet import PathNet, layer_modules  # noqa: E402
+
+
+def draw_grid(model: PathNet, title: str = "", pathways: dict[str, np.ndarray] | None = None) -> plt.Figure:
+    """The module grid as in the paper's figure 1: layers left to right, modules top to bottom; each
+    task's best pathway drawn as coloured lines through its modules; frozen modules shaded."""
+    pathways = dict(model.best if pathways is None else pathways)
+    cfg = model.cfg
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * cfg.layers, 1.0 + 0.45 * cfg.modules))
+    colours = plt.get_cmap("tab10")
+    for layer in range(cfg.layers):
+        for m in range(cfg.modules):
+            frozen = (layer, m) in model.frozen
+            ax.add_patch(Rectangle((layer - 0.18, m - 0.3), 0.36, 0.6, facecolor="0.55" if frozen else "white",
+                                   edgecolor="0.3", hatch="//" if frozen else None, zorder=1))
+    for k, (task, pathway) in enumerate(pathways.items()):
+        colour = colours(k % 10)
+        offset = (k - (len(pathways) - 1) / 2) * 0.06
+        rows = layer_modules(pathway)
+        for layer in range(cfg.layers - 1):
+            for a in rows[layer]:
+                for b in rows[layer + 1]:
+                    ax.plot([layer + 0.18, layer + 1 - 0.18], [a + offset, b + offset], color=colour, lw=1.6,
+                            alpha=0.8, zorder=2)
+        for layer, row in enumerate(rows):
+            ax.scatter([layer] * len(row), np.asarray(row) + offset, color=colour, s=40, zorder=3,
+                       label=task if layer == 0 else None)
+    ax.set_xlim(-0.6, cfg.layers - 0.4)
+    ax.set_ylim(cfg.modules - 0.5, -0.5)
+    ax.set_xticks(range(cfg.layers), [f"layer {i + 1}" for i in range(cfg.layers)])
+    ax.set_yticks(range(cfg.modules), [f"m{i}" for i in range(cfg.modules)])
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if pathways:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.04), ncol=min(len(pathways), 3), frameon=False)
+    ax.set_title(title + ("\n(shaded: frozen)" if model.frozen else ""), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def transfer_heatmap(games: Sequence[str], scores: dict[tuple[str, str], float], title: str) -> plt.Figure:
+    """Source (rows) x target (columns) transfer scores: green above 1, blue below, numbers in the cells."""
+    n = len(games)
+    grid = np.full((n, n), np.nan)
+    for (source, target), value in scores.items():
+        grid[games.index(source), games.index(target)] = value
+    finite = grid[np.isfinite(grid)]
+    spread = max(float(np.abs(finite - 1).max()) if finite.size else 0.5, 0.05)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * n, 1.2 + 1.1 * n))
+    image = ax.imshow(grid, cmap=_blue_green(), norm=TwoSlopeNorm(vcenter=1.0, vmin=1 - spread, vmax=1 + spread))
+    for i in range(n):
+        for j in range(n):
+            text = "—" if not np.isfinite(grid[i, j]) else f"{grid[i, j]:.2f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=11)
+    ax.set_xticks(range(n), games, rotation=30, ha="right")
+    ax.set_yticks(range(n), games)
+    ax.set_xlabel("target")
+    ax.set_ylabel("source")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="transfer score (1 = as scratch)")
+    fig.tight_layout()
+    return fig
+
+
+def _blue_green():
+    from matplotlib.colors import LinearSegmentedColormap
+
+    return LinearSegmentedColormap.from_list("blue_white_green", ["#2166ac", "#f7f7f7", "#1a9850"])
+
+
+def learning_curves(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], title: str,
+                    xlabel: str = "frames") -> plt.Figure:
+    """One line per method (the mean over seeds, each seed faint): curves[method] = [(x, y), ...]."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    colours = plt.get_cmap("tab10")
+    for k, (method, runs) in enumerate(curves.items()):
+        colour = colours(k % 10)
+        for x, y in runs:
+            ax.plot(x, y, color=colour, alpha=0.25, lw=1)
+        if runs:
+            x = runs[0][0]
+            stacked = np.stack([y for _, y in runs])
+            mean = np.full(stacked.shape[1], np.nan)
+            seen = np.isfinite(stacked).any(0)  # no episode has ended yet in a bin: leave it empty
+            mean[seen] = np.nanmean(stacked[:, seen], axis=0)
+            ax.plot(x, mean, color=colour, lw=2, label=method)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("mean return")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig

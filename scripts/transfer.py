@@ -1,0 +1,73 @@
+"""`pathzero transfer`: a source x target transfer matrix of scratch, fine-tuning and PathNet.
+
+    pathzero transfer --games MinAtar/Breakout MinAtar/SpaceInvaders MinAtar/Freeway \
+        --frames 500000 --seeds 2 --logdir runs/transfer
+    pathzero transfer --games Pong Alien --frames 5000000 --logdir runs/pong_alien
+
+Writes into --logdir: runs/ (every run folder), cells/ (one JSON per finished run), matrix.csv and
+matrix.json (scores per pair and seed, forgetting of the source), heatmap_<method>.png and
+curves/<source>__<target>.png; prints a summary table. Rerun the same command to resume.
+"""
+from __future__ import annotations
+
+from scripts.common import ArgumentParser, add_config_flags, given, run_command
+
+# Options of the runs that the matrix sets itself.
+MATRIX_SET = ("game", "total_frames", "logdir", "transfer_from", "freeze_source", "evolve", "replay_episodes",
+              "replay_max_steps", "progress", "blocks", "target_return")
+
+
+def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
+    from agents.common.optim import OPTIMIZERS
+    from agents.pathnet import PathNetConfig
+    from agents.transfer import METHODS, TransferConfig
+
+    defaults = TransferConfig.__dataclass_fields__
+    parser = ArgumentParser(
+        prog=prog, description="Measure transfer between games: every ordered source -> target pair, "
+        "for an independent learner (scratch), fine-tuning and PathNet, as a matrix of transfer scores "
+        "(area under the target learning curve / scratch's; > 1 is positive transfer).",
+        epilog="Rerun the same command with the same --logdir to resume: finished runs are kept.")
+    parser.add_argument("--games", nargs="+", default=list(defaults["games"].default),
+                        help="games of the matrix (default: %(default)s)")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS,
+                        help="methods to compare (default: all); scratch is always trained, as the baseline")
+    parser.add_argument("--frames", type=int, default=defaults["frames"].default,
+                        help="frames of every run (default: %(default)s)")
+    parser.add_argument("--seeds", type=int, default=defaults["seeds"].default,
+                        help="seeds per cell (default: %(default)s)")
+    parser.add_argument("--logdir", default=defaults["logdir"].default,
+                        help="the matrix folder (default: %(default)s)")
+    parser.add_argument("--score-episodes", type=int, default=defaults["score_episodes"].default,
+                        help="episodes scoring the source policy before and after target training "
+                             "(default: %(default)s)")
+    parser.add_argument("--bins", type=int, default=defaults["bins"].default,
+                        help="points of the learning curves (default: %(default)s)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    runs = parser.add_argument_group("options of every run (as pathzero train --agent pathnet)")
+    add_config_flags(runs, PathNetConfig, skip=MATRIX_SET, choices={"optimizer": OPTIMIZERS,
+                                                                    "combine": ("sum", "mean")})
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = "pathzero transfer") -> None:
+    args = build_parser(prog).parse_args(argv)
+
+    def body() -> int:
+        from agents.pathnet import PathNetConfig
+        from agents.transfer import TransferConfig, TransferMatrix, summary_table
+
+        base = PathNetConfig(game=args.games[0], **given(args, PathNetConfig))
+        cfg = TransferConfig(games=tuple(args.games), methods=tuple(dict.fromkeys(["scratch", *args.methods])),
+                             frames=args.frames, seeds=args.seeds, logdir=args.logdir,
+                             score_episodes=args.score_episodes, bins=args.bins, base=base)
+        summary = TransferMatrix(cfg).run(progress=not args.no_progress)
+        print(summary_table(summary, cfg.games))
+        print(f"matrix folder: {cfg.logdir} (matrix.csv, matrix.json, heatmap_*.png, curves/)")
+        return 0
+
+    run_command(prog, body)
+
+
+if __name__ == "__main__":
+    main()

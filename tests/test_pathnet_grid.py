@@ -1,0 +1,183 @@
+"""PathNet's module grid and its evolution: gradients only along the pathway, freezing that holds,
+mutation within bounds at its stated rate, tournaments, the shared population table, and the
+supervised binary digits experiment."""
+import math
+import multiprocessing as mp
+
+import numpy as np
+import pytest
+import torch
+
+from agents.common.optim import make_shared_optimizer
+from agents.pathnet import (Population, SupervisedConfig, digit_task, evolve_supervised, mutate, mutation_rate,
+                            tournament)
+from nets.pathnet import GridConfig, PathNet, check_pathway, fixed_pathway, layer_modules, pathway_modules
+
+PATHWAY = np.array([[0, 1, 1, 5], [2, 3, 4, 9], [7, 7, 7, 7], [0, 1, 2, 3]])
+
+
+def grid(kind: str = "conv") -> tuple[PathNet, tuple]:
+    net = PathNet(kind)
+    shape = (4, 10, 10) if kind == "conv" else (6,)
+    net.add_task("a", shape, 3)
+    return net, shape
+
+
+@pytest.mark.parametrize("kind", ["conv", "mlp"])
+def test_only_the_pathway_modules_receive_gradient(kind):
+    net, shape = grid(kind)
+    out = net(torch.rand(5, *shape), PATHWAY, "a")
+    (out.logits.sum() + out.value.sum()).backward()
+    used = pathway_modules(PATHWAY)
+    assert len(used) == 3 + 4 + 1 + 4
+    for layer, row in enumerate(net.grid):
+        for m, module in enumerate(row):
+            grads = [p.grad for p in module.parameters()]
+            if (layer, m) in used:
+                assert all(g is not None and g.abs().sum() > 0 for g in grads), (layer, m)
+            else:
+                assert all(g is None for g in grads), (layer, m)
+
+
+@pytest.mark.parametrize("kind", ["conv", "mlp"])
+def test_batched_branches_equal_the_naive_sum_of_modules(kind):
+    net, shape = grid(kind)
+    h = net.heads["a"].embed(torch.rand(3, *shape))
+    for layer, active in zip(net.grid, layer_modules(PATHWAY)):
+        fast = net.branch_sum([layer[m] for m in active], h)
+        naive = sum(layer[m].branch(h) for m in active)
+        torch.testing.assert_close(fast, naive)
+        h = torch.relu(h + naive)
+
+
+def test_a_pathway_is_checked_where_it_enters():
+    cfg = GridConfig()
+    with pytest.raises(ValueError, match="shape"):
+        check_pathway(np.zeros((3, 4), dtype=int), cfg)
+    with pytest.raises(ValueError, match=r"\[0, 9\]"):
+        check_pathway(np.full((4, 4), 10), cfg)
+    assert layer_modules(PATHWAY)[2] == [7]  # repeats: at most N modules
+
+
+def test_frozen_modules_leave_every_optimizer_and_survive_reinitialisation():
+    net, shape = grid()
+    net.freeze(PATHWAY, "a")
+    frozen_ids = {id(p) for p in net.frozen_parameters()}
+    assert frozen_ids and not frozen_ids & {id(p) for p in net.trainable_parameters()}
+    optimizer = make_shared_optimizer("rmsprop", net.trainable_parameters(), 1e-3)
+    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    assert not held & frozen_ids
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    net.reinit_unfrozen()
+    after = net.state_dict()
+    for key, value in after.items():
+        layer_module = key.split(".")[1:3] if key.startswith("grid.") else None
+        if layer_module and (int(layer_module[0]), int(layer_module[1])) in net.frozen:
+            assert torch.equal(value, before[key]), key
+        elif key.startswith("heads.a."):
+            assert torch.equal(value, before[key]), key
+        elif key.startswith("grid.") and key.endswith("weight"):
+            assert not torch.equal(value, before[key]), key
+
+
+def test_training_another_task_leaves_frozen_modules_bit_identical():
+    cfg = SupervisedConfig(population=8, batches=5, generations=6, threshold=1.1)
+    net = PathNet("mlp", cfg.grid)
+    first = evolve_supervised(net, digit_task(1, 7), cfg, seed=0)
+    net.freeze(first.best, "1v7")
+    net.reinit_unfrozen()
+    snapshot = [p.detach().clone() for p in net.frozen_parameters()]
+    evolve_supervised(net, digit_task(3, 8), cfg, seed=1)
+    assert all(torch.equal(p, q) for p, q in zip(net.frozen_parameters(), snapshot))
+    assert net.best["1v7"].tolist() == first.best.tolist()
+
+
+def test_description_round_trip_keeps_tasks_frozen_set_and_best_pathways():
+    net, _ = grid()
+    net.freeze(PATHWAY, "a")
+    net.add_task("b", (7, 10, 10), 5)
+    copy = PathNet.from_description(net.describe())
+    copy.load_state_dict(net.state_dict())
+    assert copy.frozen == net.frozen and copy.frozen_tasks == {"a"} and list(copy.heads) == ["a", "b"]
+    assert copy.best["a"].tolist() == PATHWAY.tolist()
+    assert len(copy.trainable_parameters()) == len(net.trainable_parameters())
+    x = torch.rand(2, 7, 10, 10)
+    torch.testing.assert_close(copy(x, fixed_pathway(net.cfg), "b").logits, net(x, fixed_pathway(net.cfg), "b").logits)
+
+
+def test_a_new_task_with_the_same_observations_starts_from_the_earlier_stem():
+    net, shape = grid()
+    net.add_task("b", shape, 5)
+    assert torch.equal(net.heads["b"].stem.layers[0].weight, net.heads["a"].stem.layers[0].weight)
+    assert net.heads["b"].stem.layers[0].weight is not net.heads["a"].stem.layers[0].weight
+
+
+def test_mutation_stays_in_bounds_and_hits_each_gene_at_rate_one_over_nl():
+    cfg = GridConfig()  # N*L = 16
+    rng = np.random.default_rng(0)
+    middle = np.full((cfg.layers, cfg.active), 5)
+    edge = np.zeros((cfg.layers, cfg.active), dtype=int)
+    changed = 0
+    trials = 20_000
+    for _ in range(trials):
+        child = mutate(middle, cfg, rng)
+        assert child.min() >= 3 and child.max() <= 7  # a shift of at most 2
+        changed += int((child != middle).sum())
+        low = mutate(edge, cfg, rng)
+        assert low.min() >= 0 and low.max() <= 2  # clipped at 0
+    genes = trials * middle.size
+    expected = mutation_rate(cfg) * 4 / 5  # a hit gene shifts by one of -2..2; 0 leaves it unchanged
+    sd = math.sqrt(expected * (1 - expected) / genes)
+    assert abs(changed / genes - expected) < 4 * sd
+    assert abs(mutation_rate(cfg) - 1 / 16) < 1e-12
+
+
+def test_the_tournament_copies_the_winner_over_the_loser():
+    cfg = GridConfig(modules=10)
+    rng = np.random.default_rng(1)
+    genotypes = np.stack([np.full((4, 4), 1), np.full((4, 4), 8)])
+    winner, loser = tournament(genotypes, np.array([0.2, 0.9]), 0, 1, cfg, rng)
+    assert (winner, loser) == (1, 0)
+    assert (genotypes[1] == 8).all()  # the winner is untouched
+    assert np.abs(genotypes[0] - 8).max() <= 2 and (genotypes[0] != 1).all()  # the loser is a mutated copy
+    assert (genotypes[0] == 8).mean() > 0.5
+
+
+def _hammer(population: Population, seed: int, rounds: int) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(rounds):
+        slot = int(rng.integers(len(population)))
+        population.genotype(slot)
+        population.compete(slot, float(rng.random()), rng)
+
+
+def test_the_population_table_stays_consistent_under_several_processes():
+    cfg = GridConfig()
+    ctx = mp.get_context("spawn")
+    population = Population(6, cfg, ctx.Lock())
+    rounds, procs = 300, 3
+    workers = [ctx.Process(target=_hammer, args=(population, seed, rounds)) for seed in range(procs)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+    assert int(population.evaluations.sum()) == rounds * procs  # no update lost
+    genotypes = population.genotypes.numpy()
+    assert genotypes.min() >= 0 and genotypes.max() < cfg.modules
+    fitness = population.fitness.numpy()
+    assert np.all(np.isnan(fitness) | ((fitness >= 0) & (fitness < 1)))
+    assert len({g.tobytes() for g in genotypes}) < len(genotypes)  # selection copied winners around
+
+
+def test_supervised_pathnet_learns_three_versus_eight_within_a_generation_budget():
+    cfg = SupervisedConfig(threshold=0.97, generations=20)
+    task = digit_task(3, 8)
+    result = evolve_supervised(PathNet("mlp", cfg.grid), task, cfg, seed=0)
+    # stated accuracy: >= 97% of the held-out 3s and 8s, within 20 tournaments of 64 pathways
+    assert result.generations is not None and result.generations <= 20
+    assert result.accuracy[-1] >= 0.97
+    untrained = PathNet("mlp", cfg.grid)
+    untrained.add_task(task.name, (64,), 2, kind="classifier")
+    from agents.pathnet import held_out_accuracy
+    assert held_out_accuracy(untrained, result.best, task) < 0.9
