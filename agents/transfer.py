@@ -198,7 +198,11 @@ class TransferMatrix:
         folder = Path(cfg.logdir)
         previous = sorted(folder.glob("*/" + CHECKPOINT_NAME)) if folder.exists() else []
         if previous:
-            return train_pathnet(cfg, resume=previous[-1].parent)
+            run_dir = previous[-1].parent
+            ckpt, _ = load_pathnet_checkpoint(run_dir)
+            if ckpt["state"]["frames"] >= cfg.total_frames:
+                return run_dir  # trained to the end; only its cell was not written
+            return train_pathnet(cfg, resume=run_dir)
         if folder.exists():
             shutil.rmtree(folder)  # an attempt that died before its first checkpoint
         return train_pathnet(cfg)

@@ -6,9 +6,12 @@ import importlib
 import sys
 
 COMMANDS = {
-    "train": "train an agent on a game (A3C), with logs, checkpoints and a replay video",
-    "watch": "play a trained agent, print its scores and write a video",
+    "train": "train an agent on a game (A3C or PathNet), with logs, checkpoints and a replay video",
+    "transfer": "a source x target transfer matrix of scratch, fine-tuning and PathNet, with heatmaps",
+    "watch": "play a trained agent, print its scores and write a video; or replay a board-game record",
     "selfplay": "AlphaZero-style self-play on tic-tac-toe or Connect Four (same dual network)",
+    "evaluate": "play a self-play network against random, perfect or OpenSpiel MCTS play, both colours",
+    "play": "play tic-tac-toe or Connect Four against a self-play network in the terminal",
     "bench": "measure throughput and learning, and write docs/BENCHMARKS.md",
 }
 

@@ -1,0 +1,143 @@
+"""PathNet with A3C workers end to end: run folders, resume, transfer with frozen pathways, and the
+transfer matrix command (tiny budgets in frames)."""
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from agents.common.runlog import read_episodes
+from agents.pathnet import PathNetConfig, load_pathnet_checkpoint, train_pathnet
+from agents.transfer import TransferConfig, TransferMatrix, plan
+from envs import UsageError
+from nets.pathnet import pathway_modules
+
+TINY = PathNetConfig(game="CartPole-v1", serial=True, total_frames=1500, envs_per_worker=4, population=3,
+                     eval_episodes=2, hidden=16, width=16, progress=False, replay_episodes=0)
+
+
+def pathzero(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "scripts.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def source_run(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("runs")
+    return train_pathnet(replace(TINY, logdir=str(logdir), replay_episodes=1, replay_max_steps=20))
+
+
+def test_a_pathnet_run_writes_its_folder_logs_and_grid_picture(source_run):
+    assert source_run.name.startswith("CartPole-v1__pathnet__1__")
+    ckpt = torch.load(source_run / "checkpoint.pt", weights_only=True)
+    assert ckpt["format"] == "pathzero-pathnet" and ckpt["task"] == "CartPole-v1"
+    assert ckpt["population"]["genotypes"].shape == (3, 4, 4)
+    assert int(ckpt["population"]["evaluations"].sum()) >= 1
+    assert ckpt["pathnet"]["best"]["CartPole-v1"] is not None
+    assert read_episodes(source_run)
+    events = EventAccumulator(str(source_run))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"pathnet/best_fitness", "pathnet/mean_fitness", "pathnet/modules_in_use",
+            "pathnet/best_shared_with_frozen", "charts/episodic_return", "losses/policy"} <= tags
+    assert (source_run / "pathnet_grid.png").stat().st_size > 5000
+    assert (source_run / "replay.mp4").exists()
+
+
+def test_transfer_freezes_the_source_pathway_bit_identically(source_run, tmp_path):
+    _, source = load_pathnet_checkpoint(source_run)
+    best = source.best["CartPole-v1"]
+    target = train_pathnet(replace(TINY, game="Acrobot-v1", logdir=str(tmp_path), transfer_from=str(source_run),
+                                   total_frames=2000))
+    ckpt, model = load_pathnet_checkpoint(target)
+    assert ckpt["task"] == "Acrobot-v1" and list(model.heads) == ["CartPole-v1", "Acrobot-v1"]
+    assert model.frozen == pathway_modules(best) and model.frozen_tasks == {"CartPole-v1"}
+    for layer, m in pathway_modules(best):
+        for p, q in zip(source.grid[layer][m].parameters(), model.grid[layer][m].parameters()):
+            assert torch.equal(p, q)
+    for p, q in zip(source.heads["CartPole-v1"].parameters(), model.heads["CartPole-v1"].parameters()):
+        assert torch.equal(p, q)
+    # every other module was re-initialised, then trained on the target
+    others = [(layer, m) for layer in range(4) for m in range(10) if (layer, m) not in model.frozen]
+    assert all(not torch.equal(source.grid[layer][m].conv1.weight if hasattr(source.grid[layer][m], "conv1")
+                               else source.grid[layer][m].fc1.weight, model.grid[layer][m].fc1.weight)
+               for layer, m in others)
+
+
+def test_resume_continues_the_population_and_frames(source_run, tmp_path):
+    first = train_pathnet(replace(TINY, logdir=str(tmp_path), total_frames=1000))
+    before = torch.load(first / "checkpoint.pt", weights_only=True)
+    resumed = train_pathnet(replace(TINY, logdir=str(tmp_path), total_frames=2000), resume=first)
+    after = torch.load(resumed / "checkpoint.pt", weights_only=True)
+    assert resumed == first and after["state"]["resumes"] == 1
+    assert after["state"]["frames"] >= 2000 > before["state"]["frames"] >= 1000
+    assert int(after["population"]["evaluations"].sum()) > int(before["population"]["evaluations"].sum())
+
+
+def test_bad_transfer_sources_are_refused(source_run, tmp_path):
+    with pytest.raises(UsageError, match="grid"):
+        train_pathnet(replace(TINY, logdir=str(tmp_path), transfer_from=str(source_run), modules=8))
+    with pytest.raises(UsageError, match="does not exist|no checkpoint|not found"):
+        train_pathnet(replace(TINY, logdir=str(tmp_path), transfer_from=str(tmp_path / "nowhere")))
+    with pytest.raises(UsageError, match="conv|mlp"):
+        train_pathnet(replace(TINY, game="MinAtar/Breakout", logdir=str(tmp_path), transfer_from=str(source_run)))
+
+
+def test_train_command_runs_and_resumes_a_pathnet_run(tmp_path):
+    args = ["--agent", "pathnet", "--game", "CartPole-v1", "--serial", "--envs-per-worker", 4, "--population", 3,
+            "--eval-episodes", 2, "--hidden", 16, "--width", 16, "--no-progress", "--replay-episodes", 0,
+            "--logdir", tmp_path]
+    result = pathzero("train", *args, "--total-frames", 800)
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = tmp_path.iterdir()
+    assert json.loads((run_dir / "config.json").read_text())["population"] == 3
+    resumed = pathzero("train", "--resume", run_dir, "--total-frames", 1600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["state"]["frames"] >= 1600
+    bad = pathzero("train", "--agent", "pathnet", "--active", 12, "--logdir", tmp_path)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "N=12" in bad.stderr
+    mixed = pathzero("train", "--agent", "a3c", "--resume", run_dir)
+    assert mixed.returncode == 2 and "pathnet run" in mixed.stderr
+
+
+def test_transfer_matrix_end_to_end_and_resume(tmp_path):
+    base = replace(TINY, game="MinAtar/Breakout", envs_per_worker=4, hidden=16, channels=4)
+    cfg = TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix"), frames=1500, seeds=1, logdir=str(tmp_path),
+                         base=base, score_episodes=2, bins=5)
+    summary = TransferMatrix(cfg).run(progress=False)
+    cells = plan(cfg)
+    assert len(cells) == 2 + 2 + 2 * 2  # fixed and evolved per game, finetune and pathnet per ordered pair
+    assert all(c.path(tmp_path).exists() for c in cells)
+    rows = list(__import__("csv").DictReader((tmp_path / "matrix.csv").open()))
+    assert len(rows) == 3 * 2  # methods x ordered pairs x seeds
+    assert {r["method"] for r in rows} == {"scratch", "finetune", "pathnet"}
+    assert all(float(r["score"]) == 1.0 for r in rows if r["method"] == "scratch")
+    data = json.loads((tmp_path / "matrix.json").read_text())
+    assert data["frames"] == 1500 and data["seeds"] == 1 and len(data["rows"]) == 6
+    pathnet_rows = [r for r in rows if r["method"] == "pathnet"]
+    assert all(r["source_identical"] == "True" and float(r["forgetting"]) == 0.0 for r in pathnet_rows)
+    assert summary["pathnet"]["source_identical"] is True
+    for name in ("heatmap_finetune.png", "heatmap_pathnet.png", "curves/MinAtar-Breakout__MinAtar-Asterix.png",
+                 "curves/MinAtar-Asterix__MinAtar-Breakout.png"):
+        assert (tmp_path / name).stat().st_size > 5000, name
+    # interrupted matrix: one finished cell lost; a rerun trains only that one
+    lost = cells[-1].path(tmp_path)
+    lost.unlink()
+    stamps = {c.key: c.path(tmp_path).stat().st_mtime_ns for c in cells[:-1]}
+    TransferMatrix(cfg).run(progress=False)
+    assert lost.exists()
+    assert all(c.path(tmp_path).stat().st_mtime_ns == stamps[c.key] for c in cells[:-1])
+    with pytest.raises(UsageError, match="other settings"):
+        TransferMatrix(replace(cfg, frames=3000)).run(progress=False)
+
+
+def test_transfer_command_rejects_bad_input_in_one_line(tmp_path):
+    for args in (["--games", "MinAtar/Breakout"], ["--games", "MinAtar/Breakout", "NoSuchGame"],
+                 ["--games", "MinAtar/Breakout", "MinAtar/Asterix", "--methods", "magic"],
+                 ["--games", "MinAtar/Breakout", "MinAtar/Asterix", "--frames", "0"]):
+        result = pathzero("transfer", *args, "--logdir", tmp_path / "m")
+        assert result.returncode == 2, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
