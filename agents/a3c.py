@@ -393,12 +393,17 @@ class Monitor:
         self.bar.close()
 
 
-def build_model(spec: GameSpec, net: NetConfig) -> DualNet:
+def game_shapes(spec: GameSpec) -> tuple[tuple[int, ...], int]:
+    """(observation shape, number of actions) of a game, as the agents see it."""
     env = make_env(spec)
     try:
-        return DualNet(env.observation_space.shape, int(env.action_space.n), net)
+        return tuple(env.observation_space.shape), int(env.action_space.n)
     finally:
         env.close()
+
+
+def build_model(spec: GameSpec, net: NetConfig) -> DualNet:
+    return DualNet(*game_shapes(spec), net)
 
 
 def check_compatible(ckpt: dict, model: DualNet, spec: GameSpec, path: Path) -> None:

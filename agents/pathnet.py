@@ -267,6 +267,22 @@ def load_pathnet_checkpoint(path: str | Path) -> tuple[dict, PathNet]:
     return ckpt, model
 
 
+def load_pathnet_policy(path: str | Path, task: str | None = None) -> tuple[dict, PathwayPolicy, str]:
+    """(checkpoint, the policy of `task` along its best pathway, the game it plays) from a PathNet
+    run; `task` defaults to the run's own game, and may name any earlier task it was transferred from."""
+    ckpt, model = load_pathnet_checkpoint(path)
+    task = task or ckpt["task"]
+    if task not in model.best:
+        raise UsageError(f"{path} has no task {task!r}; its tasks: {', '.join(model.best)}")
+    game = task_games(ckpt).get(task, ckpt["game"])
+    return ckpt, PathwayPolicy(model, model.best[task], task).eval(), game
+
+
+def task_games(ckpt: dict) -> dict[str, str]:
+    """Every task of a PathNet checkpoint -> the game (env id) it plays."""
+    return dict(ckpt.get("task_games") or {ckpt["task"]: ckpt["game"]})
+
+
 def best_pathway(ckpt: dict) -> np.ndarray:
     """The best pathway a PathNet checkpoint knows for its own task."""
     return np.asarray(ckpt["pathnet"]["best"][ckpt["task"]], dtype=np.int64)
@@ -282,6 +298,7 @@ class PathNetRecipe(Recipe):
     def __init__(self) -> None:
         self.task = ""
         self.start: np.ndarray | None = None  # the fixed pathway of the controls
+        self.task_games: dict[str, str] = {}  # every task of the network -> the game it plays
 
     def build(self, cfg: PathNetConfig, spec: GameSpec, ckpt: dict | None, where: Path | None) -> PathNet:
         obs_shape, n_actions = game_shapes(spec)
@@ -291,6 +308,7 @@ class PathNetRecipe(Recipe):
             _, model = load_pathnet_checkpoint(where)
             self.task = ckpt["task"]
             self.start = np.asarray(ckpt["start"], dtype=np.int64)
+            self.task_games = task_games(ckpt)
             return model
         if cfg.transfer_from is None:
             model = PathNet(PathNet.grid_kind_for(obs_shape), cfg.grid)
@@ -303,12 +321,14 @@ class PathNetRecipe(Recipe):
                 raise UsageError(f"{cfg.transfer_from} has a {model.grid_kind} grid, which cannot take "
                                  f"{spec.env_id}'s observations of shape {obs_shape}")
             self.start = best_pathway(source)
+            self.task_games = task_games(source)
             if cfg.freeze_source:
                 model.freeze(self.start, source["task"])
                 model.reinit_unfrozen()
             else:
                 model.keep_task(source["task"], self.start)
         self.task = task_name(model, spec)
+        self.task_games[self.task] = spec.env_id
         model.add_task(self.task, obs_shape, n_actions)
         return model
 
@@ -329,7 +349,8 @@ class PathNetRecipe(Recipe):
 
     def payload(self, model: PathNet, extra: PathNetShared) -> dict:
         model.best[self.task] = extra.population.best()[1]  # the best so far
-        return {"task": self.task, "start": self.start.tolist(), "pathnet": model.describe(),
+        return {"task": self.task, "task_games": self.task_games, "start": self.start.tolist(),
+                "pathnet": model.describe(),
                 "model": model.state_dict(), "population": extra.population.state_dict()}
 
     def finish(self, cfg: PathNetConfig, spec: GameSpec, run_dir: Path, model: PathNet, extra: PathNetShared,

@@ -173,13 +173,12 @@ class TransferMatrix:
         settings = self._settings()
         if path.exists():
             saved = json.loads(path.read_text())
-            differ = sorted(k for k in settings if saved.get(k) != settings[k])
+            differ = sorted(k for k in settings if k != "seeds" and saved.get(k) != settings[k])
             if differ:
                 raise UsageError(f"{self.root} holds a matrix with other settings ({', '.join(differ)} differ); "
                                  "use those settings to resume it, or another --logdir")
-        else:
-            self.root.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(settings, indent=2) + "\n")
+        self.root.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(settings, indent=2) + "\n")  # more seeds may be added later
 
     # -- runs ----------------------------------------------------------------------------------
     def _run_config(self, cell: Cell) -> PathNetConfig:

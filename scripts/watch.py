@@ -29,6 +29,9 @@ def build_parser(prog: str = "pathzero watch") -> ArgumentParser:
                         help="take the most likely action instead of sampling from the policy")
     parser.add_argument("--max-steps", type=int, default=None,
                         help="stop each episode after this many agent steps (default: no cap)")
+    parser.add_argument("--task", default=None,
+                        help="PathNet runs: which task to play (default: the run's own game; a run transferred "
+                             "from another game also holds that game's task, e.g. MinAtar-Breakout)")
     parser.add_argument("--game-index", type=int, default=0,
                         help="with a .jsonl file of records: the game to replay, counting lines from 0; its "
                              "video shows x as red discs and o as yellow ones (default: 0)")
@@ -49,12 +52,23 @@ def main(argv: list[str] | None = None, prog: str = "pathzero watch") -> None:
             return watch_record(Path(args.path), args.game_index, args.video)
 
         from agents.a3c import load_a3c_checkpoint
+        from agents.common.checkpoint import load_checkpoint
+        from agents.pathnet import CHECKPOINT_FORMAT, load_pathnet_policy, pathway_text
         from agents.replay import VideoWriter, play, video_fps
         from envs import resolve_game
 
-        ckpt, model = load_a3c_checkpoint(args.path)
-        spec = resolve_game(ckpt["game"])
-        print(f"{spec.env_id}: checkpoint at {ckpt['state']['frames']:,} frames")
+        kind = load_checkpoint(args.path, ("pathzero-a3c", CHECKPOINT_FORMAT))["format"]
+        if kind == CHECKPOINT_FORMAT:
+            ckpt, model, game = load_pathnet_policy(args.path, args.task)
+            spec = resolve_game(game)
+            print(f"{spec.env_id}: PathNet checkpoint at {ckpt['state']['frames']:,} frames; task {model.task} "
+                  f"plays along its best pathway {pathway_text(model.pathway)}")
+        else:
+            if args.task is not None:
+                raise UsageError("--task applies to PathNet runs only")
+            ckpt, model = load_a3c_checkpoint(args.path)
+            spec = resolve_game(ckpt["game"])
+            print(f"{spec.env_id}: checkpoint at {ckpt['state']['frames']:,} frames")
         video = VideoWriter(args.video, video_fps(spec)) if args.video else None
         try:
             results = play(model.eval(), spec, episodes=args.episodes, seed=args.seed, greedy=args.greedy,

@@ -60,6 +60,10 @@ def test_transfer_freezes_the_source_pathway_bit_identically(source_run, tmp_pat
             assert torch.equal(p, q)
     for p, q in zip(source.heads["CartPole-v1"].parameters(), model.heads["CartPole-v1"].parameters()):
         assert torch.equal(p, q)
+    # `pathzero watch` plays the kept source task along its frozen pathway, and says which pathway
+    shown = pathzero("watch", target, "--task", "CartPole-v1", "--max-steps", 20)
+    assert shown.returncode == 0, shown.stderr
+    assert "CartPole-v1" in shown.stdout and "best pathway L1:" in shown.stdout and "episode 1: score" in shown.stdout
     # every other module was re-initialised, then trained on the target
     others = [(layer, m) for layer in range(4) for m in range(10) if (layer, m) not in model.frozen]
     assert all(not torch.equal(source.grid[layer][m].conv1.weight if hasattr(source.grid[layer][m], "conv1")
