@@ -61,7 +61,7 @@ def transfer_heatmap(games: Sequence[str], scores: dict[tuple[str, str], float],
         grid[games.index(source), games.index(target)] = value
     finite = grid[np.isfinite(grid)]
     spread = max(float(np.abs(finite - 1).max()) if finite.size else 0.5, 0.05)
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * n, 1.2 + 1.1 * n))
+    fig, ax = plt.subplots(figsize=(3.2 + 1.4 * n, 1.8 + 1.1 * n))
     image = ax.imshow(grid, cmap=_blue_green(), norm=TwoSlopeNorm(vcenter=1.0, vmin=1 - spread, vmax=1 + spread))
     for i in range(n):
         for j in range(n):
@@ -72,7 +72,7 @@ def transfer_heatmap(games: Sequence[str], scores: dict[tuple[str, str], float],
     ax.set_xlabel("target")
     ax.set_ylabel("source")
     ax.set_title(title, fontsize=10)
-    fig.colorbar(image, ax=ax, shrink=0.8, label="transfer score (1 = as scratch)")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="score (1 = scratch)")
     fig.tight_layout()
     return fig
 

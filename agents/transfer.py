@@ -294,8 +294,8 @@ class TransferMatrix:
             if method == "scratch":
                 continue  # scratch is the denominator: 1 everywhere
             pairs = {tuple(k.split(" -> ")): v for k, v in summary[method]["pairs"].items()}
-            fig = transfer_heatmap(list(self.cfg.games), pairs, f"{method}: transfer score, mean of "
-                                   f"{self.cfg.seeds} seed(s), {self.cfg.frames:,} frames")
+            fig = transfer_heatmap(list(self.cfg.games), pairs, f"{method}: transfer score\nmean of "
+                                   f"{self.cfg.seeds} seed(s), {self.cfg.frames:,} frames per run")
             fig.savefig(self.root / f"heatmap_{method}.png", dpi=120)
             fig.clf()
         curves_dir = self.root / "curves"

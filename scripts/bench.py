@@ -254,9 +254,16 @@ unclipped score of the last {s['window']} episodes **{s['final_mean']:.1f}**, be
     return 0
 
 
-def build_parser(prog: str = "pathzero bench") -> ArgumentParser:
+# Modules adding more benchmarks: each has add_parsers(sub) -> {subcommand: handler(args) -> exit code}.
+BENCH_MODULES = ("scripts.bench_pathnet",)
+
+
+def build_parser(prog: str = "pathzero bench") -> tuple[ArgumentParser, dict]:
+    import importlib
+
     parser = ArgumentParser(prog=prog, description="Measure throughput and learning; write docs/BENCHMARKS.md.")
-    sub = parser.add_subparsers(dest="what", required=True, metavar="{throughput,curve}")
+    sub = parser.add_subparsers(dest="what", required=True)
+    handlers = {"throughput": throughput, "curve": curve}
     tp = sub.add_parser("throughput", help="env-only ceiling vs pathzero A3C vs stable-baselines3 A2C")
     tp.add_argument("--game", default="Pong", help="game to measure (default: Pong)")
     tp.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: one per core)")
@@ -275,12 +282,15 @@ def build_parser(prog: str = "pathzero bench") -> ArgumentParser:
     cu.add_argument("--section", default=None,
                     help="name of the section to write (default: learning-<game>; a new name adds a section)")
     cu.add_argument("--doc", default=str(DEFAULT_DOC), help="markdown file to update (default: docs/BENCHMARKS.md)")
-    return parser
+    for module in BENCH_MODULES:
+        handlers.update(importlib.import_module(module).add_parsers(sub))
+    return parser, handlers
 
 
 def main(argv: list[str] | None = None, prog: str = "pathzero bench") -> None:
-    args = build_parser(prog).parse_args(argv)
-    run_command(prog, lambda: throughput(args) if args.what == "throughput" else curve(args))
+    parser, handlers = build_parser(prog)
+    args = parser.parse_args(argv)
+    run_command(prog, lambda: handlers[args.what](args))
 
 
 if __name__ == "__main__":
