@@ -63,6 +63,14 @@ class TransferConfig:
     """Episodes that score the source policy on the source game, before and after target training."""
     bins: int = 20
     """Points of the learning curves (and of the area under them)."""
+    pairs: tuple[tuple[str, str], ...] | None = None
+    """Only these (source, target) pairs (default: every ordered pair of different games)."""
+
+    @property
+    def ordered_pairs(self) -> list[tuple[str, str]]:
+        if self.pairs is not None:
+            return [tuple(p) for p in self.pairs]
+        return [(a, b) for a in self.games for b in self.games if a != b]
 
     def __post_init__(self) -> None:
         if len(self.games) < 2:
@@ -77,6 +85,9 @@ class TransferConfig:
                 raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         for game in self.games:
             resolve_game(game)  # an unknown game fails here, before anything trains
+        for source, target in self.pairs or ():
+            if source not in self.games or target not in self.games or source == target:
+                raise UsageError(f"pair {source}->{target}: both games must be among --games and differ")
 
 
 @dataclass(frozen=True)
@@ -101,17 +112,17 @@ def plan(cfg: TransferConfig) -> list[Cell]:
     """The runs, in an order where every source run comes before the transfers that need it."""
     cells: list[Cell] = []
     for seed in range(1, cfg.seeds + 1):
+        sources = {a for a, _ in cfg.ordered_pairs}
+        needed = sources | {b for _, b in cfg.ordered_pairs}
         for game in cfg.games:
-            cells.append(Cell("fixed", game, seed))
-            if "pathnet" in cfg.methods:
+            if game in needed:
+                cells.append(Cell("fixed", game, seed))
+            if "pathnet" in cfg.methods and game in sources:
                 cells.append(Cell("evolved", game, seed))
-        for source in cfg.games:
-            for target in cfg.games:
-                if source == target:
-                    continue
-                for method in ("finetune", "pathnet"):
-                    if method in cfg.methods:
-                        cells.append(Cell(method, target, seed, source))
+        for source, target in cfg.ordered_pairs:
+            for method in ("finetune", "pathnet"):
+                if method in cfg.methods:
+                    cells.append(Cell(method, target, seed, source))
     return cells
 
 
@@ -165,6 +176,7 @@ class TransferMatrix:
     def _settings(self) -> dict:
         data = asdict(self.cfg)
         data["games"], data["methods"] = list(self.cfg.games), list(self.cfg.methods)
+        data["pairs"] = [list(p) for p in self.cfg.pairs] if self.cfg.pairs else None
         data["base"] = {k: v for k, v in data["base"].items() if k not in ("progress", "workers", "game")}
         return data
 
@@ -253,28 +265,25 @@ class TransferMatrix:
     def rows(self) -> list[dict]:
         """One row per method, ordered pair and seed: its score against scratch on the same target."""
         rows = []
-        games, seeds = self.cfg.games, range(1, self.cfg.seeds + 1)
+        seeds = range(1, self.cfg.seeds + 1)
         for seed in seeds:
-            for source in games:
-                for target in games:
-                    if source == target:
-                        continue
-                    scratch = self._load(Cell("fixed", target, seed))
-                    for method in self.cfg.methods:
-                        if method == "scratch":
-                            cell = scratch
-                        else:
-                            cell = self._load(Cell(method, target, seed, source))
-                        base = scratch["auc"]
-                        score = cell["auc"] / base if base and base > 0 and math.isfinite(base) else math.nan
-                        rows.append({"method": method, "source": source, "target": target, "seed": seed,
-                                     "score": score, "auc": cell["auc"], "scratch_auc": base,
-                                     "source_before": cell.get("source_before"),
-                                     "source_after": cell.get("source_after"),
-                                     "forgetting": (cell["source_before"] - cell["source_after"])
-                                     if "source_after" in cell else None,
-                                     "source_identical": cell.get("source_identical"),
-                                     "frames": self.cfg.frames, "run_dir": cell["run_dir"]})
+            for source, target in self.cfg.ordered_pairs:
+                scratch = self._load(Cell("fixed", target, seed))
+                for method in self.cfg.methods:
+                    if method == "scratch":
+                        cell = scratch
+                    else:
+                        cell = self._load(Cell(method, target, seed, source))
+                    base = scratch["auc"]
+                    score = cell["auc"] / base if base and base > 0 and math.isfinite(base) else math.nan
+                    rows.append({"method": method, "source": source, "target": target, "seed": seed,
+                                 "score": score, "auc": cell["auc"], "scratch_auc": base,
+                                 "source_before": cell.get("source_before"),
+                                 "source_after": cell.get("source_after"),
+                                 "forgetting": (cell["source_before"] - cell["source_after"])
+                                 if "source_after" in cell else None,
+                                 "source_identical": cell.get("source_identical"),
+                                 "frames": self.cfg.frames, "run_dir": cell["run_dir"]})
         return rows
 
     def write_outputs(self) -> dict:
@@ -301,22 +310,19 @@ class TransferMatrix:
         curves_dir = self.root / "curves"
         curves_dir.mkdir(exist_ok=True)
         x = (np.arange(self.cfg.bins) + 0.5) / self.cfg.bins * self.cfg.frames
-        for source in self.cfg.games:
-            for target in self.cfg.games:
-                if source == target:
-                    continue
-                curves = {}
-                for method in self.cfg.methods:
-                    runs = []
-                    for seed in range(1, self.cfg.seeds + 1):
-                        cell = Cell("fixed", target, seed) if method == "scratch" else \
-                            Cell(method, target, seed, source)
-                        runs.append((x, np.array(self._load(cell)["curve"], dtype=float)))
-                    curves[method] = runs
-                fig = learning_curves(curves, f"{source} -> {target}")
-                name = f"{source}__{target}".replace("/", "-")
-                fig.savefig(curves_dir / f"{name}.png", dpi=110)
-                fig.clf()
+        for source, target in self.cfg.ordered_pairs:
+            curves = {}
+            for method in self.cfg.methods:
+                runs = []
+                for seed in range(1, self.cfg.seeds + 1):
+                    cell = Cell("fixed", target, seed) if method == "scratch" else \
+                        Cell(method, target, seed, source)
+                    runs.append((x, np.array(self._load(cell)["curve"], dtype=float)))
+                curves[method] = runs
+            fig = learning_curves(curves, f"{source} -> {target}")
+            name = f"{source}__{target}".replace("/", "-")
+            fig.savefig(curves_dir / f"{name}.png", dpi=110)
+            fig.clf()
         return summary
 
 

@@ -2,7 +2,7 @@
 
     pathzero transfer --games MinAtar/Breakout MinAtar/SpaceInvaders MinAtar/Freeway \
         --frames 500000 --seeds 2 --logdir runs/transfer
-    pathzero transfer --games Pong Alien --frames 5000000 --logdir runs/pong_alien
+    pathzero transfer --games Pong Breakout --pair Pong Breakout --frames 1000000 --logdir runs/pong_breakout
 
 Writes into --logdir: runs/ (every run folder), cells/ (one JSON per finished run), matrix.csv and
 matrix.json (scores per pair and seed, forgetting of the source), heatmap_<method>.png and
@@ -32,6 +32,8 @@ def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
                         help="games of the matrix (default: %(default)s)")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS,
                         help="methods to compare (default: all); scratch is always trained, as the baseline")
+    parser.add_argument("--pair", nargs=2, action="append", metavar=("SOURCE", "TARGET"), default=None,
+                        help="only this source -> target pair (repeatable; default: every ordered pair)")
     parser.add_argument("--frames", type=int, default=defaults["frames"].default,
                         help="frames of every run (default: %(default)s)")
     parser.add_argument("--seeds", type=int, default=defaults["seeds"].default,
@@ -60,7 +62,8 @@ def main(argv: list[str] | None = None, prog: str = "pathzero transfer") -> None
         base = PathNetConfig(game=args.games[0], **given(args, PathNetConfig))
         cfg = TransferConfig(games=tuple(args.games), methods=tuple(dict.fromkeys(["scratch", *args.methods])),
                              frames=args.frames, seeds=args.seeds, logdir=args.logdir,
-                             score_episodes=args.score_episodes, bins=args.bins, base=base)
+                             score_episodes=args.score_episodes, bins=args.bins, base=base,
+                             pairs=tuple(map(tuple, args.pair)) if args.pair else None)
         summary = TransferMatrix(cfg).run(progress=not args.no_progress)
         print(summary_table(summary, cfg.games))
         print(f"matrix folder: {cfg.logdir} (matrix.csv, matrix.json, heatmap_*.png, curves/)")

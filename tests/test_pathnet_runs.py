@@ -138,6 +138,17 @@ def test_transfer_matrix_end_to_end_and_resume(tmp_path):
         TransferMatrix(replace(cfg, frames=3000)).run(progress=False)
 
 
+def test_pairs_restrict_the_plan_to_what_they_need():
+    cfg = TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix", "MinAtar/Freeway"),
+                         pairs=(("MinAtar/Breakout", "MinAtar/Asterix"),), base=TINY)
+    kinds = sorted(c.key for c in plan(cfg))
+    assert kinds == sorted(["fixed__MinAtar-Breakout__1", "fixed__MinAtar-Asterix__1",
+                            "evolved__MinAtar-Breakout__1", "finetune__MinAtar-Breakout-MinAtar-Asterix__1",
+                            "pathnet__MinAtar-Breakout-MinAtar-Asterix__1"])
+    with pytest.raises(UsageError, match="pair"):
+        TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix"), pairs=(("MinAtar/Breakout", "Pong"),), base=TINY)
+
+
 def test_transfer_command_rejects_bad_input_in_one_line(tmp_path):
     for args in (["--games", "MinAtar/Breakout"], ["--games", "MinAtar/Breakout", "NoSuchGame"],
                  ["--games", "MinAtar/Breakout", "MinAtar/Asterix", "--methods", "magic"],
