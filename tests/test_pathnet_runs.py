@@ -5,6 +5,7 @@ import subprocess
 import sys
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -156,3 +157,17 @@ def test_transfer_command_rejects_bad_input_in_one_line(tmp_path):
         result = pathzero("transfer", *args, "--logdir", tmp_path / "m")
         assert result.returncode == 2, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_learning_curve_bins_episodes_by_frames_and_carries_empty_bins(tmp_path):
+    from agents.transfer import area, learning_curve
+
+    (tmp_path / "episodes.csv").write_text("frames,wall_seconds,return,length,worker\n"
+                                           "10,0,1,5,0\n30,0,3,5,0\n55,0,5,5,0\n99,0,9,5,0\n")
+    curve = learning_curve(tmp_path, frames=100, bins=4)  # bins [0,25) [25,50) [50,75) [75,100]
+    assert curve.tolist() == [1.0, 3.0, 5.0, 9.0]
+    (tmp_path / "episodes.csv").write_text("frames,wall_seconds,return,length,worker\n60,0,2,5,0\n61,0,4,5,0\n")
+    curve = learning_curve(tmp_path, frames=100, bins=4)
+    assert np.isnan(curve[:2]).all()  # no episode has ended yet: empty
+    assert curve[2:].tolist() == [3.0, 3.0]  # the last bin carries the one before
+    assert area(curve) == 3.0
