@@ -4,12 +4,18 @@ The loop reads as a story: play games with MCTS guided by the latest network -> 
 (planes, search policy, outcome) with the board's symmetries -> train the network on
 (z - v)^2 - pi . log p (+ L2 through weight decay) -> repeat.
 
-This module holds the serial core (self-play, replay buffer, training step); worker processes,
-the command line, gating and evaluation against OpenSpiel build on it.
+The serial core (self-play, replay buffer, training step) runs in the calling process;
+`SelfPlayWorkers` plays the same games in worker processes while the main process trains, and
+`train_alphazero` adds run folders, checkpoints and evaluation.
 """
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
+import queue
+import signal
+import time
+import traceback
 from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -138,11 +144,135 @@ def run_iteration(game: Game, model: DualNet, optimizer: torch.optim.Optimizer, 
     """One iteration: self-play games into the buffer, then minibatch training steps."""
     for _ in range(cfg.games_per_iteration):
         buffer.extend(play_game(game, model, cfg, rng))
+    return train_on_buffer(model, optimizer, buffer, cfg, rng)
+
+
+def train_on_buffer(model: DualNet, optimizer: torch.optim.Optimizer, buffer: deque, cfg: SelfPlayConfig,
+                    rng: np.random.Generator) -> list[LossTerms]:
+    """`cfg.train_steps` minibatch updates on examples drawn uniformly from the buffer."""
     losses = []
     for _ in range(cfg.train_steps):
         idx = rng.integers(len(buffer), size=min(cfg.batch_size, len(buffer)))
         losses.append(train_step(model, optimizer, [buffer[i] for i in idx]))
     return losses
+
+
+# ----------------------------------------------------------------------------------------------
+# Self-play in worker processes: the main process trains, `workers` processes play.
+
+class SelfPlayError(RuntimeError):
+    """A self-play worker process failed or died; the message says which and why."""
+
+
+def _parent_gone() -> bool:
+    """True in a worker process whose main process was killed: nobody listens, so stop."""
+    parent = mp.parent_process()
+    return parent is not None and not parent.is_alive()
+
+
+def _selfplay_process(worker: int, game_name: str, description: dict, cfg: SelfPlayConfig, tasks, results) -> None:
+    """A worker: one torch thread, Ctrl-C left to the main process. Each task is (weights, seeds):
+    load the weights, play one game per seed with `np.random.default_rng(seed)`, send the examples."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(1)
+    try:
+        game = make_board_game(game_name)
+        model = DualNet.from_description(description)
+        while not _parent_gone():
+            try:
+                task = tasks.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if task is None:
+                return
+            weights, seeds = task
+            model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+            examples = [e for seed in seeds for e in play_game(game, model, cfg, np.random.default_rng(seed))]
+            results.put((worker, "ok", examples))
+    except BaseException as exc:  # report why, then die
+        last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        where = f" at {Path(last.filename).name}:{last.lineno}" if last else ""
+        results.put((worker, "error", f"{type(exc).__name__}: {exc}{where}"))
+        raise SystemExit(1)
+
+
+class SelfPlayWorkers:
+    """`workers` spawn-context processes, each with its own copy of the network, playing self-play
+    games with the weights they are sent; started once per run, closed with `close()` (or `with`).
+
+    `play(model, seeds)` plays one game per seed, game i exactly as
+    `play_game(game, model, cfg, np.random.default_rng(seeds[i]))` would in this process, and
+    returns the examples in the order of `seeds`. A worker that raises or dies makes `play` raise
+    SelfPlayError naming it and the reason, and stops the others.
+    """
+
+    def __init__(self, game: Game, model: DualNet, cfg: SelfPlayConfig, workers: int) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        ctx = mp.get_context("spawn")
+        self.closed = False
+        self.results = ctx.Queue()
+        self.tasks = [ctx.Queue() for _ in range(workers)]
+        self.procs = [ctx.Process(target=_selfplay_process, name=f"selfplay-worker-{w}", daemon=True,
+                                  args=(w, game.name, model.describe(), cfg, self.tasks[w], self.results))
+                      for w in range(workers)]
+        for p in self.procs:
+            p.start()
+
+    def play(self, model: DualNet, seeds: list[int]) -> list[Example]:
+        # numpy arrays, not tensors: plain pickles, nothing shared that could outlive this call
+        weights = {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+        shares = np.array_split(np.asarray(seeds, dtype=np.int64), len(self.procs))
+        pending = set()
+        for w, share in enumerate(shares):
+            if len(share):
+                self.tasks[w].put((weights, [int(s) for s in share]))
+                pending.add(w)
+        done: dict[int, list[Example]] = {}
+        while pending:
+            try:
+                worker, status, payload = self.results.get(timeout=0.5)
+            except queue.Empty:
+                dead = [w for w in sorted(pending) if self.procs[w].exitcode is not None]
+                if not dead:
+                    continue
+                try:  # what it said before dying comes first
+                    worker, status, payload = self.results.get(timeout=1.0)
+                except queue.Empty:
+                    self.close()
+                    raise SelfPlayError(f"self-play worker {dead[0]} died (exit code "
+                                        f"{self.procs[dead[0]].exitcode})") from None
+            if status != "ok":
+                self.close()
+                raise SelfPlayError(f"self-play worker {worker} failed: {payload}")
+            done[worker] = payload
+            pending.discard(worker)
+        return [e for w in sorted(done) for e in done[w]]
+
+    def close(self) -> None:
+        """Asks the workers to stop, then ends those that do not within a few seconds; idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        for p, tasks in zip(self.procs, self.tasks):
+            if p.is_alive():
+                tasks.put(None)
+        deadline = time.monotonic() + 10
+        for p in self.procs:
+            p.join(timeout=max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.terminate()
+                p.join()
+        for q in (*self.tasks, self.results):
+            # weights sent to a worker that died are never read; do not wait at exit to deliver them
+            q.cancel_join_thread()
+            q.close()
+
+    def __enter__(self) -> "SelfPlayWorkers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -179,13 +309,16 @@ class AlphaZeroConfig:
     """Residual blocks."""
     eval_games: int = 20
     """Evaluation games per iteration against each reference opponent (0: none)."""
+    workers: int = 1
+    """Self-play processes (one torch thread each) playing each iteration's games while this process
+trains; 1 plays them in this process."""
     progress: bool = True
     """Show a progress bar."""
 
     def __post_init__(self) -> None:
         make_board_game(self.game)
         for name in ("iterations", "simulations", "games_per_iteration", "train_steps", "batch_size",
-                     "channels"):
+                     "channels", "workers"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if self.eval_games < 0 or self.blocks < 0 or self.lr <= 0:
@@ -276,9 +409,20 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
         opponents["perfect"] = PerfectPlayer(game, seed=cfg.seed)
     bar = tqdm(total=cfg.iterations, initial=iteration, unit="iter", disable=not cfg.progress,
                desc=f"alphazero {game.name}")
+    workers = SelfPlayWorkers(game, model, cfg.selfplay, cfg.workers) if cfg.workers > 1 else None
     try:
         while iteration < cfg.iterations:
-            losses = run_iteration(game, model, optimizer, buffer, cfg.selfplay, rng)
+            if workers is None:
+                losses = run_iteration(game, model, optimizer, buffer, cfg.selfplay, rng)
+            else:
+                seeds = [int(s) for s in rng.integers(2**31, size=cfg.games_per_iteration)]
+                try:
+                    buffer.extend(workers.play(model, seeds))
+                except SelfPlayError as exc:
+                    kept = (f"the checkpoint of iteration {iteration} is kept; resume with `pathzero selfplay "
+                            f"--resume {run_dir}`" if iteration else "no iteration was saved")
+                    raise SelfPlayError(f"{exc} — {kept}") from None
+                losses = train_on_buffer(model, optimizer, buffer, cfg.selfplay, rng)
             iteration += 1
             scalars = {"losses/value": float(np.mean([l.value.item() for l in losses])),
                        "losses/policy": float(np.mean([l.policy.item() for l in losses])),
@@ -301,6 +445,8 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
             bar.update(1)
             bar.set_postfix({k.split("/")[1]: round(v, 2) for k, v in scalars.items() if k.startswith("eval/")})
     finally:
+        if workers is not None:
+            workers.close()
         bar.close()
         log.close()
     return run_dir

@@ -1,7 +1,7 @@
 """`pathzero selfplay`: AlphaZero-style self-play on a board game, with the same dual network.
 
     pathzero selfplay --game tictactoe --iterations 20
-    pathzero selfplay --game connect_four --iterations 200 --simulations 100
+    pathzero selfplay --game connect_four --iterations 200 --simulations 100 --workers 4
     pathzero selfplay --resume runs/tictactoe__alphazero__1__...
 
 Writes runs/<game>__alphazero__<seed>__<time>/ with config.json, checkpoint.pt (network,
@@ -10,9 +10,11 @@ tic-tac-toe, perfect play) and evaluation_games.jsonl (every evaluation game's m
 """
 from __future__ import annotations
 
+import sys
+
 from scripts.common import ArgumentParser, add_config_flags, config_from_args, run_command
 
-RESUMABLE = {"iterations", "progress", "eval_games"}
+RESUMABLE = {"iterations", "progress", "eval_games", "workers"}
 
 
 def build_parser(prog: str = "pathzero selfplay") -> ArgumentParser:
@@ -21,7 +23,7 @@ def build_parser(prog: str = "pathzero selfplay") -> ArgumentParser:
     parser = ArgumentParser(prog=prog, description="AlphaZero-style self-play on tic-tac-toe or Connect Four.")
     parser.add_argument("--resume", metavar="RUN_DIR", default=None,
                         help="continue the run in RUN_DIR (network, optimizer and replay buffer); only "
-                             "--iterations, --eval-games and --progress may change")
+                             "--iterations, --eval-games, --workers and --progress may change")
     add_config_flags(parser, AlphaZeroConfig)
     return parser
 
@@ -30,10 +32,15 @@ def main(argv: list[str] | None = None, prog: str = "pathzero selfplay") -> None
     args = build_parser(prog).parse_args(argv)
 
     def body() -> int:
-        from agents.alphazero import AlphaZeroConfig, train_alphazero
+        from agents.alphazero import AlphaZeroConfig, SelfPlayError, train_alphazero
 
         cfg = config_from_args(AlphaZeroConfig, args, args.resume, RESUMABLE, "pathzero selfplay")
-        print(f"run folder: {train_alphazero(cfg, resume=args.resume)}")
+        try:
+            run_dir = train_alphazero(cfg, resume=args.resume)
+        except SelfPlayError as exc:
+            print(f"{prog}: {exc}", file=sys.stderr)
+            return 1
+        print(f"run folder: {run_dir}")
         return 0
 
     run_command(prog, body)

@@ -8,7 +8,7 @@ import torch
 from agents.alphazero import SelfPlayConfig, alphazero_loss, board_net, play_game, self_play
 from agents.players import NetworkPlayer, RandomPlayer, play_match
 from envs.boards import TicTacToe
-from nets import DualOutput
+from nets import DualOutput, NetConfig
 
 
 def test_loss_by_hand():
@@ -73,3 +73,45 @@ def test_selfplay_command_writes_a_run_and_resumes(tmp_path):
     assert bad.returncode == 2 and "unknown board game 'chess'" in bad.stderr and len(bad.stderr.splitlines()) == 1
     bad = pathzero("--simulations", 0)
     assert bad.returncode == 2 and "--simulations must be >= 1" in bad.stderr
+
+
+TINY_RUN = dict(iterations=1, simulations=4, games_per_iteration=3, train_steps=1, batch_size=8, channels=8, blocks=1,
+                eval_games=0, progress=False)
+
+
+def test_worker_processes_play_the_serial_games_and_report_failures():
+    from agents.alphazero import SelfPlayError, SelfPlayWorkers
+
+    game, cfg = TicTacToe(), SelfPlayConfig(simulations=4)
+    torch.manual_seed(0)
+    model = board_net(game)
+    seeds = [11, 12, 13]
+    serial = [e for s in seeds for e in play_game(game, model, cfg, np.random.default_rng(s))]
+    with SelfPlayWorkers(game, model, cfg, workers=2) as workers:
+        examples = workers.play(model, seeds)
+        assert len(examples) == len(serial)
+        for got, want in zip(examples, serial):
+            assert np.array_equal(got.planes, want.planes) and np.allclose(got.policy, want.policy)
+            assert got.outcome == want.outcome
+        foreign = board_net(game, NetConfig(channels=4, blocks=1, hidden=8, norm="batch", value_tanh=True))
+        with pytest.raises(SelfPlayError, match=r"worker \d failed: RuntimeError"):
+            workers.play(foreign, seeds)  # weights of another shape
+    with SelfPlayWorkers(game, model, cfg, workers=1) as workers:
+        workers.procs[0].kill()
+        with pytest.raises(SelfPlayError, match=r"worker 0 died \(exit code -9\)"):
+            workers.play(model, seeds)
+
+
+def test_a_run_with_two_workers_stores_every_game_and_a_checkpoint(tmp_path):
+    from agents.alphazero import AlphaZeroConfig, train_alphazero
+
+    cfg = AlphaZeroConfig(workers=2, logdir=str(tmp_path), **TINY_RUN)
+    run_dir = train_alphazero(cfg)
+    game = TicTacToe()
+    torch.manual_seed(cfg.seed)
+    model = board_net(game, cfg.net)  # the run's first network: the one its games were played with
+    seeds = np.random.default_rng([cfg.seed, 0]).integers(2**31, size=cfg.games_per_iteration)
+    expected = sum(len(play_game(game, model, cfg.selfplay, np.random.default_rng(int(s)))) for s in seeds)
+    ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert ckpt["iteration"] == 1 and ckpt["config"]["workers"] == 2
+    assert ckpt["buffer"]["outcome"].numel() == expected and expected >= 3 * 5 * 8
