@@ -10,6 +10,7 @@ The serial core (self-play, replay buffer, training step) runs in the calling pr
 """
 from __future__ import annotations
 
+import copy
 import json
 import multiprocessing as mp
 import queue
@@ -29,7 +30,7 @@ from tqdm import tqdm
 from agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from agents.common.runlog import RunLog, new_run_dir, write_config
 from agents.mcts import MCTS, MCTSConfig, NetworkEvaluator
-from agents.players import NetworkPlayer, PerfectPlayer, RandomPlayer, play_match
+from agents.players import MatchResult, NetworkPlayer, PerfectPlayer, RandomPlayer, play_match
 from envs.boards import Game, make_board_game
 from envs.errors import UsageError
 from nets import DualNet, NetConfig
@@ -155,6 +156,27 @@ def train_on_buffer(model: DualNet, optimizer: torch.optim.Optimizer, buffer: de
         idx = rng.integers(len(buffer), size=min(cfg.batch_size, len(buffer)))
         losses.append(train_step(model, optimizer, [buffer[i] for i in idx]))
     return losses
+
+
+class GateResult(NamedTuple):
+    score: float  # the candidate's (wins + draws / 2) / games
+    accepted: bool
+    match: MatchResult  # from the candidate's side
+
+
+def gate(game: Game, candidate: DualNet, best: DualNet, games: int, threshold: float,
+         simulations: int) -> GateResult:
+    """AlphaGo Zero's arena: `candidate` plays `games` games against `best`, taking the first move
+    in half of them, each side searching `simulations` MCTS simulations per move with no root
+    noise and playing its most visited move. The candidate's score counts a draw as half a win,
+    (wins + draws / 2) / games, and it is accepted when score >= threshold (AlphaGo Zero: 0.55).
+
+    Both sides are deterministic, so the games with the same colours repeat: the arena tells the
+    networks apart by their play as first and as second player, not by a sample of openings."""
+    result = play_match(game, NetworkPlayer(game, candidate, simulations=simulations),
+                        NetworkPlayer(game, best, simulations=simulations), games)
+    score = (result.wins + 0.5 * result.draws) / result.games
+    return GateResult(score, score >= threshold, result)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -309,6 +331,13 @@ class AlphaZeroConfig:
     """Residual blocks."""
     eval_games: int = 20
     """Evaluation games per iteration against each reference opponent (0: none)."""
+    gate_games: int = 0
+    """Arena games (both colours, no noise, most visited move) of each newly trained network against
+the best one, which it replaces only if it scores >= --gate-threshold; self-play uses the best network.
+0: no gate, self-play uses the latest network (AlphaZero)."""
+    gate_threshold: float = 0.55
+    """Score the new network needs in the arena, a draw counting as half a win: (wins + draws / 2) /
+games (AlphaGo Zero: 0.55). 0 always accepts; above 1 never does (the first network stays best)."""
     workers: int = 1
     """Self-play processes (one torch thread each) playing each iteration's games while this process
 trains; 1 plays them in this process."""
@@ -323,6 +352,9 @@ trains; 1 plays them in this process."""
                 raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if self.eval_games < 0 or self.blocks < 0 or self.lr <= 0:
             raise UsageError("--eval-games and --blocks must be >= 0 and --lr > 0")
+        if self.gate_games < 0 or not self.gate_threshold >= 0:
+            raise UsageError(f"--gate-games and --gate-threshold must be >= 0, got {self.gate_games} and "
+                             f"{self.gate_threshold}")
 
     @property
     def selfplay(self) -> SelfPlayConfig:
@@ -351,11 +383,12 @@ def _buffer_examples(saved: dict) -> list[Example]:
 
 
 def load_alphazero_checkpoint(path) -> tuple[dict, DualNet]:
-    """A checkpoint file or run folder -> (checkpoint dict, DualNet with its weights)."""
+    """A checkpoint file or run folder -> (checkpoint dict, DualNet with the run's best weights:
+    the network that passed the last gate, or with no gate the latest)."""
     ckpt = load_checkpoint(path, CHECKPOINT_FORMAT)
     try:
         model = DualNet.from_description(ckpt)
-        model.load_state_dict(ckpt["model"])
+        model.load_state_dict(ckpt.get("best", ckpt["model"]))
     except (KeyError, TypeError, RuntimeError, ValueError) as exc:
         raise UsageError(f"{path} holds a damaged or foreign network ({type(exc).__name__}); "
                          "use a checkpoint written by pathzero selfplay") from None
@@ -378,10 +411,15 @@ def load_player(checkpoint, simulations: int = 64, game: str | None = None, batc
 
 def train_alphazero(cfg: AlphaZeroConfig, resume=None):
     """Self-play training as `cfg` says, or the continuation of the run in `resume`; returns
-    the run folder. Each iteration ends with a checkpoint, so Ctrl-C loses at most one."""
+    the run folder. Each iteration ends with a checkpoint, so Ctrl-C loses at most one.
+
+    Two networks: `model`, the latest, which trains, and `best`, which plays the self-play games
+    and the evaluations. Without a gate they are one network; with one, `best` is replaced by
+    `model` when it passes the arena. The checkpoint holds both ("model" and "best")."""
     game = make_board_game(cfg.game)
     torch.manual_seed(cfg.seed)
     model = board_net(game, cfg.net)
+    best = copy.deepcopy(model) if cfg.gate_games else model
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=SelfPlayConfig().weight_decay)
     buffer: deque[Example] = deque(maxlen=SelfPlayConfig().buffer_size)
     iteration = 0
@@ -394,6 +432,8 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
             raise UsageError(f"{run_dir} holds a {ckpt['game']} network of another shape or game; "
                              "resume it with its own settings")
         model.load_state_dict(ckpt["model"])
+        if best is not model:
+            best.load_state_dict(ckpt.get("best", ckpt["model"]))
         optimizer.load_state_dict(ckpt["optimizer"])
         buffer.extend(_buffer_examples(ckpt["buffer"]))
         iteration = ckpt["iteration"]
@@ -412,23 +452,30 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
     workers = SelfPlayWorkers(game, model, cfg.selfplay, cfg.workers) if cfg.workers > 1 else None
     try:
         while iteration < cfg.iterations:
-            if workers is None:
-                losses = run_iteration(game, model, optimizer, buffer, cfg.selfplay, rng)
+            if workers is None:  # without a gate, exactly run_iteration
+                for _ in range(cfg.games_per_iteration):
+                    buffer.extend(play_game(game, best, cfg.selfplay, rng))
             else:
                 seeds = [int(s) for s in rng.integers(2**31, size=cfg.games_per_iteration)]
                 try:
-                    buffer.extend(workers.play(model, seeds))
+                    buffer.extend(workers.play(best, seeds))
                 except SelfPlayError as exc:
                     kept = (f"the checkpoint of iteration {iteration} is kept; resume with `pathzero selfplay "
                             f"--resume {run_dir}`" if iteration else "no iteration was saved")
                     raise SelfPlayError(f"{exc} — {kept}") from None
-                losses = train_on_buffer(model, optimizer, buffer, cfg.selfplay, rng)
+            losses = train_on_buffer(model, optimizer, buffer, cfg.selfplay, rng)
             iteration += 1
             scalars = {"losses/value": float(np.mean([l.value.item() for l in losses])),
                        "losses/policy": float(np.mean([l.policy.item() for l in losses])),
                        "charts/buffer_size": len(buffer)}
+            if cfg.gate_games:
+                arena = gate(game, model, best, cfg.gate_games, cfg.gate_threshold, cfg.simulations)
+                scalars["gate/win_rate"] = arena.score
+                scalars["gate/accepted"] = float(arena.accepted)
+                if arena.accepted:
+                    best.load_state_dict(model.state_dict())
             if cfg.eval_games:
-                player = NetworkPlayer(game, model, simulations=cfg.simulations)
+                player = NetworkPlayer(game, best, simulations=cfg.simulations)
                 with (run_dir / "evaluation_games.jsonl").open("a") as f:
                     for name, opponent in opponents.items():
                         result = play_match(game, player, opponent, cfg.eval_games)
@@ -440,7 +487,8 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
             log.flush()
             save_checkpoint(run_dir / CHECKPOINT_NAME, {
                 "format": CHECKPOINT_FORMAT, "version": 1, "game": game.name, "config": asdict(cfg),
-                **model.describe(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                **model.describe(), "model": model.state_dict(), "best": best.state_dict(),
+                "optimizer": optimizer.state_dict(),
                 "buffer": _buffer_tensors(buffer), "iteration": iteration})
             bar.update(1)
             bar.set_postfix({k.split("/")[1]: round(v, 2) for k, v in scalars.items() if k.startswith("eval/")})

@@ -4,9 +4,12 @@
     pathzero selfplay --game connect_four --iterations 200 --simulations 100 --workers 4
     pathzero selfplay --resume runs/tictactoe__alphazero__1__...
 
-Writes runs/<game>__alphazero__<seed>__<time>/ with config.json, checkpoint.pt (network,
-optimizer, replay buffer), TensorBoard (losses, win and loss rates against random and, for
-tic-tac-toe, perfect play) and evaluation_games.jsonl (every evaluation game's moves).
+    pathzero selfplay --game connect_four --gate-games 40 --gate-threshold 0.55   # AlphaGo Zero's gate
+
+Writes runs/<game>__alphazero__<seed>__<time>/ with config.json, checkpoint.pt (latest and best
+network, optimizer, replay buffer), TensorBoard (losses, win and loss rates against random and, for
+tic-tac-toe, perfect play; with a gate, the arena's score and decision) and evaluation_games.jsonl
+(every evaluation game's moves).
 """
 from __future__ import annotations
 

@@ -115,3 +115,35 @@ def test_a_run_with_two_workers_stores_every_game_and_a_checkpoint(tmp_path):
     ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert ckpt["iteration"] == 1 and ckpt["config"]["workers"] == 2
     assert ckpt["buffer"]["outcome"].numel() == expected and expected >= 3 * 5 * 8
+
+
+def _scalars(run_dir, tag):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    return [e.value for e in events.Scalars(tag)]
+
+
+@pytest.mark.parametrize("threshold,accepted", [(0.0, True), (1.5, False)])
+def test_the_gate_replaces_the_best_network_only_at_its_threshold(tmp_path, threshold, accepted):
+    from agents.alphazero import AlphaZeroConfig, load_alphazero_checkpoint, train_alphazero
+
+    cfg = AlphaZeroConfig(gate_games=2, gate_threshold=threshold, logdir=str(tmp_path), **TINY_RUN)
+    run_dir = train_alphazero(cfg)
+    ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    torch.manual_seed(cfg.seed)
+    first = board_net(TicTacToe(), cfg.net).state_dict()  # the run's first network
+    assert not all(torch.equal(ckpt["model"][k], first[k]) for k in first)  # it trained
+    kept = ckpt["model"] if accepted else first
+    assert all(torch.equal(ckpt["best"][k], kept[k]) for k in kept)  # bit for bit
+    _, loaded = load_alphazero_checkpoint(run_dir)  # players get the best network
+    assert all(torch.equal(loaded.state_dict()[k], kept[k]) for k in kept)
+    (score,) = _scalars(run_dir, "gate/win_rate")
+    assert score in (0, 0.25, 0.5, 0.75, 1)  # two games, a draw counting half
+    assert _scalars(run_dir, "gate/accepted") == [float(accepted)]
+    if not accepted:  # a resumed run restores both networks: the best is still the first
+        from dataclasses import replace
+        train_alphazero(replace(cfg, iterations=2), resume=run_dir)
+        ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+        assert ckpt["iteration"] == 2 and all(torch.equal(ckpt["best"][k], first[k]) for k in first)
