@@ -30,7 +30,7 @@ from tqdm import tqdm
 from agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from agents.common.runlog import RunLog, new_run_dir, write_config
 from agents.mcts import MCTS, MCTSConfig, NetworkEvaluator
-from agents.players import MatchResult, NetworkPlayer, PerfectPlayer, RandomPlayer, play_match
+from agents.players import MatchResult, NetworkPlayer, PerfectPlayer, RandomPlayer, elo_difference, play_match
 from envs.boards import Game, make_board_game
 from envs.errors import UsageError
 from nets import DualNet, NetConfig
@@ -330,7 +330,8 @@ class AlphaZeroConfig:
     blocks: int = 2
     """Residual blocks."""
     eval_games: int = 20
-    """Evaluation games per iteration against each reference opponent (0: none)."""
+    """Evaluation games per iteration against each reference opponent (0: none); eval/elo is the
+network's Elo with the random player anchored at 0 (agents.players.elo_difference)."""
     gate_games: int = 0
     """Arena games (both colours, no noise, most visited move) of each newly trained network against
 the best one, which it replaces only if it scores >= --gate-threshold; self-play uses the best network.
@@ -481,6 +482,8 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
                         result = play_match(game, player, opponent, cfg.eval_games)
                         scalars[f"eval/win_rate_vs_{name}"] = result.wins / result.games
                         scalars[f"eval/loss_rate_vs_{name}"] = result.losses / result.games
+                        if name == "random":  # Elo with the random player anchored at 0
+                            scalars["eval/elo"] = elo_difference(result.wins, result.draws, result.losses)
                         for record in result.records:
                             f.write(json.dumps({**record, "iteration": iteration, "opponent": name}) + "\n")
             log.scalars(scalars, iteration)

@@ -6,6 +6,7 @@ tic-tac-toe), OpenSpiel's C++ MCTS bot with random rollouts, and a pathzero netw
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -117,6 +118,24 @@ class MatchResult:
     @property
     def games(self) -> int:
         return self.wins + self.draws + self.losses
+
+
+def elo_difference(wins: int, draws: int, losses: int) -> float:
+    """The Elo rating difference (player minus opponent) that the logistic Elo model expects to
+    give this score: with s = (wins + draws / 2) / games,
+
+        elo = 400 * log10(s / (1 - s)),
+
+    the inverse of the expected score 1 / (1 + 10 ** (-elo / 400)). A score of 0% or 100% has no
+    finite answer, so s is first clipped to [1 / (2 games), 1 - 1 / (2 games)], as if half a game
+    had gone the other way: the estimate is then a bound that grows with the number of games
+    (+-511 Elo for 10 games, +-919 for 100)."""
+    games = wins + draws + losses
+    if games < 1 or min(wins, draws, losses) < 0:
+        raise ValueError(f"need a non-negative count of at least one game, got {wins}/{draws}/{losses}")
+    half = 0.5 / games
+    s = min(max((wins + 0.5 * draws) / games, half), 1 - half)
+    return 400.0 * math.log10(s / (1 - s))
 
 
 def play_match(game: Game, player: Player, opponent: Player, games: int) -> MatchResult:

@@ -105,7 +105,7 @@ def test_worker_processes_play_the_serial_games_and_report_failures():
 def test_a_run_with_two_workers_stores_every_game_and_a_checkpoint(tmp_path):
     from agents.alphazero import AlphaZeroConfig, train_alphazero
 
-    cfg = AlphaZeroConfig(workers=2, logdir=str(tmp_path), **TINY_RUN)
+    cfg = AlphaZeroConfig(workers=2, logdir=str(tmp_path), **{**TINY_RUN, "eval_games": 2})
     run_dir = train_alphazero(cfg)
     game = TicTacToe()
     torch.manual_seed(cfg.seed)
@@ -115,6 +115,29 @@ def test_a_run_with_two_workers_stores_every_game_and_a_checkpoint(tmp_path):
     ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert ckpt["iteration"] == 1 and ckpt["config"]["workers"] == 2
     assert ckpt["buffer"]["outcome"].numel() == expected and expected >= 3 * 5 * 8
+    # the Elo logged is the one the evaluation games against random give
+    import json
+    from agents.players import elo_difference
+    results = [json.loads(line)["result"] for line in (run_dir / "evaluation_games.jsonl").read_text().splitlines()
+               if json.loads(line)["opponent"] == "random"]
+    counts = [sum(r > 0 for r in results), sum(r == 0 for r in results), sum(r < 0 for r in results)]
+    assert _scalars(run_dir, "eval/elo") == [pytest.approx(elo_difference(*counts), abs=1e-3)]
+
+
+def test_elo_difference_by_hand():
+    from agents.players import elo_difference
+
+    assert elo_difference(1, 0, 1) == 0 and elo_difference(0, 4, 0) == 0  # an even score: equal ratings
+    assert elo_difference(3, 0, 1) == pytest.approx(400 * math.log10(3))  # 75%: 190.85
+    assert elo_difference(6, 2, 2) == pytest.approx(147.19, abs=0.01)  # (6 + 1) / 10 = 70%: 400 log10(7 / 3)
+    assert elo_difference(10, 0, 0) == pytest.approx(511.5, abs=0.1)  # clipped to 95%: 400 log10(19)
+    assert elo_difference(0, 0, 10) == pytest.approx(-511.5, abs=0.1)
+    assert elo_difference(100, 0, 0) == pytest.approx(400 * math.log10(199))  # 99.5%: the bound grows with games
+    assert elo_difference(2, 3, 5) == pytest.approx(-elo_difference(5, 3, 2))  # the opponent's view
+    expected_score = 1 / (1 + 10 ** (-elo_difference(6, 2, 2) / 400))
+    assert expected_score == pytest.approx(0.7)  # the inverse of the logistic model
+    with pytest.raises(ValueError):
+        elo_difference(0, 0, 0)
 
 
 def _scalars(run_dir, tag):
