@@ -1,0 +1,41 @@
+"""`pathzero bench search` and `bench tictactoe` on a tiny budget: they measure and write their sections."""
+import argparse
+
+from scripts.bench_boards import add_parsers
+
+
+def bench(*args):
+    """A board bench run in this process (as `pathzero bench` dispatches it) -> its exit code."""
+    parser = argparse.ArgumentParser()
+    handlers = add_parsers(parser.add_subparsers(dest="what", required=True))
+    parsed = parser.parse_args([str(a) for a in args])
+    return handlers[parsed.what](parsed)
+
+
+def test_bench_search_writes_its_table(tmp_path):
+    doc = tmp_path / "BENCHMARKS.md"
+    doc.write_text("# Benchmarks\n\n<!-- bench:other -->\nkept\n<!-- /bench:other -->\n")
+    assert bench("search", "--simulations", 8, "--batch-sizes", "4", "--searches", 1, "--doc", doc) == 0
+    text = doc.read_text()
+    assert "kept" in text and "<!-- bench:search-connect-four -->" in text and "cores" in text
+    assert "`pathzero bench search --simulations 8 --batch-sizes 4 --searches 1 --threads 1`" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "search |" not in line]
+    assert [r.split(" | ")[0] for r in rows] == [
+        "| pathzero MCTS, network evaluator, batch 1 (unbatched)", "| pathzero MCTS, network evaluator, batch 4",
+        "| OpenSpiel Python MCTSBot, 1 random rollout", "| OpenSpiel C++ pyspiel.MCTSBot, 1 random rollout"]
+    for row in rows:  # four positions, all of them, the ratio: every number positive
+        cells = row.strip("| ").split(" | ")[1:]
+        assert len(cells) == 6 and all(float(c.replace(",", "")) > 0 for c in cells)
+    assert rows[0].endswith("| 1.00 |") and "Batched / unbatched pathzero: **" in text
+
+
+def test_bench_tictactoe_trains_evaluates_and_writes(tmp_path):
+    doc = tmp_path / "BENCHMARKS.md"
+    assert bench("tictactoe", "--iterations", 1, "--games", 2, "--simulations", 4, "--logdir", tmp_path / "runs",
+                 "--doc", doc) == 0
+    text = doc.read_text()
+    assert "<!-- bench:strength-tictactoe -->" in text and "--iterations 1" in text
+    assert "| vs perfect play (W / D / L) |" in text and "| vs random play (W / D / L) |" in text
+    perfect = next(line for line in text.splitlines() if line.startswith("| vs perfect"))
+    assert sum(int(n) for n in perfect.split("|")[2].split("/")) == 2
+    assert len(list((tmp_path / "runs").iterdir())) == 1
