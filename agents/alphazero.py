@@ -5,7 +5,7 @@ The loop reads as a story: play games with MCTS guided by the latest network -> 
 (z - v)^2 - pi . log p (+ L2 through weight decay) -> repeat.
 
 The serial core (self-play, replay buffer, training step) runs in the calling process;
-`SelfPlayWorkers` plays the same games in worker processes while the main process trains, and
+`SelfPlayWorkers` plays the same games in worker processes (the main process trains), and
 `train_alphazero` adds run folders, checkpoints and evaluation.
 """
 from __future__ import annotations
@@ -340,8 +340,8 @@ the best one, which it replaces only if it scores >= --gate-threshold; self-play
     """Score the new network needs in the arena, a draw counting as half a win: (wins + draws / 2) /
 games (AlphaGo Zero: 0.55). 0 always accepts; above 1 never does (the first network stays best)."""
     workers: int = 1
-    """Self-play processes (one torch thread each) playing each iteration's games while this process
-trains; 1 plays them in this process."""
+    """Self-play processes (one torch thread each) that play each iteration's games with the latest
+weights, after which this process trains; 1 plays them in this process."""
     progress: bool = True
     """Show a progress bar."""
 
