@@ -255,7 +255,7 @@ unclipped score of the last {s['window']} episodes **{s['final_mean']:.1f}**, be
 
 
 # Modules adding more benchmarks: each has add_parsers(sub) -> {subcommand: handler(args) -> exit code}.
-BENCH_MODULES = ("scripts.bench_pathnet",)
+BENCH_MODULES = ("scripts.bench_pathnet", "scripts.bench_boards")
 
 
 def build_parser(prog: str = "pathzero bench") -> tuple[ArgumentParser, dict]:
