@@ -26,12 +26,14 @@ def bootstrap_interval(values: np.ndarray, stat=np.mean, n: int = 10_000, seed: 
 
 
 def digits(args) -> int:
+    import torch
     from tqdm import tqdm
 
     from agents.pathnet import DIGIT_METHODS, SupervisedConfig, digits_trial
     from agents.pictures import plt
     from scripts.bench import machine, write_section
 
+    torch.set_num_threads(1)  # a tiny MLP: more threads only contend with whatever else runs
     cfg = SupervisedConfig(threshold=args.threshold, generations=args.generations, lr=args.lr)
     source, target = tuple(args.source), tuple(args.target)
     results = {m: [] for m in DIGIT_METHODS}
