@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -32,8 +32,8 @@ from agents.a3c import (A3CConfig, DoneMsg, Recipe, RunState, ScalarsMsg, Worker
 from agents.common.checkpoint import load_checkpoint
 from agents.common.runlog import RunLog
 from envs import GameSpec, UsageError, resolve_game
-from nets.pathnet import (GridConfig, PathNet, PathwayPolicy, check_pathway, fixed_pathway, pathway_modules,
-                          random_pathway)
+from nets.pathnet import (GridConfig, PathNet, PathwayPolicy, check_pathway, fixed_pathway, layer_modules,
+                          pathway_modules, random_pathway)
 
 CHECKPOINT_FORMAT = "pathzero-pathnet"
 
@@ -369,8 +369,6 @@ class PathNetRecipe(Recipe):
 
 def pathway_text(pathway: np.ndarray) -> str:
     """'L1: 0 3 7 | L2: ...', the distinct modules of each layer."""
-    from nets.pathnet import layer_modules
-
     return " | ".join(f"L{i + 1}: {' '.join(map(str, row))}" for i, row in enumerate(layer_modules(pathway)))
 
 
