@@ -29,8 +29,9 @@ from tqdm import tqdm
 
 from agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from agents.common.runlog import RunLog, new_run_dir, write_config
-from agents.mcts import MCTS, MCTSConfig, NetworkEvaluator
-from agents.players import MatchResult, NetworkPlayer, PerfectPlayer, RandomPlayer, elo_difference, play_match
+from agents.mcts import MCTS, MCTSConfig, NetworkEvaluator, run_searches
+from agents.players import (OPPONENTS, MatchResult, NetworkPlayer, elo_difference, make_opponent, play_match,
+                            search_batch)
 from envs.boards import Game, make_board_game
 from envs.errors import UsageError
 from nets import DualNet, NetConfig
@@ -42,8 +43,10 @@ class SelfPlayConfig:
 
     simulations: int = 32
     """MCTS simulations per move."""
-    mcts_batch: int = 8
-    """Leaves evaluated together (virtual loss)."""
+    mcts_batch: int = 0
+    """Leaves of one search evaluated together (virtual loss); 0: agents.players.search_batch(simulations)."""
+    parallel_games: int = 16
+    """Self-play games played side by side, their leaves sharing each network call."""
     games_per_iteration: int = 16
     """Self-play games between two training phases."""
     temperature_moves: int = 2
@@ -91,27 +94,48 @@ def alphazero_loss(out, policy: torch.Tensor, outcome: torch.Tensor) -> LossTerm
 
 def play_game(game: Game, model: DualNet, cfg: SelfPlayConfig, rng: np.random.Generator) -> list[Example]:
     """One self-play game; returns its examples, augmented with the board's symmetries."""
-    search = MCTS(game, NetworkEvaluator(game, model),
-                  MCTSConfig(simulations=cfg.simulations, batch_size=cfg.mcts_batch,
-                             dirichlet_alpha=cfg.dirichlet_alpha, dirichlet_fraction=cfg.dirichlet_fraction),
-                  seed=int(rng.integers(2**31)))
-    history: list[tuple[np.ndarray, np.ndarray, int]] = []
-    state = game.initial_state()
-    while not game.is_terminal(state):
-        counts = search.search()
-        policy = counts / counts.sum()
-        if len(state.moves) < cfg.temperature_moves:
-            action = int(rng.choice(len(policy), p=policy))
-        else:
-            action = int(np.argmax(counts))
-        history.append((game.planes(state), policy.astype(np.float32), game.to_play(state)))
-        search.advance(action)
-        state = search.root.state
-    returns = game.returns(state)
+    return play_games(game, model, cfg, [rng])[0]
+
+
+def play_games(game: Game, model: DualNet, cfg: SelfPlayConfig, rngs: list[np.random.Generator]) -> list[list[Example]]:
+    """One self-play game per generator, played side by side: at every move the searches of all
+    unfinished games run in lockstep, so each network call evaluates the leaves of all of them
+    (on a CPU a batch of ~100 costs far less per position than a batch of 8). Game i draws its
+    randomness from rngs[i] only, in the order a lone game would."""
+    evaluator = NetworkEvaluator(game, model)
+    mcts_cfg = MCTSConfig(simulations=cfg.simulations, batch_size=cfg.mcts_batch or search_batch(cfg.simulations),
+                          dirichlet_alpha=cfg.dirichlet_alpha, dirichlet_fraction=cfg.dirichlet_fraction)
+    searches = [MCTS(game, evaluator, mcts_cfg, seed=int(rng.integers(2**31))) for rng in rngs]
+    histories: list[list[tuple[np.ndarray, np.ndarray, int]]] = [[] for _ in rngs]
+    playing = list(range(len(rngs)))
+    while playing:
+        all_counts = run_searches([searches[i].searching() for i in playing], evaluator)
+        for i, counts in zip(playing, all_counts):
+            state, rng = searches[i].root.state, rngs[i]
+            policy = counts / counts.sum()
+            if len(state.moves) < cfg.temperature_moves:
+                action = int(rng.choice(len(policy), p=policy))
+            else:
+                action = int(np.argmax(counts))
+            histories[i].append((game.planes(state), policy.astype(np.float32), game.to_play(state)))
+            searches[i].advance(action)
+        playing = [i for i in playing if not searches[i].root.terminal]
+    games = []
+    for search, history in zip(searches, histories):
+        returns = game.returns(search.root.state)
+        games.append([Example(p, pi, returns[player]) for planes, policy, player in history
+                      for p, pi in game.symmetries(planes, policy)])
+    return games
+
+
+def play_seeded_games(game: Game, model: DualNet, cfg: SelfPlayConfig, seeds: list[int]) -> list[Example]:
+    """The games of `seeds`, `cfg.parallel_games` at a time, each with `np.random.default_rng(seed)`;
+    their examples in the order of `seeds`."""
     examples = []
-    for planes, policy, player in history:
-        for p, pi in game.symmetries(planes, policy):
-            examples.append(Example(p, pi, returns[player]))
+    for start in range(0, len(seeds), cfg.parallel_games):
+        chunk = seeds[start:start + cfg.parallel_games]
+        for played in play_games(game, model, cfg, [np.random.default_rng(s) for s in chunk]):
+            examples.extend(played)
     return examples
 
 
@@ -143,9 +167,13 @@ def self_play(game: Game, iterations: int, cfg: SelfPlayConfig = SelfPlayConfig(
 def run_iteration(game: Game, model: DualNet, optimizer: torch.optim.Optimizer, buffer: deque,
                   cfg: SelfPlayConfig, rng: np.random.Generator) -> list[LossTerms]:
     """One iteration: self-play games into the buffer, then minibatch training steps."""
-    for _ in range(cfg.games_per_iteration):
-        buffer.extend(play_game(game, model, cfg, rng))
+    buffer.extend(play_seeded_games(game, model, cfg, game_seeds(rng, cfg.games_per_iteration)))
     return train_on_buffer(model, optimizer, buffer, cfg, rng)
+
+
+def game_seeds(rng: np.random.Generator, games: int) -> list[int]:
+    """One seed per self-play game, so that a game plays the same wherever it is played."""
+    return [int(s) for s in rng.integers(2**31, size=games)]
 
 
 def train_on_buffer(model: DualNet, optimizer: torch.optim.Optimizer, buffer: deque, cfg: SelfPlayConfig,
@@ -209,7 +237,7 @@ def _selfplay_process(worker: int, game_name: str, description: dict, cfg: SelfP
                 return
             weights, seeds = task
             model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
-            examples = [e for seed in seeds for e in play_game(game, model, cfg, np.random.default_rng(seed))]
+            examples = play_seeded_games(game, model, cfg, seeds)
             results.put((worker, "ok", examples))
     except BaseException as exc:  # report why, then die
         last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
@@ -222,9 +250,10 @@ class SelfPlayWorkers:
     """`workers` spawn-context processes, each with its own copy of the network, playing self-play
     games with the weights they are sent; started once per run, closed with `close()` (or `with`).
 
-    `play(model, seeds)` plays one game per seed, game i exactly as
-    `play_game(game, model, cfg, np.random.default_rng(seeds[i]))` would in this process, and
-    returns the examples in the order of `seeds`. A worker that raises or dies makes `play` raise
+    `play(model, seeds)` plays one game per seed, game i as
+    `play_game(game, model, cfg, np.random.default_rng(seeds[i]))` would in this process (each
+    worker plays its share `cfg.parallel_games` at a time, see `play_seeded_games`), and returns
+    the examples in the order of `seeds`. A worker that raises or dies makes `play` raise
     SelfPlayError naming it and the reason, and stops the others.
     """
 
@@ -329,9 +358,27 @@ class AlphaZeroConfig:
     """Channels of the residual tower."""
     blocks: int = 2
     """Residual blocks."""
+    temperature_moves: int = 2
+    """Opening moves of a self-play game sampled in proportion to visit counts; later moves are greedy."""
+    dirichlet_alpha: float = 1.0
+    """Root noise concentration in self-play (about 10 / typical number of legal moves)."""
+    buffer_size: int = 20_000
+    """Training examples kept in the replay buffer (symmetries included); saved with the checkpoint."""
     eval_games: int = 20
-    """Evaluation games per iteration against each reference opponent (0: none); eval/elo is the
+    """Evaluation games against each reference opponent (0: none), both colours; eval/elo is the
 network's Elo with the random player anchored at 0 (agents.players.elo_difference)."""
+    eval_every: int = 1
+    """Evaluate every this many iterations (and after the last one)."""
+    eval_opponents: str = "default"
+    """Comma-separated reference opponents: random, perfect (tic-tac-toe), openspiel-mcts; default:
+random, and perfect for tic-tac-toe."""
+    eval_simulations: int = 0
+    """MCTS simulations per move of the network in evaluation games (0: --simulations)."""
+    opponent_simulations: int = 1000
+    """Simulations per move of the openspiel-mcts opponent."""
+    max_minutes: float = 0.0
+    """Stop after the iteration that passes this much wall time, counted from this start or resume
+(0: no limit; --iterations still bounds the run)."""
     gate_games: int = 0
     """Arena games (both colours, no noise, most visited move) of each newly trained network against
 the best one, which it replaces only if it scores >= --gate-threshold; self-play uses the best network.
@@ -339,6 +386,11 @@ the best one, which it replaces only if it scores >= --gate-threshold; self-play
     gate_threshold: float = 0.55
     """Score the new network needs in the arena, a draw counting as half a win: (wins + draws / 2) /
 games (AlphaGo Zero: 0.55). 0 always accepts; above 1 never does (the first network stays best)."""
+    parallel_games: int = 16
+    """Self-play games each process plays side by side, their search leaves sharing each network call."""
+    mcts_batch: int = 0
+    """Leaves one search collects with virtual loss before they are evaluated (0: at most 8, and few
+enough for >= 16 rounds per search: agents.players.search_batch)."""
     workers: int = 1
     """Self-play processes (one torch thread each) that play each iteration's games with the latest
 weights, after which this process trains; 1 plays them in this process."""
@@ -348,11 +400,20 @@ weights, after which this process trains; 1 plays them in this process."""
     def __post_init__(self) -> None:
         make_board_game(self.game)
         for name in ("iterations", "simulations", "games_per_iteration", "train_steps", "batch_size",
-                     "channels", "workers"):
+                     "channels", "workers", "parallel_games"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if self.eval_games < 0 or self.blocks < 0 or self.lr <= 0:
             raise UsageError("--eval-games and --blocks must be >= 0 and --lr > 0")
+        for name in ("mcts_batch", "temperature_moves", "eval_simulations", "max_minutes"):
+            if not getattr(self, name) >= 0:
+                raise UsageError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        for name in ("buffer_size", "eval_every", "opponent_simulations"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if not self.dirichlet_alpha > 0:
+            raise UsageError(f"--dirichlet-alpha must be > 0, got {self.dirichlet_alpha}")
+        self.opponent_names  # checks the names
         if self.gate_games < 0 or not self.gate_threshold >= 0:
             raise UsageError(f"--gate-games and --gate-threshold must be >= 0, got {self.gate_games} and "
                              f"{self.gate_threshold}")
@@ -360,7 +421,26 @@ weights, after which this process trains; 1 plays them in this process."""
     @property
     def selfplay(self) -> SelfPlayConfig:
         return SelfPlayConfig(simulations=self.simulations, games_per_iteration=self.games_per_iteration,
+                              parallel_games=self.parallel_games, mcts_batch=self.mcts_batch,
+                              temperature_moves=self.temperature_moves, dirichlet_alpha=self.dirichlet_alpha,
+                              buffer_size=self.buffer_size,
                               train_steps=self.train_steps, batch_size=self.batch_size, lr=self.lr)
+
+    @property
+    def opponent_names(self) -> list[str]:
+        """The evaluation opponents, checked: UsageError for an unknown name or a duplicate."""
+        if self.eval_opponents.strip() == "default":
+            return ["random", "perfect"] if make_board_game(self.game).name == "tictactoe" else ["random"]
+        names = [n.strip() for n in self.eval_opponents.split(",") if n.strip()]
+        for name in names:
+            if name not in OPPONENTS:
+                raise UsageError(f"unknown evaluation opponent {name!r}; choose from {', '.join(OPPONENTS)} "
+                                 "(comma-separated), or default")
+        if len(set(names)) != len(names):
+            raise UsageError(f"--eval-opponents names an opponent twice: {self.eval_opponents!r}")
+        if "perfect" in names and make_board_game(self.game).name != "tictactoe":
+            raise UsageError("the perfect opponent is only available for tic-tac-toe")
+        return names
 
     @property
     def net(self) -> NetConfig:
@@ -396,7 +476,8 @@ def load_alphazero_checkpoint(path) -> tuple[dict, DualNet]:
     return ckpt, model.eval()
 
 
-def load_player(checkpoint, simulations: int = 64, game: str | None = None, batch_size: int = 8) -> NetworkPlayer:
+def load_player(checkpoint, simulations: int = 64, game: str | None = None,
+                batch_size: int | None = None) -> NetworkPlayer:
     """The network in `checkpoint` (a file or run folder written by `pathzero selfplay`) guiding
     MCTS with `simulations` per move, as a player: `select_move(history) -> action` on
     OpenSpiel-compatible actions; `.game` is its board game. With `game`, a checkpoint of another
@@ -422,7 +503,7 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
     model = board_net(game, cfg.net)
     best = copy.deepcopy(model) if cfg.gate_games else model
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=SelfPlayConfig().weight_decay)
-    buffer: deque[Example] = deque(maxlen=SelfPlayConfig().buffer_size)
+    buffer: deque[Example] = deque(maxlen=cfg.buffer_size)
     iteration = 0
     if resume is not None:
         run_dir = Path(resume)
@@ -445,19 +526,25 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
     write_config(run_dir, cfg)
     rng = np.random.default_rng([cfg.seed, iteration])
     log = RunLog(run_dir, purge_step=iteration if resume is not None else None, episodes=False)
-    opponents = {"random": RandomPlayer(game, seed=cfg.seed)}
-    if game.name == "tictactoe":
-        opponents["perfect"] = PerfectPlayer(game, seed=cfg.seed)
+    opponents = {name: make_opponent(name, game, seed=cfg.seed, simulations=cfg.opponent_simulations)
+                 for name in cfg.opponent_names}
+    started = time.monotonic()
+    minutes_before = 0.0 if resume is None else float(ckpt.get("minutes", 0.0))
+
+    def minutes() -> float:  # of this run, resumes included
+        return minutes_before + (time.monotonic() - started) / 60
+
+    def out_of_time() -> bool:
+        return bool(cfg.max_minutes) and minutes() - minutes_before >= cfg.max_minutes
     bar = tqdm(total=cfg.iterations, initial=iteration, unit="iter", disable=not cfg.progress,
                desc=f"alphazero {game.name}")
     workers = SelfPlayWorkers(game, model, cfg.selfplay, cfg.workers) if cfg.workers > 1 else None
     try:
-        while iteration < cfg.iterations:
+        while iteration < cfg.iterations and not out_of_time():
+            seeds = game_seeds(rng, cfg.games_per_iteration)
             if workers is None:  # without a gate, exactly run_iteration
-                for _ in range(cfg.games_per_iteration):
-                    buffer.extend(play_game(game, best, cfg.selfplay, rng))
+                buffer.extend(play_seeded_games(game, best, cfg.selfplay, seeds))
             else:
-                seeds = [int(s) for s in rng.integers(2**31, size=cfg.games_per_iteration)]
                 try:
                     buffer.extend(workers.play(best, seeds))
                 except SelfPlayError as exc:
@@ -468,19 +555,21 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
             iteration += 1
             scalars = {"losses/value": float(np.mean([l.value.item() for l in losses])),
                        "losses/policy": float(np.mean([l.policy.item() for l in losses])),
-                       "charts/buffer_size": len(buffer)}
+                       "charts/buffer_size": len(buffer), "charts/games": iteration * cfg.games_per_iteration,
+                       "charts/minutes": minutes()}
             if cfg.gate_games:
                 arena = gate(game, model, best, cfg.gate_games, cfg.gate_threshold, cfg.simulations)
                 scalars["gate/win_rate"] = arena.score
                 scalars["gate/accepted"] = float(arena.accepted)
                 if arena.accepted:
                     best.load_state_dict(model.state_dict())
-            if cfg.eval_games:
-                player = NetworkPlayer(game, best, simulations=cfg.simulations)
+            if cfg.eval_games and (iteration % cfg.eval_every == 0 or iteration == cfg.iterations or out_of_time()):
+                player = NetworkPlayer(game, best, simulations=cfg.eval_simulations or cfg.simulations)
                 with (run_dir / "evaluation_games.jsonl").open("a") as f:
                     for name, opponent in opponents.items():
                         result = play_match(game, player, opponent, cfg.eval_games)
                         scalars[f"eval/win_rate_vs_{name}"] = result.wins / result.games
+                        scalars[f"eval/score_vs_{name}"] = (result.wins + 0.5 * result.draws) / result.games
                         scalars[f"eval/loss_rate_vs_{name}"] = result.losses / result.games
                         if name == "random":  # Elo with the random player anchored at 0
                             scalars["eval/elo"] = elo_difference(result.wins, result.draws, result.losses)
@@ -492,7 +581,7 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
                 "format": CHECKPOINT_FORMAT, "version": 1, "game": game.name, "config": asdict(cfg),
                 **model.describe(), "model": model.state_dict(), "best": best.state_dict(),
                 "optimizer": optimizer.state_dict(),
-                "buffer": _buffer_tensors(buffer), "iteration": iteration})
+                "buffer": _buffer_tensors(buffer), "iteration": iteration, "minutes": minutes()})
             bar.update(1)
             bar.set_postfix({k.split("/")[1]: round(v, 2) for k, v in scalars.items() if k.startswith("eval/")})
     finally:

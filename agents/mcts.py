@@ -8,8 +8,8 @@ to move. A random-rollout evaluator and a network evaluator swap freely (like Op
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from dataclasses import dataclass
+from typing import Generator, Protocol, Sequence
 
 import numpy as np
 
@@ -48,14 +48,19 @@ class RandomRolloutEvaluator:
         return out
 
 
-@dataclass
 class Node:
-    prior: float
-    state: object = None  # filled when the node is reached
-    visits: int = 0
-    value_sum: float = 0.0  # from the point of view of the player who moved into this node
-    virtual: int = 0  # pending visits of the current batch
-    children: dict[int, "Node"] = field(default_factory=dict)
+    """A tree node: the move's prior, statistics, and the state once the node is reached."""
+
+    __slots__ = ("prior", "state", "terminal", "visits", "value_sum", "virtual", "children")
+
+    def __init__(self, prior: float, state=None, terminal: bool = False) -> None:
+        self.prior = prior
+        self.state = state  # filled when the node is reached, with `terminal` beside it
+        self.terminal = terminal
+        self.visits = 0
+        self.value_sum = 0.0  # from the point of view of the player who moved into this node
+        self.virtual = 0  # pending visits of the current batch
+        self.children: dict[int, Node] = {}
 
     @property
     def expanded(self) -> bool:
@@ -88,28 +93,31 @@ class MCTSConfig:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
 
 
+# A search as a generator: it yields the states it needs evaluated and is sent their
+# evaluations back, so that one evaluator call can serve many searches (`run_searches`).
+Search = Generator[list, list, np.ndarray]
+
+
 class MCTS:
     """A search tree over one game, reusable between moves (`advance`)."""
 
     def __init__(self, game: Game, evaluator: Evaluator, cfg: MCTSConfig, seed: int = 0) -> None:
         self.game, self.evaluator, self.cfg = game, evaluator, cfg
         self.rng = np.random.default_rng(seed)
-        self.root = Node(prior=1.0, state=game.initial_state())
+        self.reset(game.initial_state())
+
+    def _node(self, prior: float, state) -> Node:
+        return Node(prior, state, self.game.is_terminal(state))
 
     def reset(self, state) -> None:
-        self.root = Node(prior=1.0, state=state)
+        self.root = self._node(1.0, state)
 
     def advance(self, action: int) -> None:
         """Moves the root to the child reached by `action`, keeping its subtree (tree reuse)."""
         child = self.root.children.get(action)
         state = self.game.apply(self.root.state, action)
-        self.root = child if child is not None and child.state is not None else Node(prior=1.0, state=state)
+        self.root = child if child is not None and child.state is not None else self._node(1.0, state)
         self.root.state = state
-
-    def _puct(self, parent: Node, child: Node) -> float:
-        n = parent.visits + parent.virtual
-        c = math.log((1 + n + self.cfg.c_base) / self.cfg.c_base) + self.cfg.c_init
-        return child.q() + c * child.prior * math.sqrt(n) / (1 + child.visits + child.virtual)
 
     def _expand(self, node: Node, priors: np.ndarray) -> None:
         legal = self.game.legal_actions(node.state)
@@ -118,17 +126,29 @@ class MCTS:
         if node is self.root and self.cfg.dirichlet_fraction > 0:
             noise = self.rng.dirichlet([self.cfg.dirichlet_alpha] * len(legal))
             p = (1 - self.cfg.dirichlet_fraction) * p + self.cfg.dirichlet_fraction * noise
-        node.children = {a: Node(prior=float(pa)) for a, pa in zip(legal, p)}
+        node.children = {a: Node(float(pa)) for a, pa in zip(legal, p.tolist())}
 
     def _select_leaf(self) -> list[Node]:
-        """Descends by PUCT to a leaf, adding a virtual visit along the way; returns the path."""
+        """Descends by PUCT to a leaf, adding a virtual visit along the way; returns the path.
+
+        PUCT(child) = Q + c(N) * P * sqrt(N) / (1 + n), N counting the parent's visits and n the
+        child's, pending (virtual) ones included; the first of equal scores wins."""
+        c_base, c_init = self.cfg.c_base, self.cfg.c_init
         node, path = self.root, [self.root]
         node.virtual += 1
-        while node.expanded and not self.game.is_terminal(node.state):
-            action, child = max(node.children.items(), key=lambda kv: self._puct(node, kv[1]))
-            if child.state is None:
-                child.state = self.game.apply(node.state, action)
-            node = child
+        while node.children and not node.terminal:
+            n = node.visits + node.virtual
+            scale = (math.log((1 + n + c_base) / c_base) + c_init) * math.sqrt(n)
+            best_score, best_action, best = -math.inf, -1, node
+            for action, child in node.children.items():  # inlined Node.q: this loop is the hot spot
+                m = child.visits + child.virtual
+                score = ((child.value_sum - child.virtual) / m if m else 0.0) + scale * child.prior / (1 + m)
+                if score > best_score:
+                    best_score, best_action, best = score, action, child
+            if best.state is None:
+                best.state = self.game.apply(node.state, best_action)
+                best.terminal = self.game.is_terminal(best.state)
+            node = best
             node.virtual += 1
             path.append(node)
         return path
@@ -145,10 +165,16 @@ class MCTS:
     def search(self) -> np.ndarray:
         """Runs `simulations` simulations from the root; returns the root's visit counts
         [num_actions], which sum to the simulations of this call plus those kept by tree reuse."""
-        if self.game.is_terminal(self.root.state):
+        counts, = run_searches([self.searching()], self.evaluator)
+        return counts
+
+    def searching(self) -> Search:
+        """`search` as a generator: yields lists of states to evaluate, takes their
+        [(priors, value)] by `send`, and returns the visit counts (StopIteration.value)."""
+        if self.root.terminal:
             raise ValueError("the game is over: there is no move to search")
         if not self.root.expanded:  # the root's own evaluation is not one of the simulations
-            (priors, _), = self.evaluator.evaluate([self.root.state])
+            (priors, _), = yield [self.root.state]
             self._expand(self.root, np.asarray(priors))
         elif self.cfg.dirichlet_fraction > 0:  # a reused root gets fresh noise too
             noise = self.rng.dirichlet([self.cfg.dirichlet_alpha] * len(self.root.children))
@@ -159,13 +185,14 @@ class MCTS:
             paths = [self._select_leaf() for _ in range(min(self.cfg.batch_size, self.cfg.simulations - done))]
             # terminal leaves are scored by the rules; the others go to the evaluator in one batch
             # (a leaf reached twice in a batch is evaluated once)
-            pending = {id(p[-1]): p[-1] for p in paths if not self.game.is_terminal(p[-1].state)}
-            results = dict(zip(pending, self.evaluator.evaluate([n.state for n in pending.values()])))
+            pending = {id(p[-1]): p[-1] for p in paths if not p[-1].terminal}
+            evaluations = (yield [n.state for n in pending.values()]) if pending else []
+            results = dict(zip(pending, evaluations))
             for key, (priors, _) in results.items():
                 self._expand(pending[key], np.asarray(priors))
             for path in paths:
                 leaf = path[-1]
-                if self.game.is_terminal(leaf.state):
+                if leaf.terminal:
                     value = self.game.returns(leaf.state)[self.game.to_play(leaf.state)]
                 else:
                     value = float(results[id(leaf)][1])
@@ -175,6 +202,30 @@ class MCTS:
         for action, child in self.root.children.items():
             counts[action] = child.visits
         return counts
+
+
+def run_searches(searches: Sequence[Search], evaluator: Evaluator) -> list[np.ndarray]:
+    """Runs several searches (`MCTS.searching()`, e.g. of concurrent self-play games) in
+    lockstep: each round, the leaves all of them are waiting for go to the evaluator in one call.
+    Returns each search's visit counts, in order."""
+    results: list = [None] * len(searches)
+    waiting: dict[int, list] = {}
+    for i, search in enumerate(searches):
+        try:
+            waiting[i] = next(search)
+        except StopIteration as stop:
+            results[i] = stop.value
+    while waiting:
+        evaluations = evaluator.evaluate([s for states in waiting.values() for s in states])
+        start, answered = 0, {}
+        for i, states in waiting.items():
+            try:
+                answered[i] = searches[i].send(evaluations[start:start + len(states)])
+            except StopIteration as stop:
+                results[i] = stop.value
+            start += len(states)
+        waiting = answered
+    return results
 
 
 class NetworkEvaluator:
@@ -190,16 +241,16 @@ class NetworkEvaluator:
         if not states:
             return []
         planes = torch.from_numpy(np.stack([self.game.planes(s) for s in states]))  # [B, C, rows, cols]
-        self.model.eval()
-        with torch.no_grad():
+        if self.model.training:
+            self.model.eval()
+        with torch.inference_mode():
             out = self.model(planes)
-        logits = out.logits.numpy()  # [B, A]
-        values = out.value.numpy()  # [B]
-        results = []
-        for state, row, value in zip(states, logits, values):
-            legal = self.game.legal_actions(state)
-            priors = np.zeros(self.game.num_actions, dtype=np.float32)
-            z = row[legal] - row[legal].max()
-            priors[legal] = np.exp(z) / np.exp(z).sum()
-            results.append((priors, float(value)))
-        return results
+        logits = out.logits.numpy().astype(np.float64)  # [B, A]
+        values = out.value.numpy().tolist()  # [B]
+        legal = np.zeros(logits.shape, dtype=bool)  # [B, A]
+        for row, state in enumerate(states):
+            legal[row, self.game.legal_actions(state)] = True
+        z = np.where(legal, logits, -np.inf)
+        priors = np.exp(z - z.max(axis=1, keepdims=True))  # softmax over the legal moves only
+        priors = (priors / priors.sum(axis=1, keepdims=True)).astype(np.float32)
+        return list(zip(priors, values))

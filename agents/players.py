@@ -76,15 +76,23 @@ class OpenSpielMCTSPlayer:
         return int(self.bot.step(state))
 
 
-class NetworkPlayer:
-    """A DualNet guiding pathzero's MCTS; plays the most visited move."""
+def search_batch(simulations: int) -> int:
+    """Leaves per batched evaluation for a search of `simulations`: at most 8, and few enough that
+    the search takes >= 16 rounds, since virtual loss steers a batch's leaves away from the best
+    line (with 16 simulations in batches of 8 the search is nearly breadth-first)."""
+    return min(8, max(1, simulations // 16))
 
-    def __init__(self, game: Game, model, simulations: int = 64, batch_size: int = 8) -> None:
+
+class NetworkPlayer:
+    """A DualNet guiding pathzero's MCTS; plays the most visited move. `batch_size` None:
+    `search_batch(simulations)`."""
+
+    def __init__(self, game: Game, model, simulations: int = 64, batch_size: int | None = None) -> None:
         if simulations < 1:
             raise UsageError(f"simulations must be >= 1, got {simulations}")
         self.game = game
         self.search = MCTS(game, NetworkEvaluator(game, model.eval()),
-                           MCTSConfig(simulations=simulations, batch_size=batch_size))
+                           MCTSConfig(simulations=simulations, batch_size=batch_size or search_batch(simulations)))
 
     def select_move(self, history: list[int]) -> int:
         self.search.reset(replay(self.game, history))

@@ -82,15 +82,15 @@ def _checked(action, legal: list[int], what: str) -> int:
     return int(action)
 
 
-def _planes_from_bits(state: BitState, rows: int, cols: int, bit_of) -> np.ndarray:
-    out = np.zeros((2, rows, cols), dtype=np.float32)
-    me, other = state.stones[state.mover], state.stones[1 - state.mover]
-    for r in range(rows):
-        for c in range(cols):
-            bit = 1 << bit_of(r, c)
-            out[0, r, c] = bool(me & bit)
-            out[1, r, c] = bool(other & bit)
-    return out
+def _bit_grid(rows: int, cols: int, bit_of) -> np.ndarray:
+    """[rows, cols] uint64: the bitboard bit of each cell, for `_planes_from_bits`."""
+    return np.array([[bit_of(r, c) for c in range(cols)] for r in range(rows)], dtype=np.uint64)
+
+
+def _planes_from_bits(state: BitState, grid: np.ndarray) -> np.ndarray:
+    """[2, rows, cols] float32: the mover's stones, then the opponent's (boards of < 64 bits)."""
+    stones = np.array([state.stones[state.mover], state.stones[1 - state.mover]], dtype=np.uint64)
+    return ((stones[:, None, None] >> grid) & np.uint64(1)).astype(np.float32)
 
 
 class BitboardGame(Game):
@@ -156,8 +156,10 @@ class TicTacToe(BitboardGame):
     def _bit(self, state: BitState, action: int) -> int:
         return action
 
+    GRID = _bit_grid(3, 3, lambda r, c: 3 * r + c)
+
     def planes(self, state: BitState) -> np.ndarray:
-        return _planes_from_bits(state, 3, 3, lambda r, c: 3 * r + c)
+        return _planes_from_bits(state, self.GRID)
 
     def symmetries(self, planes, policy):
         board = policy.reshape(3, 3)
@@ -216,14 +218,16 @@ class ConnectFour(BitboardGame):
     def legal_actions(self, state: BitState) -> list[int]:
         if self.is_terminal(state):
             return []
-        return [c for c in range(7) if self._height(state, c) < 6]
+        both = state.stones[0] | state.stones[1]
+        return [c for c in range(7) if not both >> (self.H * c + 5) & 1]  # the column's top cell is free
 
     def _bit(self, state: BitState, action: int) -> int:
         return self.H * action + self._height(state, action)
 
+    GRID = _bit_grid(6, 7, lambda r, c: 7 * c + (5 - r))  # row 0 at the top, as the board is drawn
+
     def planes(self, state: BitState) -> np.ndarray:
-        # row 0 at the top, as the board is drawn
-        return _planes_from_bits(state, 6, 7, lambda r, c: self.H * c + (5 - r))
+        return _planes_from_bits(state, self.GRID)
 
     def symmetries(self, planes, policy):
         return [(planes, policy), (np.ascontiguousarray(planes[:, :, ::-1]), np.ascontiguousarray(policy[::-1]))]

@@ -17,7 +17,8 @@ import sys
 
 from scripts.common import ArgumentParser, add_config_flags, config_from_args, run_command
 
-RESUMABLE = {"iterations", "progress", "eval_games", "workers"}
+RESUMABLE = {"iterations", "progress", "eval_games", "workers", "parallel_games", "max_minutes", "eval_every",
+             "eval_opponents", "eval_simulations", "opponent_simulations"}
 
 
 def build_parser(prog: str = "pathzero selfplay") -> ArgumentParser:
@@ -26,7 +27,8 @@ def build_parser(prog: str = "pathzero selfplay") -> ArgumentParser:
     parser = ArgumentParser(prog=prog, description="AlphaZero-style self-play on tic-tac-toe or Connect Four.")
     parser.add_argument("--resume", metavar="RUN_DIR", default=None,
                         help="continue the run in RUN_DIR (network, optimizer and replay buffer); only "
-                             "--iterations, --eval-games, --workers and --progress may change")
+                             "--iterations, --max-minutes, the evaluation flags, --workers, --parallel-games "
+                             "and --progress may change")
     add_config_flags(parser, AlphaZeroConfig)
     return parser
 
