@@ -31,7 +31,7 @@ from agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_chec
 from agents.common.runlog import RunLog, new_run_dir, write_config
 from agents.mcts import MCTS, MCTSConfig, NetworkEvaluator, run_searches
 from agents.players import (OPPONENTS, MatchResult, NetworkPlayer, elo_difference, make_opponent, play_match,
-                            search_batch)
+                            random_openings, search_batch)
 from envs.boards import Game, make_board_game
 from envs.errors import UsageError
 from nets import DualNet, NetConfig
@@ -192,17 +192,22 @@ class GateResult(NamedTuple):
     match: MatchResult  # from the candidate's side
 
 
+GATE_OPENING_PLIES = 2
+
+
 def gate(game: Game, candidate: DualNet, best: DualNet, games: int, threshold: float,
-         simulations: int) -> GateResult:
+         simulations: int, seed: int = 0) -> GateResult:
     """AlphaGo Zero's arena: `candidate` plays `games` games against `best`, taking the first move
     in half of them, each side searching `simulations` MCTS simulations per move with no root
     noise and playing its most visited move. The candidate's score counts a draw as half a win,
     (wins + draws / 2) / games, and it is accepted when score >= threshold (AlphaGo Zero: 0.55).
 
-    Both sides are deterministic, so the games with the same colours repeat: the arena tells the
-    networks apart by their play as first and as second player, not by a sample of openings."""
+    Both sides are deterministic, so games from the empty board would repeat: each pair of games
+    instead starts after GATE_OPENING_PLIES random moves (`random_openings` from `seed`), played
+    once from each side."""
+    openings = random_openings(game, (games + 1) // 2, GATE_OPENING_PLIES, seed)
     result = play_match(game, NetworkPlayer(game, candidate, simulations=simulations),
-                        NetworkPlayer(game, best, simulations=simulations), games)
+                        NetworkPlayer(game, best, simulations=simulations), games, openings=openings)
     score = (result.wins + 0.5 * result.draws) / result.games
     return GateResult(score, score >= threshold, result)
 
@@ -380,9 +385,9 @@ random, and perfect for tic-tac-toe."""
     """Stop after the iteration that passes this much wall time, counted from this start or resume
 (0: no limit; --iterations still bounds the run)."""
     gate_games: int = 0
-    """Arena games (both colours, no noise, most visited move) of each newly trained network against
-the best one, which it replaces only if it scores >= --gate-threshold; self-play uses the best network.
-0: no gate, self-play uses the latest network (AlphaZero)."""
+    """Arena games of each newly trained network against the best one (both colours of random 2-move
+openings, no noise, most visited move); it replaces the best only if it scores >= --gate-threshold.
+Self-play uses the best network. 0: no gate, self-play uses the latest network (AlphaZero)."""
     gate_threshold: float = 0.55
     """Score the new network needs in the arena, a draw counting as half a win: (wins + draws / 2) /
 games (AlphaGo Zero: 0.55). 0 always accepts; above 1 never does (the first network stays best)."""
@@ -558,7 +563,8 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
                        "charts/buffer_size": len(buffer), "charts/games": iteration * cfg.games_per_iteration,
                        "charts/minutes": minutes()}
             if cfg.gate_games:
-                arena = gate(game, model, best, cfg.gate_games, cfg.gate_threshold, cfg.simulations)
+                arena = gate(game, model, best, cfg.gate_games, cfg.gate_threshold, cfg.simulations,
+                             seed=int(rng.integers(2**31)))
                 scalars["gate/win_rate"] = arena.score
                 scalars["gate/accepted"] = float(arena.accepted)
                 if arena.accepted:

@@ -146,14 +146,37 @@ def elo_difference(wins: int, draws: int, losses: int) -> float:
     return 400.0 * math.log10(s / (1 - s))
 
 
-def play_match(game: Game, player: Player, opponent: Player, games: int) -> MatchResult:
-    """`games` games, `player` taking the first move in the even ones: both colours equally."""
+def random_openings(game: Game, count: int, plies: int, seed: int = 0) -> list[list[int]]:
+    """`count` openings of `plies` uniformly random moves each (none ending the game), distinct
+    while there are enough: the starting positions of a match between deterministic players."""
+    rng = np.random.default_rng(seed)
+    openings: list[list[int]] = []
+    for _ in range(50 * count):
+        if len(openings) == count:
+            break
+        moves: list[int] = []
+        state = game.initial_state()
+        while len(moves) < plies and not game.is_terminal(state):
+            action = int(rng.choice(game.legal_actions(state)))
+            state, moves = game.apply(state, action), moves + [action]
+        if not game.is_terminal(state) and moves not in openings:
+            openings.append(moves)
+    while len(openings) < count:  # fewer distinct openings than asked for: repeat them
+        openings.append(openings[len(openings) % max(1, len(openings))] if openings else [])
+    return openings
+
+
+def play_match(game: Game, player: Player, opponent: Player, games: int,
+               openings: list[list[int]] | None = None) -> MatchResult:
+    """`games` games, `player` taking the first move in the even ones: both colours equally. With
+    `openings`, games 2k and 2k+1 start after the moves of openings[k] (cycling through them), so
+    that each opening is played from both sides; the records' moves include the opening."""
     wins = draws = losses = 0
     records = []
     for g in range(games):
         seat = g % 2  # 0: player moves first
-        history: list[int] = []
-        state = game.initial_state()
+        history: list[int] = list(openings[(g // 2) % len(openings)]) if openings else []
+        state = replay(game, history)
         while not game.is_terminal(state):
             mover = player if game.to_play(state) == seat else opponent
             action = mover.select_move(list(history))
@@ -161,5 +184,6 @@ def play_match(game: Game, player: Player, opponent: Player, games: int) -> Matc
             history.append(action)
         result = game.returns(state)[seat]
         wins, draws, losses = wins + (result > 0), draws + (result == 0), losses + (result < 0)
-        records.append({"game": game.name, "moves": history, "player_seat": seat, "result": result})
+        records.append({"game": game.name, "moves": history, "player_seat": seat, "result": result,
+                        **({"opening_moves": len(openings[(g // 2) % len(openings)])} if openings else {})})
     return MatchResult(wins, draws, losses, records)

@@ -2,6 +2,7 @@
 
     pathzero bench search                 # MCTS simulations/s on Connect Four: pathzero vs OpenSpiel
     pathzero bench tictactoe              # `pathzero selfplay` defaults: wall time, then strength
+    pathzero bench connect-four           # a 2-hour self-play run, then 50 games vs OpenSpiel MCTS-1000
 
 Both write a section of docs/BENCHMARKS.md with the machine, the date and the command.
 """
@@ -35,12 +36,14 @@ def simulations_per_second(search: Callable[[list[int], int], int], positions: l
     return rates + [total_sims / total_secs]
 
 
-def pathzero_search(batch_size: int, simulations: int) -> Callable[[list[int], int], int]:
-    """pathzero MCTS with an (untrained) board_net evaluator, `batch_size` leaves per forward pass."""
+def pathzero_search(batch_size: int, simulations: int, side_by_side: int = 1) -> Callable[[list[int], int], int]:
+    """pathzero MCTS with an (untrained) board_net evaluator, `batch_size` leaves per search and
+    forward pass; with `side_by_side` > 1, that many searches (as in self-play's parallel games)
+    run in lockstep, each network call evaluating the leaves of all of them."""
     import torch
 
     from agents.alphazero import AlphaZeroConfig, board_net
-    from agents.mcts import MCTS, MCTSConfig, NetworkEvaluator
+    from agents.mcts import MCTS, MCTSConfig, NetworkEvaluator, run_searches
     from envs.boards import ConnectFour, replay
 
     game = ConnectFour()
@@ -49,9 +52,10 @@ def pathzero_search(batch_size: int, simulations: int) -> Callable[[list[int], i
     cfg = MCTSConfig(simulations=simulations, batch_size=batch_size)
 
     def run(moves: list[int], seed: int) -> int:
-        search = MCTS(game, evaluator, cfg, seed=seed)
-        search.reset(replay(game, moves))
-        return int(search.search().sum())
+        searches = [MCTS(game, evaluator, cfg, seed=seed * side_by_side + i) for i in range(side_by_side)]
+        for search in searches:
+            search.reset(replay(game, moves))
+        return int(sum(c.sum() for c in run_searches([s.searching() for s in searches], evaluator)))
     return run
 
 
@@ -95,17 +99,23 @@ def search(args) -> int:
         batch_sizes = [int(b) for b in str(args.batch_sizes).split(",") if b.strip()]
     except ValueError:
         raise UsageError(f"--batch-sizes takes comma-separated integers such as 8,16, got {args.batch_sizes!r}") from None
-    if args.simulations < 1 or args.searches < 1 or args.threads < 1 or not batch_sizes or min(batch_sizes) < 1:
-        raise UsageError("--simulations, --searches, --threads and every --batch-sizes entry must be >= 1")
+    if min([args.simulations, args.searches, args.threads, args.side_by_side, args.side_batch] + batch_sizes) < 1 \
+            or not batch_sizes:
+        raise UsageError("--simulations, --searches, --threads, --side-by-side, --side-batch and every --batch-sizes "
+                         "entry must be >= 1")
     positions = [[]] + [list(p) for p in MIDGAME_POSITIONS]
     threads = torch.get_num_threads()
     torch.set_num_threads(args.threads)
     try:
         rows = []  # (what, rates per position + overall)
         pathzero_batches = [1] + [b for b in batch_sizes if b != 1]
-        for b in pathzero_batches:
-            label = f"pathzero MCTS, network evaluator, batch {b}" + (" (unbatched)" if b == 1 else "")
-            rows.append((label, simulations_per_second(pathzero_search(b, args.simulations), positions, args.searches)))
+        variants = [(b, 1) for b in pathzero_batches] + ([(args.side_batch, args.side_by_side)] if args.side_by_side > 1 else [])
+        for b, together in variants:
+            label = f"pathzero MCTS, network evaluator, batch {b}" + (" (unbatched)" if b == 1 and together == 1 else "")
+            if together > 1:
+                label = f"pathzero MCTS, {together} searches side by side, batch {b} each"
+            rows.append((label, simulations_per_second(pathzero_search(b, args.simulations, together), positions,
+                                                       args.searches)))
             print(f"{label}: {rows[-1][1][-1]:,.0f} simulations/s")
         try:
             for kind, label in (("python", "OpenSpiel Python MCTSBot, 1 random rollout"),
@@ -125,8 +135,10 @@ def search(args) -> int:
     for label, rates in rows:
         lines.append(f"| {label} | " + " | ".join(f"{r:,.0f}" for r in rates) + f" | {rates[-1] / unbatched:.2f} |")
     best = max(rows[1:len(pathzero_batches)] or rows[:1], key=lambda r: r[1][-1])
+    side = rows[len(pathzero_batches)] if args.side_by_side > 1 else None
     command = (f"pathzero bench search --simulations {args.simulations} --batch-sizes {args.batch_sizes} "
-               f"--searches {args.searches} --threads {args.threads}")
+               f"--searches {args.searches} --threads {args.threads} --side-by-side {args.side_by_side}"
+               f" --side-batch {args.side_batch}")
     positions_text = "; ".join(" ".join(map(str, p)) for p in MIDGAME_POSITIONS)
     body = f"""## Search speed: Connect Four MCTS
 
@@ -141,13 +153,21 @@ rollout instead, so their simulations are cheaper and weaker: compare those rows
 
 {chr(10).join(lines)}
 
-Batched / unbatched pathzero: **{best[1][-1] / unbatched:.2f}x** at its best ({best[0].split(', ')[-1]}; goal >= 5x).
-{openspiel_note}"""
+Batched / unbatched pathzero, one search: **{best[1][-1] / unbatched:.2f}x** at its best ({best[0].split(', ')[-1]}; goal >= 5x).
+{side_note(side, unbatched)}{openspiel_note}"""
     if args.note:
         body += "\n" + args.note.strip() + "\n"
     write_section(Path(args.doc), "search-connect-four", body)
     print(f"batched / unbatched: {best[1][-1] / unbatched:.2f}x; written to {args.doc}")
     return 0
+
+
+def side_note(side, unbatched: float) -> str:
+    if side is None:
+        return ""
+    return (f"Searches side by side, as self-play plays its parallel games (`--parallel-games`): "
+            f"**{side[1][-1] / unbatched:.2f}x** the unbatched search ({side[0].split(', ', 1)[1]}). Their "
+            "simulations/s count all searches together; each search alone runs at the speed of one round.\n")
 
 
 def tictactoe(args) -> int:
@@ -206,12 +226,142 @@ Goals: training within 10 minutes here: {verdict(wall <= 600)}; never losing to 
     return 0
 
 
+# The Connect Four self-play recipe of `bench connect-four` (AlphaZeroConfig fields; see the README).
+# Small network and few simulations: on 2 CPU cores, games per hour is what the run is short of.
+CONNECT_FOUR_RECIPE = dict(
+    game="connect_four", simulations=64, games_per_iteration=64, parallel_games=32, mcts_batch=4, train_steps=48,
+    batch_size=256, buffer_size=80_000, blocks=3, channels=32, temperature_moves=6, workers=2,
+    eval_opponents="openspiel-mcts", eval_games=20, eval_every=40, eval_simulations=200, opponent_simulations=1000)
+SCORE_TAG = "eval/score_vs_openspiel-mcts"
+
+
+def plot_connect_four_curve(run_dir: Path, out: Path, final: tuple[int, float] | None = None) -> list:
+    """PNG of the evaluation score against OpenSpiel MCTS during a run (iterations below, minutes
+    on top), with the final match as a separate point; returns [(iteration, score)]."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from agents.common.runlog import read_config, read_scalars
+
+    scalars = read_scalars(run_dir, [SCORE_TAG, "charts/minutes"])
+    points = scalars[SCORE_TAG]
+    minutes = scalars["charts/minutes"]
+    config = read_config(run_dir)
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    if points:
+        ax.plot([p[0] for p in points], [p[1] for p in points], "o-", label=f"during training: "
+                f"{config.get('eval_games')} games, {config.get('eval_simulations') or config.get('simulations')} "
+                "simulations")
+    if final is not None:
+        ax.plot([final[0]], [final[1]], "*", ms=14, color="tab:red", label="final match")
+    ax.axhline(0.9, color="grey", ls="--", lw=1, label="goal: 90%")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("self-play iterations")
+    ax.set_ylabel("score vs OpenSpiel MCTS (draw = 1/2)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    if len(minutes) > 1:
+        steps, mins = np.array([m[0] for m in minutes]), np.array([m[1] for m in minutes])
+        top = ax.secondary_xaxis("top", functions=(lambda x: np.interp(x, steps, mins),
+                                                   lambda m: np.interp(m, mins, steps)))
+        top.set_xlabel("wall-clock minutes (self-play, training and evaluation)")
+    ax.set_title(f"pathzero AlphaZero on Connect Four vs OpenSpiel MCTS-{config.get('opponent_simulations')}", pad=28)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return points
+
+
+def connect_four(args) -> int:
+    from dataclasses import replace
+
+    from agents.alphazero import AlphaZeroConfig, load_alphazero_checkpoint, load_player, train_alphazero
+    from agents.common.runlog import read_config
+    from agents.players import OpenSpielMCTSPlayer, play_match
+    from envs import UsageError
+    from envs.boards import make_board_game
+    from scripts.bench import machine, write_section
+
+    if min(args.games, args.simulations, args.opponent_simulations, args.eval_simulations) < 1 or \
+            args.eval_games < 0 or args.iterations < 0 or not args.minutes > 0:
+        raise UsageError("--games and the --*simulations flags must be >= 1, --eval-games and --iterations >= 0, "
+                         "and --minutes > 0")
+    if args.run is None:
+        cfg = replace(AlphaZeroConfig(**CONNECT_FOUR_RECIPE), logdir=args.logdir, max_minutes=args.minutes,
+                      iterations=args.iterations or 1_000_000, seed=args.seed, eval_games=args.eval_games,
+                      eval_simulations=args.eval_simulations, opponent_simulations=args.opponent_simulations)
+        run_dir = train_alphazero(cfg)
+    else:
+        run_dir = Path(args.run)
+        if not (run_dir / "config.json").is_file():
+            raise UsageError(f"{run_dir} is not a run folder (no config.json); give a folder made by pathzero selfplay")
+    config = read_config(run_dir)
+    ckpt, _ = load_alphazero_checkpoint(run_dir)
+    game = make_board_game("connect_four")
+    player = load_player(run_dir, simulations=args.simulations, game="connect_four")
+    opponent = OpenSpielMCTSPlayer(game, simulations=args.opponent_simulations, seed=args.seed)
+    match = play_match(game, player, opponent, args.games)
+    score = (match.wins + 0.5 * match.draws) / match.games
+    iterations, minutes = int(ckpt["iteration"]), float(ckpt.get("minutes", float("nan")))
+    plot = Path(args.plot)
+    points = plot_connect_four_curve(run_dir, plot, final=(iterations, score))
+    selfplay = "pathzero selfplay " + " ".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in config.items()
+        if k in CONNECT_FOUR_RECIPE or k in ("max_minutes", "seed"))
+    command = (f"pathzero bench connect-four --minutes {args.minutes:g} --games {args.games} --simulations "
+               f"{args.simulations} --opponent-simulations {args.opponent_simulations} --seed {args.seed}"
+               + (f" --iterations {args.iterations}" if args.iterations else "")
+               + (f" --run {run_dir}" if args.run else f" --eval-games {args.eval_games} --eval-simulations "
+                  f"{args.eval_simulations}"))
+    curve = ", ".join(f"{step}: {value:.2f}" for step, value in points) or "none logged"
+    met = match.wins / match.games >= 0.9 and match.games >= 50 and minutes <= 120
+    body = f"""## Strength: Connect Four self-play vs OpenSpiel MCTS
+
+Measured {dt.date.today().isoformat()} on {machine()}. Command: `{command}`.
+
+Training: `{selfplay}` ({iterations} iterations, {iterations * int(config['games_per_iteration']):,} self-play
+games in {minutes:.0f} minutes of wall time, evaluation games included). Then the final network, searching
+{args.simulations} MCTS simulations per move and playing its most visited move, meets OpenSpiel's C++
+`MCTSBot` with {args.opponent_simulations} random-rollout simulations per move (UCT c = 2, solving terminal
+positions) for {args.games} games, taking the first move in half of them.
+
+| | result |
+|---|---:|
+| self-play time | {minutes:.0f} min |
+| self-play games | {iterations * int(config['games_per_iteration']):,} |
+| final match (W / D / L) | {match.wins} / {match.draws} / {match.losses} |
+| win rate | {match.wins / match.games:.0%} |
+| score (draw = 1/2) | {score:.0%} |
+
+Score during training ({config.get('eval_games')} games per point, iteration: score): {curve}.
+
+![Connect Four training curve]({plot.name if plot.parent == Path(args.doc).parent else plot})
+
+Goal: >= 90% wins in >= 50 games after at most 2 hours of self-play: {"met" if met else "**not met**"}.
+Run folder: `{run_dir}`.
+"""
+    if args.note:
+        body += "\n" + args.note.strip() + "\n"
+    write_section(Path(args.doc), "strength-connect-four", body)
+    print(f"{minutes:.0f} min of self-play; vs OpenSpiel MCTS-{args.opponent_simulations}: "
+          f"{match.wins}/{match.draws}/{match.losses} (W/D/L); written to {args.doc} and {plot}")
+    return 0
+
+
 def add_parsers(sub) -> dict:
     se = sub.add_parser("search", help="MCTS simulations/s on Connect Four: pathzero batched vs unbatched vs OpenSpiel")
     se.add_argument("--simulations", type=int, default=800, help="simulations per search (default: 800)")
     se.add_argument("--batch-sizes", default="8,16",
                     help="pathzero leaf batch sizes to compare with batch 1, comma-separated (default: 8,16)")
     se.add_argument("--searches", type=int, default=3, help="searches per position (default: 3)")
+    se.add_argument("--side-by-side", type=int, default=32,
+                    help="also time this many searches run in lockstep, sharing network calls, as self-play's "
+                         "parallel games do (default: 32; 1: skip)")
+    se.add_argument("--side-batch", type=int, default=4,
+                    help="leaves per search per round in the side-by-side row (default: 4)")
     se.add_argument("--threads", type=int, default=1, help="torch threads (default: 1, like OpenSpiel's one core)")
     se.add_argument("--note", default="", help="a remark to add under the numbers")
     se.add_argument("--doc", default=DEFAULT_DOC, help="markdown file to update (default: docs/BENCHMARKS.md)")
@@ -226,4 +376,26 @@ def add_parsers(sub) -> dict:
                     help="self-play iterations (default: the selfplay default; fewer only for a quick check)")
     tt.add_argument("--note", default="", help="a remark to add under the numbers")
     tt.add_argument("--doc", default=DEFAULT_DOC, help="markdown file to update (default: docs/BENCHMARKS.md)")
-    return {"search": search, "tictactoe": tictactoe}
+    c4 = sub.add_parser("connect-four", help="Connect Four self-play for --minutes, then a match against "
+                                             "OpenSpiel's MCTS bot; curve PNG")
+    c4.add_argument("--minutes", type=float, default=120.0,
+                    help="wall-time budget of the self-play run (default: 120, the goal's 2 hours)")
+    c4.add_argument("--iterations", type=int, default=0,
+                    help="stop after this many iterations if sooner (default: 0, only --minutes)")
+    c4.add_argument("--run", default=None, help="skip training: evaluate this existing run folder")
+    c4.add_argument("--logdir", default="runs/bench", help="where the self-play run goes (default: runs/bench)")
+    c4.add_argument("--games", type=int, default=50, help="games of the final match (default: 50)")
+    c4.add_argument("--simulations", type=int, default=400,
+                    help="MCTS simulations per move of the network in the final match (default: 400)")
+    c4.add_argument("--opponent-simulations", type=int, default=1000,
+                    help="simulations per move of OpenSpiel's MCTS bot (default: 1000)")
+    c4.add_argument("--eval-games", type=int, default=CONNECT_FOUR_RECIPE["eval_games"],
+                    help="games per evaluation during training, every "
+                         f"{CONNECT_FOUR_RECIPE['eval_every']} iterations (default: %(default)s)")
+    c4.add_argument("--eval-simulations", type=int, default=CONNECT_FOUR_RECIPE["eval_simulations"],
+                    help="the network's simulations per move in those games (default: %(default)s)")
+    c4.add_argument("--seed", type=int, default=1, help="seed of the run and of the opponent (default: 1)")
+    c4.add_argument("--plot", default="docs/connect_four_curve.png", help="where the curve PNG goes")
+    c4.add_argument("--note", default="", help="a remark to add under the numbers")
+    c4.add_argument("--doc", default=DEFAULT_DOC, help="markdown file to update (default: docs/BENCHMARKS.md)")
+    return {"search": search, "tictactoe": tictactoe, "connect-four": connect_four}

@@ -170,3 +170,16 @@ def test_the_gate_replaces_the_best_network_only_at_its_threshold(tmp_path, thre
         train_alphazero(replace(cfg, iterations=2), resume=run_dir)
         ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=True)
         assert ckpt["iteration"] == 2 and all(torch.equal(ckpt["best"][k], first[k]) for k in first)
+
+
+def test_the_gate_arena_plays_distinct_games_from_random_openings():
+    from agents.alphazero import GATE_OPENING_PLIES, gate
+
+    game = TicTacToe()
+    torch.manual_seed(0)
+    a, b = board_net(game), board_net(game)
+    arena = gate(game, a, b, games=8, threshold=0.55, simulations=4, seed=0)
+    games = [tuple(r["moves"]) for r in arena.match.records]
+    assert len(set(games)) >= 5  # deterministic players from the empty board give only 2
+    assert len({g[:GATE_OPENING_PLIES] for g in games}) == 4  # four openings, each played twice
+    assert arena.score == (arena.match.wins + arena.match.draws / 2) / 8

@@ -30,3 +30,18 @@ def test_bad_requests_are_refused():
         OpenSpielMCTSPlayer(ConnectFour(), simulations=0)
     with pytest.raises(UsageError, match="move 2 of the record"):
         replay(TicTacToe(), [4, 4])
+
+
+def test_random_openings_are_distinct_and_played_from_both_sides():
+    from agents.players import RandomPlayer, play_match, random_openings
+
+    game = TicTacToe()
+    openings = random_openings(game, 5, plies=2, seed=3)
+    assert len(openings) == 5 and len({tuple(o) for o in openings}) == 5 and all(len(o) == 2 for o in openings)
+    assert random_openings(game, 5, plies=2, seed=3) == openings  # seeded
+    assert len(random_openings(game, 80, plies=1)) == 80  # only 9 distinct exist: they repeat
+    first, second = RandomPlayer(game, seed=1), RandomPlayer(game, seed=2)
+    match = play_match(game, first, second, 10, openings=openings)
+    for g, record in enumerate(match.records):
+        assert record["moves"][:2] == openings[g // 2] and record["opening_moves"] == 2
+        assert record["player_seat"] == g % 2

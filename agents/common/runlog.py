@@ -119,3 +119,18 @@ def read_episodes(run_dir: Path) -> list[dict[str, float]]:
     # a row cut short by a crash is skipped, not fatal
     return [{k: float(v) for k, v in row.items()} for row in rows
             if all(_number(row.get(k) or "") is not None for k in EPISODE_FIELDS)]
+
+
+def read_scalars(run_dir: Path, tags: list[str]) -> dict[str, list[tuple[int, float]]]:
+    """A run's TensorBoard scalars: {tag: [(step, value), ...]} in step order; a tag the run
+    never logged maps to []. When a resumed run logged a step twice, the last value wins."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    logged = set(events.Tags().get("scalars", []))
+    out = {}
+    for tag in tags:
+        by_step = {e.step: e.value for e in events.Scalars(tag)} if tag in logged else {}
+        out[tag] = sorted(by_step.items())
+    return out
