@@ -73,6 +73,10 @@ def test_random_games_are_zero_sum_and_planes_are_from_the_movers_view():
                 planes = game.planes(state)
                 assert planes.shape == (2, game.rows, game.cols)
                 assert planes[0].sum() == (len(state.moves) // 2)  # the mover's own stones
+                # cell by cell against the text board (a second, naive reading of the bitboards)
+                board = np.array([list(line) for line in game.render(state).splitlines()[:game.rows]])
+                mine, theirs = ("x", "o") if game.to_play(state) == 0 else ("o", "x")
+                assert np.array_equal(planes[0], board == mine) and np.array_equal(planes[1], board == theirs)
                 state = game.apply(state, rng.choice(game.legal_actions(state)))
             assert sum(game.returns(state)) == 0.0
 
