@@ -524,12 +524,16 @@ def train(cfg: A3CConfig, resume: str | Path | None = None, recipe: Recipe | Non
         previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         if cfg.serial:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)  # as in a worker process: more threads on these small batches only contend
             try:
                 recipe.worker(0, cfg, ctx, worker_seed(cfg.seed, state.resumes, 0))
             except KeyboardInterrupt:
                 interrupted = True
             except Exception as exc:  # the same report as a worker process gives
                 monitor.errors.append(f"worker 0 failed: {type(exc).__name__}: {exc}")
+            finally:
+                torch.set_num_threads(threads)
         else:
             interrupted = _run_processes(recipe.worker, cfg, ctx, monitor, state)
     finally:

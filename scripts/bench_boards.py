@@ -232,12 +232,12 @@ CONNECT_FOUR_RECIPE = dict(
     game="connect_four", simulations=64, games_per_iteration=64, parallel_games=32, mcts_batch=4, train_steps=48,
     batch_size=256, buffer_size=80_000, blocks=3, channels=32, temperature_moves=6, workers=2,
     eval_opponents="openspiel-mcts", eval_games=20, eval_every=40, eval_simulations=200, opponent_simulations=1000)
-SCORE_TAG = "eval/score_vs_openspiel-mcts"
+SCORE_TAG, WIN_TAG = "eval/score_vs_openspiel-mcts", "eval/win_rate_vs_openspiel-mcts"
 
 
 def plot_connect_four_curve(run_dir: Path, out: Path, final: tuple[int, float] | None = None) -> list:
-    """PNG of the evaluation score against OpenSpiel MCTS during a run (iterations below, minutes
-    on top), with the final match as a separate point; returns [(iteration, score)]."""
+    """PNG of the win rate and score against OpenSpiel MCTS during a run (iterations below, minutes
+    on top), with the final match's win rate as a separate point; returns [(iteration, win rate)]."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -245,21 +245,22 @@ def plot_connect_four_curve(run_dir: Path, out: Path, final: tuple[int, float] |
 
     from agents.common.runlog import read_config, read_scalars
 
-    scalars = read_scalars(run_dir, [SCORE_TAG, "charts/minutes"])
-    points = scalars[SCORE_TAG]
-    minutes = scalars["charts/minutes"]
+    scalars = read_scalars(run_dir, [WIN_TAG, SCORE_TAG, "charts/minutes"])
+    wins, points, minutes = scalars[WIN_TAG], scalars[SCORE_TAG], scalars["charts/minutes"]
     config = read_config(run_dir)
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    during = (f"{config.get('eval_games')} games, {config.get('eval_simulations') or config.get('simulations')} "
+              "simulations")
+    if wins:
+        ax.plot([p[0] for p in wins], [p[1] for p in wins], "o-", label=f"win rate ({during})")
     if points:
-        ax.plot([p[0] for p in points], [p[1] for p in points], "o-", label=f"during training: "
-                f"{config.get('eval_games')} games, {config.get('eval_simulations') or config.get('simulations')} "
-                "simulations")
+        ax.plot([p[0] for p in points], [p[1] for p in points], ".--", alpha=0.6, label="score (draw = 1/2)")
     if final is not None:
-        ax.plot([final[0]], [final[1]], "*", ms=14, color="tab:red", label="final match")
+        ax.plot([final[0]], [final[1]], "*", ms=14, color="tab:red", label="final match: win rate")
     ax.axhline(0.9, color="grey", ls="--", lw=1, label="goal: 90%")
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("self-play iterations")
-    ax.set_ylabel("score vs OpenSpiel MCTS (draw = 1/2)")
+    ax.set_ylabel("against OpenSpiel MCTS")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     if len(minutes) > 1:
@@ -272,7 +273,7 @@ def plot_connect_four_curve(run_dir: Path, out: Path, final: tuple[int, float] |
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
     plt.close(fig)
-    return points
+    return wins
 
 
 def connect_four(args) -> int:
@@ -307,7 +308,7 @@ def connect_four(args) -> int:
     score = (match.wins + 0.5 * match.draws) / match.games
     iterations, minutes = int(ckpt["iteration"]), float(ckpt.get("minutes", float("nan")))
     plot = Path(args.plot)
-    points = plot_connect_four_curve(run_dir, plot, final=(iterations, score))
+    points = plot_connect_four_curve(run_dir, plot, final=(iterations, match.wins / match.games))
     selfplay = "pathzero selfplay " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in config.items()
         if k in CONNECT_FOUR_RECIPE or k in ("max_minutes", "seed"))
@@ -336,7 +337,7 @@ positions) for {args.games} games, taking the first move in half of them.
 | win rate | {match.wins / match.games:.0%} |
 | score (draw = 1/2) | {score:.0%} |
 
-Score during training ({config.get('eval_games')} games per point, iteration: score): {curve}.
+Win rate during training ({config.get('eval_games')} games per point, iteration: win rate): {curve}.
 
 ![Connect Four training curve]({plot.name if plot.parent == Path(args.doc).parent else plot})
 

@@ -53,7 +53,7 @@ def test_bench_connect_four_trains_plays_openspiel_and_draws_its_curve(tmp_path)
     assert "<!-- bench:strength-connect-four -->" in text and "--iterations 1" in text
     final = next(line for line in text.splitlines() if line.startswith("| final match"))
     assert sum(int(n) for n in final.split("|")[2].split("/")) == 2
-    assert "| self-play games | 64 |" in text and "Score during training (2 games per point, iteration: score): 1: " in text
+    assert "| self-play games | 64 |" in text and "Win rate during training (2 games per point, iteration: win rate): 1: " in text
     assert plot.stat().st_size > 10_000 and "![Connect Four training curve]" in text
     run, = (tmp_path / "runs").iterdir()
     # the same run evaluated again, without training
