@@ -119,8 +119,11 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
 
 
-def write_section(doc: Path, name: str, body: str) -> None:
-    """Replaces (or appends) the section between <!-- bench:NAME --> markers."""
+def write_section(doc: Path, name: str, body: str, note: str = "") -> None:
+    """Replaces (or appends) the section between <!-- bench:NAME --> markers; a `note` (the
+    benches' --note) goes under the numbers."""
+    if note.strip():
+        body = body.rstrip() + "\n\n" + note.strip() + "\n"
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     text = doc.read_text() if doc.exists() else "# Benchmarks\n\nWritten by `pathzero bench`; rerun it to refresh.\n"
     block = f"{start}\n{body.strip()}\n{end}"
@@ -246,9 +249,7 @@ plot: `pathzero bench curve RUN_DIR`.
 After {s['frames']:,} emulator frames ({s['hours']:.2f} h wall clock, {s['episodes']} episodes): mean
 unclipped score of the last {s['window']} episodes **{s['final_mean']:.1f}**, best such mean {s['best_mean']:.1f}.
 """
-    if args.note:
-        body += "\n" + args.note.strip() + "\n"
-    write_section(Path(args.doc), args.section or f"learning-{run_dir.name.split('__')[0]}", body)
+    write_section(Path(args.doc), args.section or f"learning-{run_dir.name.split('__')[0]}", body, note=args.note)
     print(f"{out}: final mean {s['final_mean']:.1f}, best {s['best_mean']:.1f} over {s['frames']:,} frames; "
           f"written to {args.doc}")
     return 0

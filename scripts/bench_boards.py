@@ -109,11 +109,14 @@ def search(args) -> int:
     try:
         rows = []  # (what, rates per position + overall)
         pathzero_batches = [1] + [b for b in batch_sizes if b != 1]
-        variants = [(b, 1) for b in pathzero_batches] + ([(args.side_batch, args.side_by_side)] if args.side_by_side > 1 else [])
+        variants = [(b, 1) for b in pathzero_batches]  # (batch, searches side by side)
+        if args.side_by_side > 1:
+            variants.append((args.side_batch, args.side_by_side))
         for b, together in variants:
-            label = f"pathzero MCTS, network evaluator, batch {b}" + (" (unbatched)" if b == 1 and together == 1 else "")
             if together > 1:
                 label = f"pathzero MCTS, {together} searches side by side, batch {b} each"
+            else:
+                label = f"pathzero MCTS, network evaluator, batch {b}" + (" (unbatched)" if b == 1 else "")
             rows.append((label, simulations_per_second(pathzero_search(b, args.simulations, together), positions,
                                                        args.searches)))
             print(f"{label}: {rows[-1][1][-1]:,.0f} simulations/s")
@@ -153,11 +156,10 @@ rollout instead, so their simulations are cheaper and weaker: compare those rows
 
 {chr(10).join(lines)}
 
-Batched / unbatched pathzero, one search: **{best[1][-1] / unbatched:.2f}x** at its best ({best[0].split(', ')[-1]}; goal >= 5x).
+Batched / unbatched pathzero, one search: **{best[1][-1] / unbatched:.2f}x** at its best
+({best[0].split(', ')[-1]}; goal >= 5x).
 {side_note(side, unbatched)}{openspiel_note}"""
-    if args.note:
-        body += "\n" + args.note.strip() + "\n"
-    write_section(Path(args.doc), "search-connect-four", body)
+    write_section(Path(args.doc), "search-connect-four", body, note=args.note)
     print(f"batched / unbatched: {best[1][-1] / unbatched:.2f}x; written to {args.doc}")
     return 0
 
@@ -218,9 +220,7 @@ half of them.
 Goals: training within 10 minutes here: {verdict(wall <= 600)}; never losing to perfect play:
 {verdict(perfect.losses == 0)}. Run folder: `{run_dir}`.
 """
-    if args.note:
-        body += "\n" + args.note.strip() + "\n"
-    write_section(Path(args.doc), "strength-tictactoe", body)
+    write_section(Path(args.doc), "strength-tictactoe", body, note=args.note)
     print(f"trained in {wall:.0f} s; vs perfect {perfect.wins}/{perfect.draws}/{perfect.losses}, vs random "
           f"{randomly.wins}/{randomly.draws}/{randomly.losses} (W/D/L); written to {args.doc}")
     return 0
@@ -344,9 +344,7 @@ Win rate during training ({config.get('eval_games')} games per point, iteration:
 Goal: >= 90% wins in >= 50 games after at most 2 hours of self-play: {"met" if met else "**not met**"}.
 Run folder: `{run_dir}`.
 """
-    if args.note:
-        body += "\n" + args.note.strip() + "\n"
-    write_section(Path(args.doc), "strength-connect-four", body)
+    write_section(Path(args.doc), "strength-connect-four", body, note=args.note)
     print(f"{minutes:.0f} min of self-play; vs OpenSpiel MCTS-{args.opponent_simulations}: "
           f"{match.wins}/{match.draws}/{match.losses} (W/D/L); written to {args.doc} and {plot}")
     return 0

@@ -93,9 +93,7 @@ Against the independent learner: {ratio('independent', 'pathnet_transfer'):.2f}x
 
 ![generations per method]({out.name})
 """
-    if args.note:
-        body += "\n" + args.note.strip() + "\n"
-    write_section(Path(args.doc), "pathnet-digits", body)
+    write_section(Path(args.doc), "pathnet-digits", body, note=args.note)
     print(body)
     return 0
 
@@ -156,9 +154,7 @@ Forgetting = source score before - after target training ({settings['score_episo
 
 {chr(10).join(images)}
 """
-    if args.note:
-        body += "\n" + args.note.strip() + "\n"
-    write_section(Path(args.doc), f"pathnet-transfer-{name}", body)
+    write_section(Path(args.doc), f"pathnet-transfer-{name}", body, note=args.note)
     print(body)
     return 0
 

@@ -24,7 +24,8 @@ def test_bench_search_writes_its_table(tmp_path):
     rows = [line for line in text.splitlines() if line.startswith("| ") and "search |" not in line]
     assert [r.split(" | ")[0] for r in rows] == [
         "| pathzero MCTS, network evaluator, batch 1 (unbatched)", "| pathzero MCTS, network evaluator, batch 4",
-        "| pathzero MCTS, 3 searches side by side, batch 2 each", "| OpenSpiel Python MCTSBot, 1 random rollout", "| OpenSpiel C++ pyspiel.MCTSBot, 1 random rollout"]
+        "| pathzero MCTS, 3 searches side by side, batch 2 each", "| OpenSpiel Python MCTSBot, 1 random rollout",
+        "| OpenSpiel C++ pyspiel.MCTSBot, 1 random rollout"]
     for row in rows:  # four positions, all of them, the ratio: every number positive
         cells = row.strip("| ").split(" | ")[1:]
         assert len(cells) == 6 and all(float(c.replace(",", "")) > 0 for c in cells)
@@ -53,7 +54,8 @@ def test_bench_connect_four_trains_plays_openspiel_and_draws_its_curve(tmp_path)
     assert "<!-- bench:strength-connect-four -->" in text and "--iterations 1" in text
     final = next(line for line in text.splitlines() if line.startswith("| final match"))
     assert sum(int(n) for n in final.split("|")[2].split("/")) == 2
-    assert "| self-play games | 64 |" in text and "Win rate during training (2 games per point, iteration: win rate): 1: " in text
+    assert "| self-play games | 64 |" in text
+    assert "Win rate during training (2 games per point, iteration: win rate): 1: " in text
     assert plot.stat().st_size > 10_000 and "![Connect Four training curve]" in text
     run, = (tmp_path / "runs").iterdir()
     # the same run evaluated again, without training
