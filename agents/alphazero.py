@@ -18,6 +18,7 @@ import signal
 import time
 import traceback
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -496,6 +497,37 @@ def load_player(checkpoint, simulations: int = 64, game: str | None = None,
     return NetworkPlayer(board, model, simulations=simulations, batch_size=batch_size)
 
 
+@contextmanager
+def one_torch_thread():
+    """Search plays with batches of a few dozen positions, where a second torch thread only
+    contends (8-20x slower on a busy 2-core machine); training keeps torch's thread count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def evaluate_against(game: Game, model: DualNet, opponents: dict, cfg: AlphaZeroConfig, run_dir: Path,
+                     iteration: int) -> dict[str, float]:
+    """`cfg.eval_games` games of `model` against each opponent, both colours; appends them to the
+    run's evaluation_games.jsonl and returns the eval/* scalars."""
+    scalars = {}
+    player = NetworkPlayer(game, model, simulations=cfg.eval_simulations or cfg.simulations)
+    with (run_dir / "evaluation_games.jsonl").open("a") as f:
+        for name, opponent in opponents.items():
+            result = play_match(game, player, opponent, cfg.eval_games)
+            scalars[f"eval/win_rate_vs_{name}"] = result.wins / result.games
+            scalars[f"eval/score_vs_{name}"] = (result.wins + 0.5 * result.draws) / result.games
+            scalars[f"eval/loss_rate_vs_{name}"] = result.losses / result.games
+            if name == "random":  # Elo with the random player anchored at 0
+                scalars["eval/elo"] = elo_difference(result.wins, result.draws, result.losses)
+            for record in result.records:
+                f.write(json.dumps({**record, "iteration": iteration, "opponent": name}) + "\n")
+    return scalars
+
+
 def train_alphazero(cfg: AlphaZeroConfig, resume=None):
     """Self-play training as `cfg` says, or the continuation of the run in `resume`; returns
     the run folder. Each iteration ends with a checkpoint, so Ctrl-C loses at most one.
@@ -548,7 +580,8 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
         while iteration < cfg.iterations and not out_of_time():
             seeds = game_seeds(rng, cfg.games_per_iteration)
             if workers is None:  # without a gate, exactly run_iteration
-                buffer.extend(play_seeded_games(game, best, cfg.selfplay, seeds))
+                with one_torch_thread():
+                    buffer.extend(play_seeded_games(game, best, cfg.selfplay, seeds))
             else:
                 try:
                     buffer.extend(workers.play(best, seeds))
@@ -563,24 +596,16 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
                        "charts/buffer_size": len(buffer), "charts/games": iteration * cfg.games_per_iteration,
                        "charts/minutes": minutes()}
             if cfg.gate_games:
-                arena = gate(game, model, best, cfg.gate_games, cfg.gate_threshold, cfg.simulations,
-                             seed=int(rng.integers(2**31)))
+                with one_torch_thread():
+                    arena = gate(game, model, best, cfg.gate_games, cfg.gate_threshold, cfg.simulations,
+                                 seed=int(rng.integers(2**31)))
                 scalars["gate/win_rate"] = arena.score
                 scalars["gate/accepted"] = float(arena.accepted)
                 if arena.accepted:
                     best.load_state_dict(model.state_dict())
             if cfg.eval_games and (iteration % cfg.eval_every == 0 or iteration == cfg.iterations or out_of_time()):
-                player = NetworkPlayer(game, best, simulations=cfg.eval_simulations or cfg.simulations)
-                with (run_dir / "evaluation_games.jsonl").open("a") as f:
-                    for name, opponent in opponents.items():
-                        result = play_match(game, player, opponent, cfg.eval_games)
-                        scalars[f"eval/win_rate_vs_{name}"] = result.wins / result.games
-                        scalars[f"eval/score_vs_{name}"] = (result.wins + 0.5 * result.draws) / result.games
-                        scalars[f"eval/loss_rate_vs_{name}"] = result.losses / result.games
-                        if name == "random":  # Elo with the random player anchored at 0
-                            scalars["eval/elo"] = elo_difference(result.wins, result.draws, result.losses)
-                        for record in result.records:
-                            f.write(json.dumps({**record, "iteration": iteration, "opponent": name}) + "\n")
+                with one_torch_thread():
+                    scalars.update(evaluate_against(game, best, opponents, cfg, run_dir, iteration))
             log.scalars(scalars, iteration)
             log.flush()
             save_checkpoint(run_dir / CHECKPOINT_NAME, {

@@ -279,7 +279,8 @@ def plot_connect_four_curve(run_dir: Path, out: Path, final: tuple[int, float] |
 def connect_four(args) -> int:
     from dataclasses import replace
 
-    from agents.alphazero import AlphaZeroConfig, load_alphazero_checkpoint, load_player, train_alphazero
+    from agents.alphazero import (AlphaZeroConfig, load_alphazero_checkpoint, load_player, one_torch_thread,
+                                  train_alphazero)
     from agents.common.runlog import read_config
     from agents.players import OpenSpielMCTSPlayer, play_match
     from envs import UsageError
@@ -304,7 +305,8 @@ def connect_four(args) -> int:
     game = make_board_game("connect_four")
     player = load_player(run_dir, simulations=args.simulations, game="connect_four")
     opponent = OpenSpielMCTSPlayer(game, simulations=args.opponent_simulations, seed=args.seed)
-    match = play_match(game, player, opponent, args.games)
+    with one_torch_thread():
+        match = play_match(game, player, opponent, args.games)
     score = (match.wins + 0.5 * match.draws) / match.games
     iterations, minutes = int(ckpt["iteration"]), float(ckpt.get("minutes", float("nan")))
     plot = Path(args.plot)
