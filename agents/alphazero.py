@@ -383,8 +383,8 @@ random, and perfect for tic-tac-toe."""
     opponent_simulations: int = 1000
     """Simulations per move of the openspiel-mcts opponent."""
     max_minutes: float = 0.0
-    """Stop after the iteration that passes this much wall time, counted from this start or resume
-(0: no limit; --iterations still bounds the run)."""
+    """Stop after the first iteration that ends past this much wall time, counted from this start or
+resume (0: no limit; --iterations still bounds the run)."""
     gate_games: int = 0
     """Arena games of each newly trained network against the best one (both colours of random 2-move
 openings, no noise, most visited move); it replaces the best only if it scores >= --gate-threshold.
@@ -577,7 +577,7 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
                desc=f"alphazero {game.name}")
     workers = SelfPlayWorkers(game, model, cfg.selfplay, cfg.workers) if cfg.workers > 1 else None
     try:
-        while iteration < cfg.iterations and not out_of_time():
+        while iteration < cfg.iterations:
             seeds = game_seeds(rng, cfg.games_per_iteration)
             if workers is None:  # without a gate, exactly run_iteration
                 with one_torch_thread():
@@ -615,6 +615,8 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
                 "buffer": _buffer_tensors(buffer), "iteration": iteration, "minutes": minutes()})
             bar.update(1)
             bar.set_postfix({k.split("/")[1]: round(v, 2) for k, v in scalars.items() if k.startswith("eval/")})
+            if out_of_time():
+                break
     finally:
         if workers is not None:
             workers.close()

@@ -183,3 +183,16 @@ def test_the_gate_arena_plays_distinct_games_from_random_openings():
     assert len(set(games)) >= 5  # deterministic players from the empty board give only 2
     assert len({g[:GATE_OPENING_PLIES] for g in games}) == 4  # four openings, each played twice
     assert arena.score == (arena.match.wins + arena.match.draws / 2) / 8
+
+
+def test_a_time_limit_stops_after_the_iteration_that_passes_it_and_evaluates_it(tmp_path):
+    from agents.alphazero import AlphaZeroConfig, train_alphazero
+
+    # a limit every iteration passes: the run stops after its first, evaluated though eval_every is 3
+    cfg = AlphaZeroConfig(logdir=str(tmp_path), max_minutes=1e-9, eval_every=3,
+                          **{**TINY_RUN, "iterations": 5, "eval_games": 2})
+    run_dir = train_alphazero(cfg)
+    ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert ckpt["iteration"] == 1 and ckpt["minutes"] > 0
+    assert len(_scalars(run_dir, "eval/win_rate_vs_random")) == 1
+    assert _scalars(run_dir, "charts/games") == [cfg.games_per_iteration]
