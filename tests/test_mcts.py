@@ -85,3 +85,44 @@ def test_network_evaluator_gives_legal_priors_and_bounded_values():
     assert priors0.sum() == pytest.approx(1.0) and (priors0 > 0).all()
     search = MCTS(game, NetworkEvaluator(game, net), MCTSConfig(simulations=24, batch_size=8))
     assert search.search().sum() == 24
+
+
+class PatternEvaluator:
+    """Deterministic priors and values made up from the moves so far; counts its calls."""
+
+    def __init__(self, game):
+        self.game, self.calls, self.states = game, 0, 0
+
+    def evaluate(self, states):
+        self.calls, self.states = self.calls + 1, self.states + len(states)
+        out = []
+        for s in states:
+            key = sum((i + 3) * a for i, a in enumerate(s.moves))
+            logits = np.array([(key * (a + 1)) % 5 for a in range(self.game.num_actions)], dtype=np.float64)
+            priors = np.exp(logits) / np.exp(logits).sum()
+            out.append((priors.astype(np.float32), (key % 7 - 3) / 3))
+        return out
+
+
+def test_searches_run_side_by_side_match_their_lone_runs_and_share_evaluator_calls():
+    from agents.mcts import run_searches
+
+    game = ConnectFour()
+    cfg = MCTSConfig(simulations=40, batch_size=4)
+    starts = [[], [3], [3, 3, 2]]
+    alone, calls = [], []
+    for moves in starts:
+        evaluator = PatternEvaluator(game)
+        search = MCTS(game, evaluator, cfg)
+        search.reset(position(game, moves))
+        alone.append(search.search())
+        calls.append(evaluator.calls)
+    evaluator = PatternEvaluator(game)
+    searches = [MCTS(game, evaluator, cfg) for _ in starts]
+    for search, moves in zip(searches, starts):
+        search.reset(position(game, moves))
+    together = run_searches([s.searching() for s in searches], evaluator)
+    for got, want in zip(together, alone):
+        assert np.array_equal(got, want) and got.sum() == cfg.simulations
+    assert evaluator.calls == max(calls)  # one call per round serves every search still running
+    assert evaluator.states > evaluator.calls * cfg.batch_size  # so the calls carry several searches' leaves
