@@ -358,8 +358,8 @@ Run folder: `{run_dir}`.
 def add_parsers(sub) -> dict:
     se = sub.add_parser("search", help="MCTS simulations/s on Connect Four: pathzero batched vs unbatched vs OpenSpiel")
     se.add_argument("--simulations", type=int, default=800, help="simulations per search (default: 800)")
-    se.add_argument("--batch-sizes", default="8,16",
-                    help="pathzero leaf batch sizes to compare with batch 1, comma-separated (default: 8,16)")
+    se.add_argument("--batch-sizes", default="8,16,32",
+                    help="pathzero leaf batch sizes to compare with batch 1, comma-separated (default: 8,16,32)")
     se.add_argument("--searches", type=int, default=3, help="searches per position (default: 3)")
     se.add_argument("--side-by-side", type=int, default=32,
                     help="also time this many searches run in lockstep, sharing network calls, as self-play's "
