@@ -263,10 +263,13 @@ def plot_connect_four_curve(run_dir: Path, out: Path, final: tuple[int, float] |
     ax.set_ylabel("against OpenSpiel MCTS")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
+    last = max([p[0] for p in wins + points + minutes] + ([final[0]] if final else []) + [1])
+    ax.set_xlim(0, last * 1.03)  # the minutes axis on top is not extrapolated past the run
     if len(minutes) > 1:
         steps, mins = np.array([m[0] for m in minutes]), np.array([m[1] for m in minutes])
         top = ax.secondary_xaxis("top", functions=(lambda x: np.interp(x, steps, mins),
                                                    lambda m: np.interp(m, mins, steps)))
+        top.set_xticks(np.arange(0, mins[-1] + 1e-9, 20 if mins[-1] > 60 else 5))
         top.set_xlabel("wall-clock minutes (self-play, training and evaluation)")
     ax.set_title(f"pathzero AlphaZero on Connect Four vs OpenSpiel MCTS-{config.get('opponent_simulations')}", pad=28)
     fig.tight_layout()
