@@ -567,6 +567,7 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
                  for name in cfg.opponent_names}
     started = time.monotonic()
     minutes_before = 0.0 if resume is None else float(ckpt.get("minutes", 0.0))
+    eval_minutes = 0.0 if resume is None else float(ckpt.get("eval_minutes", 0.0))  # spent in evaluation games
 
     def minutes() -> float:  # of this run, resumes included
         return minutes_before + (time.monotonic() - started) / 60
@@ -604,15 +605,19 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
                 if arena.accepted:
                     best.load_state_dict(model.state_dict())
             if cfg.eval_games and (iteration % cfg.eval_every == 0 or iteration == cfg.iterations or out_of_time()):
+                eval_start = time.monotonic()
                 with one_torch_thread():
                     scalars.update(evaluate_against(game, best, opponents, cfg, run_dir, iteration))
+                eval_minutes += (time.monotonic() - eval_start) / 60
+                scalars["charts/eval_minutes"] = eval_minutes
             log.scalars(scalars, iteration)
             log.flush()
             save_checkpoint(run_dir / CHECKPOINT_NAME, {
                 "format": CHECKPOINT_FORMAT, "version": 1, "game": game.name, "config": asdict(cfg),
                 **model.describe(), "model": model.state_dict(), "best": best.state_dict(),
                 "optimizer": optimizer.state_dict(),
-                "buffer": _buffer_tensors(buffer), "iteration": iteration, "minutes": minutes()})
+                "buffer": _buffer_tensors(buffer), "iteration": iteration, "minutes": minutes(),
+                "eval_minutes": eval_minutes})
             bar.update(1)
             bar.set_postfix({k.split("/")[1]: round(v, 2) for k, v in scalars.items() if k.startswith("eval/")})
             if out_of_time():

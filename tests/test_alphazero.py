@@ -193,6 +193,6 @@ def test_a_time_limit_stops_after_the_iteration_that_passes_it_and_evaluates_it(
                           **{**TINY_RUN, "iterations": 5, "eval_games": 2})
     run_dir = train_alphazero(cfg)
     ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=True)
-    assert ckpt["iteration"] == 1 and ckpt["minutes"] > 0
+    assert ckpt["iteration"] == 1 and ckpt["minutes"] > ckpt["eval_minutes"] > 0
     assert len(_scalars(run_dir, "eval/win_rate_vs_random")) == 1
     assert _scalars(run_dir, "charts/games") == [cfg.games_per_iteration]

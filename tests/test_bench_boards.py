@@ -55,6 +55,8 @@ def test_bench_connect_four_trains_plays_openspiel_and_draws_its_curve(tmp_path)
     final = next(line for line in text.splitlines() if line.startswith("| final match"))
     assert sum(int(n) for n in final.split("|")[2].split("/")) == 2
     assert "| self-play games | 64 |" in text
+    training = next(line for line in text.splitlines() if line.startswith("| of which self-play and training"))
+    assert training.endswith(" min |") and "Goal, >= 90% wins in >= 50 games: **not met**" in text  # 2 games
     assert "Win rate during training (2 games per point, iteration: win rate): 1: " in text
     assert plot.stat().st_size > 10_000 and "![Connect Four training curve]" in text
     run, = (tmp_path / "runs").iterdir()
