@@ -161,8 +161,9 @@ def random_openings(game: Game, count: int, plies: int, seed: int = 0) -> list[l
             state, moves = game.apply(state, action), moves + [action]
         if not game.is_terminal(state) and moves not in openings:
             openings.append(moves)
-    while len(openings) < count:  # fewer distinct openings than asked for: repeat them
-        openings.append(openings[len(openings) % max(1, len(openings))] if openings else [])
+    distinct = openings[:] or [[]]
+    while len(openings) < count:  # fewer distinct openings than asked for: cycle through them
+        openings.append(distinct[len(openings) % len(distinct)])
     return openings
 
 

@@ -196,3 +196,18 @@ def test_a_time_limit_stops_after_the_iteration_that_passes_it_and_evaluates_it(
     assert ckpt["iteration"] == 1 and ckpt["minutes"] > ckpt["eval_minutes"] > 0
     assert len(_scalars(run_dir, "eval/win_rate_vs_random")) == 1
     assert _scalars(run_dir, "charts/games") == [cfg.games_per_iteration]
+
+
+def test_evaluation_opponents_are_checked_where_they_enter():
+    from agents.alphazero import AlphaZeroConfig
+    from envs import UsageError
+
+    assert AlphaZeroConfig().opponent_names == ["random", "perfect"]
+    assert AlphaZeroConfig(game="connect_four").opponent_names == ["random"]
+    assert AlphaZeroConfig(game="connect_four", eval_opponents="openspiel-mcts, random").opponent_names == [
+        "openspiel-mcts", "random"]
+    for game, names, message in [("tictactoe", "random,bogus", "unknown evaluation opponent 'bogus'"),
+                                 ("tictactoe", "random,random", "names an opponent twice"),
+                                 ("connect_four", "perfect", "only available for tic-tac-toe")]:
+        with pytest.raises(UsageError, match=message):
+            AlphaZeroConfig(game=game, eval_opponents=names)
