@@ -355,7 +355,7 @@ Goal, >= 90% wins in >= 50 games: {"met" if strong else "**not met**"}; after at
 Run folder: `{run_dir}`.
 """
     write_section(Path(args.doc), "strength-connect-four", body, note=args.note)
-    print(f"{minutes:.0f} min of self-play; vs OpenSpiel MCTS-{args.opponent_simulations}: "
+    print(f"{minutes:.1f} min run ({iterations} iterations); vs OpenSpiel MCTS-{args.opponent_simulations}: "
           f"{match.wins}/{match.draws}/{match.losses} (W/D/L); written to {args.doc} and {plot}")
     return 0
 
