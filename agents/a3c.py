@@ -36,6 +36,7 @@ from agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_chec
 from agents.common.optim import OPTIMIZERS, load_state_in_place, make_shared_optimizer, set_learning_rate
 from agents.common.returns import LossTerms, actor_critic_loss, gae_advantages, n_step_returns
 from agents.common.runlog import RunLog, new_run_dir, write_config
+from agents.common.threads import one_torch_thread
 from agents.rollout import EnvBatch, Rollout
 from envs import GameSpec, UsageError, make_env, resolve_game
 from nets import DualNet, NetConfig
@@ -524,16 +525,13 @@ def train(cfg: A3CConfig, resume: str | Path | None = None, recipe: Recipe | Non
         previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         if cfg.serial:
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)  # as in a worker process: more threads on these small batches only contend
             try:
-                recipe.worker(0, cfg, ctx, worker_seed(cfg.seed, state.resumes, 0))
+                with one_torch_thread():  # as in a worker process
+                    recipe.worker(0, cfg, ctx, worker_seed(cfg.seed, state.resumes, 0))
             except KeyboardInterrupt:
                 interrupted = True
             except Exception as exc:  # the same report as a worker process gives
                 monitor.errors.append(f"worker 0 failed: {type(exc).__name__}: {exc}")
-            finally:
-                torch.set_num_threads(threads)
         else:
             interrupted = _run_processes(recipe.worker, cfg, ctx, monitor, state)
     finally:

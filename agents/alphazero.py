@@ -18,7 +18,6 @@ import signal
 import time
 import traceback
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -30,6 +29,7 @@ from tqdm import tqdm
 
 from agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from agents.common.runlog import RunLog, new_run_dir, write_config
+from agents.common.threads import one_torch_thread
 from agents.mcts import MCTS, MCTSConfig, NetworkEvaluator, run_searches
 from agents.players import (OPPONENTS, MatchResult, NetworkPlayer, elo_difference, make_opponent, play_match,
                             random_openings, search_batch)
@@ -209,8 +209,7 @@ def gate(game: Game, candidate: DualNet, best: DualNet, games: int, threshold: f
     openings = random_openings(game, (games + 1) // 2, GATE_OPENING_PLIES, seed)
     result = play_match(game, NetworkPlayer(game, candidate, simulations=simulations),
                         NetworkPlayer(game, best, simulations=simulations), games, openings=openings)
-    score = (result.wins + 0.5 * result.draws) / result.games
-    return GateResult(score, score >= threshold, result)
+    return GateResult(result.score, result.score >= threshold, result)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -497,18 +496,6 @@ def load_player(checkpoint, simulations: int = 64, game: str | None = None,
     return NetworkPlayer(board, model, simulations=simulations, batch_size=batch_size)
 
 
-@contextmanager
-def one_torch_thread():
-    """Search plays with batches of a few dozen positions, where a second torch thread only
-    contends (8-20x slower on a busy 2-core machine); training keeps torch's thread count."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def evaluate_against(game: Game, model: DualNet, opponents: dict, cfg: AlphaZeroConfig, run_dir: Path,
                      iteration: int) -> dict[str, float]:
     """`cfg.eval_games` games of `model` against each opponent, both colours; appends them to the
@@ -519,7 +506,7 @@ def evaluate_against(game: Game, model: DualNet, opponents: dict, cfg: AlphaZero
         for name, opponent in opponents.items():
             result = play_match(game, player, opponent, cfg.eval_games)
             scalars[f"eval/win_rate_vs_{name}"] = result.wins / result.games
-            scalars[f"eval/score_vs_{name}"] = (result.wins + 0.5 * result.draws) / result.games
+            scalars[f"eval/score_vs_{name}"] = result.score
             scalars[f"eval/loss_rate_vs_{name}"] = result.losses / result.games
             if name == "random":  # Elo with the random player anchored at 0
                 scalars["eval/elo"] = elo_difference(result.wins, result.draws, result.losses)

@@ -127,6 +127,11 @@ class MatchResult:
     def games(self) -> int:
         return self.wins + self.draws + self.losses
 
+    @property
+    def score(self) -> float:
+        """(wins + draws / 2) / games: a draw counts as half a win."""
+        return (self.wins + 0.5 * self.draws) / self.games
+
 
 def elo_difference(wins: int, draws: int, losses: int) -> float:
     """The Elo rating difference (player minus opponent) that the logistic Elo model expects to
@@ -176,7 +181,8 @@ def play_match(game: Game, player: Player, opponent: Player, games: int,
     records = []
     for g in range(games):
         seat = g % 2  # 0: player moves first
-        history: list[int] = list(openings[(g // 2) % len(openings)]) if openings else []
+        opening = openings[(g // 2) % len(openings)] if openings else None
+        history: list[int] = list(opening or [])
         state = replay(game, history)
         while not game.is_terminal(state):
             mover = player if game.to_play(state) == seat else opponent
@@ -186,5 +192,5 @@ def play_match(game: Game, player: Player, opponent: Player, games: int,
         result = game.returns(state)[seat]
         wins, draws, losses = wins + (result > 0), draws + (result == 0), losses + (result < 0)
         records.append({"game": game.name, "moves": history, "player_seat": seat, "result": result,
-                        **({"opening_moves": len(openings[(g // 2) % len(openings)])} if openings else {})})
+                        **({"opening_moves": len(opening)} if opening is not None else {})})
     return MatchResult(wins, draws, losses, records)

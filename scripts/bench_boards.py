@@ -282,8 +282,8 @@ def plot_connect_four_curve(run_dir: Path, out: Path, final: tuple[int, float] |
 def connect_four(args) -> int:
     from dataclasses import replace
 
-    from agents.alphazero import (AlphaZeroConfig, load_alphazero_checkpoint, load_player, one_torch_thread,
-                                  train_alphazero)
+    from agents.alphazero import AlphaZeroConfig, load_alphazero_checkpoint, load_player, train_alphazero
+    from agents.common.threads import one_torch_thread
     from agents.common.runlog import read_config
     from agents.players import OpenSpielMCTSPlayer, play_match
     from envs import UsageError
@@ -310,10 +310,11 @@ def connect_four(args) -> int:
     opponent = OpenSpielMCTSPlayer(game, simulations=args.opponent_simulations, seed=args.seed)
     with one_torch_thread():
         match = play_match(game, player, opponent, args.games)
-    score = (match.wins + 0.5 * match.draws) / match.games
+    win_rate = match.wins / match.games
     iterations, minutes = int(ckpt["iteration"]), float(ckpt.get("minutes", float("nan")))
+    games = iterations * int(config["games_per_iteration"])
     plot = Path(args.plot)
-    points = plot_connect_four_curve(run_dir, plot, final=(iterations, match.wins / match.games))
+    points = plot_connect_four_curve(run_dir, plot, final=(iterations, win_rate))
     selfplay = "pathzero selfplay " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in config.items()
         if k in CONNECT_FOUR_RECIPE or k in ("max_minutes", "seed"))
@@ -325,12 +326,12 @@ def connect_four(args) -> int:
     curve = ", ".join(f"{step}: {value:.2f}" for step, value in points) or "none logged"
     eval_minutes = ckpt.get("eval_minutes")  # runs before this was recorded do not have it
     training = "not recorded by this run" if eval_minutes is None else f"{minutes - float(eval_minutes):.1f} min"
-    strong = match.wins / match.games >= 0.9 and match.games >= 50
+    strong = win_rate >= 0.9 and match.games >= 50
     body = f"""## Strength: Connect Four self-play vs OpenSpiel MCTS
 
 Measured {dt.date.today().isoformat()} on {machine()}. Command: `{command}`.
 
-Training: `{selfplay}` ({iterations} iterations, {iterations * int(config['games_per_iteration']):,} self-play
+Training: `{selfplay}` ({iterations} iterations, {games:,} self-play
 games in {minutes:.1f} minutes of wall time, evaluation games included; the time limit stops the run after
 the iteration that passes it). Then the final network, searching
 {args.simulations} MCTS simulations per move and playing its most visited move, meets OpenSpiel's C++
@@ -341,10 +342,10 @@ positions) for {args.games} games, taking the first move in half of them.
 |---|---:|
 | wall time of the run | {minutes:.1f} min |
 | of which self-play and training (not evaluation games) | {training} |
-| self-play games | {iterations * int(config['games_per_iteration']):,} |
+| self-play games | {games:,} |
 | final match (W / D / L) | {match.wins} / {match.draws} / {match.losses} |
-| win rate | {match.wins / match.games:.0%} |
-| score (draw = 1/2) | {score:.0%} |
+| win rate | {win_rate:.0%} |
+| score (draw = 1/2) | {match.score:.0%} |
 
 Win rate during training ({config.get('eval_games')} games per point, iteration: win rate): {curve}.
 

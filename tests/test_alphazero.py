@@ -141,11 +141,9 @@ def test_elo_difference_by_hand():
 
 
 def _scalars(run_dir, tag):
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from agents.common.runlog import read_scalars
 
-    events = EventAccumulator(str(run_dir))
-    events.Reload()
-    return [e.value for e in events.Scalars(tag)]
+    return [value for _, value in read_scalars(run_dir, [tag])[tag]]
 
 
 @pytest.mark.parametrize("threshold,accepted", [(0.0, True), (1.5, False)])
