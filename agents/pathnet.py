@@ -68,10 +68,32 @@ def tournament(genotypes: np.ndarray, fitness: np.ndarray, a: int, b: int, cfg: 
 # ----------------------------------------------------------------------------------------------
 # The population table shared by the worker processes.
 
-class Population:
-    """P genotypes and their latest fitness in shared memory, read and written under one lock.
+class Trial(NamedTuple):
+    """A pathway taken from the table for evaluation: its slot, genotype and the genotype's version."""
 
-    A fitness of NaN means "not yet evaluated" (a new or freshly copied genotype).
+    slot: int
+    genotype: np.ndarray
+    version: int
+
+
+class Outcome(NamedTuple):
+    """What `Population.compete` did with a fitness."""
+
+    recorded: bool  # False: the slot's genotype changed while it was evaluated, so the fitness was dropped
+    opponent: int  # the slot it met, or -1 (none evaluated yet, not recorded, or no evolution)
+    adopted: bool  # whether the evaluated slot lost and now holds a mutated copy of the opponent
+
+
+class Population:
+    """P genotypes, their latest fitness and a version counter per slot, in shared memory, read and
+    written under one lock.
+
+    A fitness of NaN means "not evaluated": a new genotype, or one a tournament has just overwritten.
+    Every overwrite bumps the slot's version, and a fitness is recorded only against the version it
+    was earned by, so a worker that was evaluating a slot when it was overwritten loses its result
+    instead of crediting it to a genotype it never ran. Workers take slots in turn (`claim`), so every
+    slot is visited, whatever the number of workers; a slot being evaluated is skipped while others
+    are free.
     """
 
     def __init__(self, size: int, grid: GridConfig, lock) -> None:
@@ -79,6 +101,9 @@ class Population:
         self.genotypes = torch.zeros(size, grid.layers, grid.active, dtype=torch.int64).share_memory_()
         self.fitness = torch.full((size,), math.nan, dtype=torch.float64).share_memory_()
         self.evaluations = torch.zeros(size, dtype=torch.int64).share_memory_()
+        self.versions = torch.zeros(size, dtype=torch.int64).share_memory_()
+        self.busy = torch.zeros(size, dtype=torch.bool).share_memory_()
+        self.cursor = torch.zeros(1, dtype=torch.int64).share_memory_()
         self.lock = lock
 
     def __len__(self) -> int:
@@ -88,32 +113,51 @@ class Population:
         with self.lock:
             return self.genotypes[slot].numpy().copy()
 
-    def compete(self, slot: int, fitness: float, rng: np.random.Generator) -> tuple[int, bool]:
-        """Records `slot`'s fitness, then meets a random other evaluated slot: if that one is fitter,
-        `slot` adopts a mutated copy of its genotype (to be evaluated afresh).
-
-        Returns (the opponent or -1 when none is evaluated yet, whether `slot` adopted its genotype).
-        """
+    def claim(self) -> Trial:
+        """The next slot in turn that no other worker is evaluating (the next in turn if all are)."""
         with self.lock:
-            self.fitness[slot] = fitness
-            self.evaluations[slot] += 1
+            size = len(self)
+            start = int(self.cursor[0])
+            free = [s % size for s in range(start, start + size) if not bool(self.busy[s % size])]
+            slot = free[0] if free else start % size
+            self.busy[slot] = True
+            self.cursor[0] = (slot + 1) % size
+            return Trial(slot, self.genotypes[slot].numpy().copy(), int(self.versions[slot]))
+
+    def release(self, trial: Trial) -> None:
+        """Gives a slot back without a fitness (the run stopped during its evaluation)."""
+        with self.lock:
+            self.busy[trial.slot] = False
+
+    def compete(self, trial: Trial, fitness: float, rng: np.random.Generator) -> Outcome:
+        """Records the trial's fitness (if its genotype is still the one in the table), then meets a
+        random other evaluated slot: the loser's genotype becomes a mutated copy of the winner's, not
+        evaluated until it has been run."""
+        with self.lock:
+            if not self._record(trial, fitness):
+                return Outcome(False, -1, False)
+            slot = trial.slot
             others = [i for i in range(len(self)) if i != slot and not math.isnan(float(self.fitness[i]))]
             if not others:
-                return -1, False
+                return Outcome(True, -1, False)
             other = int(rng.choice(others))
-            genotypes = self.genotypes.numpy()  # a view on the shared tensor
-            winner, _ = tournament(genotypes, self.fitness.numpy(), slot, other, self.grid, rng)
-            adopted = winner == other
-            if adopted:
-                self.fitness[slot] = math.nan
-            return other, adopted
+            _, loser = tournament(self.genotypes.numpy(), self.fitness.numpy(), slot, other, self.grid, rng)
+            self.fitness[loser] = math.nan  # a fresh mutant, and a new version of the slot
+            self.versions[loser] += 1
+            return Outcome(True, other, loser == slot)
 
-    def record(self, slot: int, fitness: float) -> tuple[int, bool]:
-        """Records a fitness without a tournament (the fixed-pathway controls); returns (-1, False)."""
+    def record(self, trial: Trial, fitness: float) -> Outcome:
+        """Records a fitness without a tournament (the fixed-pathway controls)."""
         with self.lock:
-            self.fitness[slot] = fitness
-            self.evaluations[slot] += 1
-        return -1, False
+            return Outcome(self._record(trial, fitness), -1, False)
+
+    def _record(self, trial: Trial, fitness: float) -> bool:
+        self.busy[trial.slot] = False
+        if int(self.versions[trial.slot]) != trial.version:
+            return False
+        self.fitness[trial.slot] = fitness
+        self.evaluations[trial.slot] += 1
+        return True
 
     def best(self) -> tuple[int, np.ndarray, float]:
         """(slot, genotype, fitness) of the fittest evaluated pathway (slot 0 if none is)."""
@@ -137,8 +181,10 @@ class Population:
                 "pathnet/best_shared_with_frozen": float(len(pathway_modules(best) & frozen))}
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        return {"genotypes": self.genotypes.clone(), "fitness": self.fitness.clone(),
-                "evaluations": self.evaluations.clone()}
+        with self.lock:
+            return {"genotypes": self.genotypes.clone(), "fitness": self.fitness.clone(),
+                    "evaluations": self.evaluations.clone(), "versions": self.versions.clone(),
+                    "cursor": self.cursor.clone()}
 
     def load_state_dict(self, saved: dict[str, torch.Tensor]) -> None:
         if saved["genotypes"].shape != self.genotypes.shape:
@@ -148,6 +194,10 @@ class Population:
             self.genotypes.copy_(saved["genotypes"])
             self.fitness.copy_(saved["fitness"])
             self.evaluations.copy_(saved["evaluations"])
+            if "versions" in saved:  # checkpoints before version counters have none
+                self.versions.copy_(saved["versions"])
+                self.cursor.copy_(saved["cursor"])
+            self.busy.zero_()  # no evaluation survives a restart
 
 
 # ----------------------------------------------------------------------------------------------
@@ -209,6 +259,32 @@ class PathNetShared:
     frozen: set = field(default_factory=set)
 
 
+class EpisodeLedger:
+    """Which finished episodes count towards the fitness of the pathway being evaluated.
+
+    A worker's environments keep running when it moves on to the next pathway, so the episodes in
+    progress at that moment were begun by the previous pathway. An episode counts only if the current
+    trial played every step of it: it must have started after the trial began.
+    """
+
+    def __init__(self, n_envs: int) -> None:
+        self.started_in = np.zeros(n_envs, dtype=np.int64)  # the trial each env's episode began in
+        self.trial = 0  # the environments were reset for the first trial
+
+    def next_trial(self) -> None:
+        """The worker moves on to another pathway: every episode in progress now is a mixed one."""
+        self.trial += 1
+
+    def count(self, episodes: list) -> list[float]:
+        """The returns of the finished episodes that the current trial played whole."""
+        whole = []
+        for ep in episodes:
+            if self.started_in[ep.env_index] == self.trial:
+                whole.append(ep.ret)
+            self.started_in[ep.env_index] = self.trial  # the env's next episode begins now
+        return whole
+
+
 def pathnet_worker_loop(worker: int, cfg: PathNetConfig, ctx: WorkerContext, seed: int) -> None:
     """One PathNet worker: evaluate pathways from the table by training them with A3C, then compete."""
     torch.manual_seed(seed)
@@ -217,31 +293,32 @@ def pathnet_worker_loop(worker: int, cfg: PathNetConfig, ctx: WorkerContext, see
     spec = resolve_game(cfg.game)
     envs = make_env_batch(cfg, spec, seed)
     local = PathNet.from_description(ctx.shared_model.describe())
-    size = len(shared.population)
-    slot = worker % size
+    ledger = EpisodeLedger(len(envs))
     try:
         while not ctx.stop.is_set() and not parent_gone():
-            pathway = shared.population.genotype(slot)
-            policy = PathwayPolicy(local, pathway, shared.task)
+            trial = shared.population.claim()
+            policy = PathwayPolicy(local, trial.genotype, shared.task)
             returns: list[float] = []
             frames = 0
             while len(returns) < cfg.eval_episodes and not ctx.stop.is_set() and frames < cfg.total_frames:
                 episodes, frames = learn_step(worker, local, policy, envs, spec, cfg, ctx)
-                returns += [ep.ret for ep in episodes]
+                returns += ledger.count(episodes)
                 if parent_gone():
                     return
-            if len(returns) >= cfg.eval_episodes:
-                fitness = float(np.mean(returns))
-                if cfg.evolve:
-                    opponent, adopted = shared.population.compete(slot, fitness, rng)
-                else:
-                    opponent, adopted = shared.population.record(slot, fitness)
-                values = {"pathnet/fitness": fitness, "pathnet/adopted": float(adopted),
-                          **shared.population.summary(shared.frozen)}
-                ctx.sink.put(ScalarsMsg(worker, frames, values))
+            if len(returns) < cfg.eval_episodes:
+                shared.population.release(trial)
+                break
+            fitness = float(np.mean(returns))
+            if cfg.evolve:
+                outcome = shared.population.compete(trial, fitness, rng)
+            else:
+                outcome = shared.population.record(trial, fitness)
+            values = {"pathnet/fitness": fitness, "pathnet/adopted": float(outcome.adopted),
+                      "pathnet/stale": float(not outcome.recorded), **shared.population.summary(shared.frozen)}
+            ctx.sink.put(ScalarsMsg(worker, frames, values))
+            ledger.next_trial()
             if frames >= cfg.total_frames:
                 break
-            slot = (slot + max(cfg.workers, 1)) % size if cfg.evolve else slot
     finally:
         envs.close()
     ctx.sink.put(DoneMsg(worker))
@@ -484,8 +561,8 @@ def evolve_supervised(model: PathNet, task: DigitTask, cfg: SupervisedConfig, se
             a, b = rng.choice(len(genotypes), size=2, replace=False)
             for slot in (a, b):
                 fitness[slot] = _train_and_score(model, optimizer, genotypes[slot], task, cfg, gen)
-            winner, _ = tournament(genotypes, fitness, int(a), int(b), cfg.grid, rng)
-            fitness[[a, b]] = fitness[winner]  # the copy inherits its parent's fitness until re-evaluated
+            winner, loser = tournament(genotypes, fitness, int(a), int(b), cfg.grid, rng)
+            fitness[loser] = -np.inf  # a fresh mutant: not evaluated until it has been trained
         else:
             winner = 0
             for _ in range(2):  # the compute of one tournament

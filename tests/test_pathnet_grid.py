@@ -143,31 +143,91 @@ def test_the_tournament_copies_the_winner_over_the_loser():
     assert (genotypes[0] == 8).mean() > 0.5
 
 
-def _hammer(population: Population, seed: int, rounds: int) -> None:
+def _hammer(population: Population, stale: torch.Tensor, seed: int, rounds: int) -> None:
     rng = np.random.default_rng(seed)
     for _ in range(rounds):
-        slot = int(rng.integers(len(population)))
-        population.genotype(slot)
-        population.compete(slot, float(rng.random()), rng)
+        if not population.compete(population.claim(), float(rng.random()), rng).recorded:
+            with population.lock:
+                stale += 1
 
 
 def test_the_population_table_stays_consistent_under_several_processes():
     cfg = GridConfig()
     ctx = mp.get_context("spawn")
     population = Population(6, cfg, ctx.Lock())
+    stale = torch.zeros(1, dtype=torch.int64).share_memory_()
     rounds, procs = 300, 3
-    workers = [ctx.Process(target=_hammer, args=(population, seed, rounds)) for seed in range(procs)]
+    workers = [ctx.Process(target=_hammer, args=(population, stale, seed, rounds)) for seed in range(procs)]
     for w in workers:
         w.start()
     for w in workers:
         w.join(timeout=120)
         assert w.exitcode == 0
-    assert int(population.evaluations.sum()) == rounds * procs  # no update lost
+    # every result was either recorded against the genotype that earned it, or dropped as stale
+    assert int(population.evaluations.sum()) + int(stale) == rounds * procs
+    assert not population.busy.any()  # every claimed slot was given back
     genotypes = population.genotypes.numpy()
     assert genotypes.min() >= 0 and genotypes.max() < cfg.modules
     fitness = population.fitness.numpy()
     assert np.all(np.isnan(fitness) | ((fitness >= 0) & (fitness < 1)))
     assert len({g.tobytes() for g in genotypes}) < len(genotypes)  # selection copied winners around
+
+
+def test_a_genotype_overwritten_by_a_tournament_is_not_evaluated_and_gets_a_new_version():
+    population = Population(2, GridConfig(), mp.get_context("spawn").Lock())
+    rng = np.random.default_rng(0)
+    first, second = population.claim(), population.claim()
+    assert (first.slot, second.slot) == (0, 1)
+    assert population.compete(first, 5.0, rng) == (True, -1, False)  # nobody else evaluated yet
+    outcome = population.compete(second, 1.0, rng)  # loses to slot 0
+    assert outcome == (True, 0, True)
+    assert math.isnan(float(population.fitness[1])) and int(population.versions[1]) == 1
+    assert population.best()[0] == 0 and population.best()[2] == 5.0  # the mutant carries no score
+
+
+def test_a_fitness_earned_by_an_overwritten_genotype_is_dropped():
+    population = Population(3, GridConfig(), mp.get_context("spawn").Lock())
+    rng = np.random.default_rng(0)
+    a, b, c = population.claim(), population.claim(), population.claim()
+    population.compete(a, 10.0, rng)
+    population.compete(b, 0.0, rng)  # b loses to a: slot 1 now holds a mutant of a's genotype
+    population.compete(c, 20.0, rng)  # c meets a or the (unevaluated) b: only a is eligible
+    assert int(population.versions[0]) == 1  # a lost to c and was overwritten ...
+    again = population.claim()
+    assert again.slot == 0 and again.version == 1
+    # ... while a worker still held the old version of slot 0: its result must not be recorded
+    stale = population.record(a, 99.0)
+    assert not stale.recorded and int(population.evaluations[0]) == 1
+    assert not population.compete(a, 99.0, rng).recorded
+    assert math.isnan(float(population.fitness[0]))
+
+
+@pytest.mark.parametrize("size,workers", [(16, 1), (16, 2), (6, 4), (3, 5)])
+def test_workers_taking_slots_in_turn_visit_every_slot(size, workers):
+    population = Population(size, GridConfig(), mp.get_context("spawn").Lock())
+    held = [population.claim() for _ in range(workers)]
+    seen = {t.slot for t in held}
+    for _ in range(3 * size):  # each worker in turn finishes its trial and claims the next slot
+        trial = held.pop(0)
+        population.release(trial)
+        held.append(population.claim())
+        seen.add(held[-1].slot)
+        busy = [t.slot for t in held]
+        assert len(set(busy)) == min(len(busy), size)  # nobody evaluates a slot another one holds
+    assert seen == set(range(size))
+
+
+def test_only_episodes_a_pathway_played_whole_count_for_its_fitness():
+    from agents.pathnet import EpisodeLedger
+    from agents.rollout import Episode
+
+    ledger = EpisodeLedger(n_envs=2)
+    assert ledger.count([Episode(3.0, 10, 0)]) == [3.0]  # the first trial starts with fresh envs
+    ledger.next_trial()  # env 0 is mid-episode, env 1 too
+    assert ledger.count([Episode(7.0, 10, 1), Episode(4.0, 10, 0)]) == []  # begun by the previous pathway
+    assert ledger.count([Episode(5.0, 10, 0)]) == [5.0]  # begun and ended by this one
+    ledger.next_trial()
+    assert ledger.count([Episode(6.0, 10, 1), Episode(2.0, 10, 1)]) == [2.0]
 
 
 def test_supervised_pathnet_learns_three_versus_eight_within_a_generation_budget():

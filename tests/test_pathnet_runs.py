@@ -171,3 +171,10 @@ def test_learning_curve_bins_episodes_by_frames_and_carries_empty_bins(tmp_path)
     assert np.isnan(curve[:2]).all()  # no episode has ended yet: empty
     assert curve[2:].tolist() == [3.0, 3.0]  # the last bin carries the one before
     assert area(curve) == 3.0
+
+
+def test_a_serial_run_evaluates_every_slot_of_the_population(tmp_path):
+    run = train_pathnet(replace(TINY, logdir=str(tmp_path), population=4, workers=2, total_frames=4000))
+    population = torch.load(run / "checkpoint.pt", weights_only=True)["population"]
+    assert (population["evaluations"] >= 1).all()  # every slot was run (the old stride of --workers skipped odd ones)
+    assert int(population["evaluations"].sum()) >= 4
