@@ -53,26 +53,36 @@ def draw_grid(model: PathNet, title: str = "", pathways: dict[str, np.ndarray] |
     return fig
 
 
-def transfer_heatmap(games: Sequence[str], scores: dict[tuple[str, str], float], title: str) -> plt.Figure:
-    """Source (rows) x target (columns) transfer scores: green above 1, blue below, numbers in the cells."""
+def transfer_heatmap(games: Sequence[str], cells: dict[tuple[str, str], dict], title: str) -> plt.Figure:
+    """Source (rows) x target (columns) transfer scores: green above 1, blue below; each cell prints its
+    score and 95% interval, in bold where the interval excludes 1, and says so where the score is
+    undefined (the control did not beat random play). `cells[(source, target)]` is a matrix cell."""
     n = len(games)
     grid = np.full((n, n), np.nan)
-    for (source, target), value in scores.items():
-        grid[games.index(source), games.index(target)] = value
+    for (source, target), cell in cells.items():
+        if cell["score"] is not None:
+            grid[games.index(source), games.index(target)] = cell["score"]
     finite = grid[np.isfinite(grid)]
     spread = max(float(np.abs(finite - 1).max()) if finite.size else 0.5, 0.05)
-    fig, ax = plt.subplots(figsize=(3.2 + 1.4 * n, 1.8 + 1.1 * n))
+    fig, ax = plt.subplots(figsize=(3.4 + 1.7 * n, 2.0 + 1.2 * n))
     image = ax.imshow(grid, cmap=_blue_green(), norm=TwoSlopeNorm(vcenter=1.0, vmin=1 - spread, vmax=1 + spread))
-    for i in range(n):
-        for j in range(n):
-            text = "—" if not np.isfinite(grid[i, j]) else f"{grid[i, j]:.2f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=11)
+    for (source, target), cell in cells.items():
+        i, j = games.index(source), games.index(target)
+        if cell["score"] is None:
+            ax.text(j, i, "undefined:\ncontrol not\nabove random", ha="center", va="center", fontsize=8,
+                    color="#b2182b")
+            continue
+        text = f"{cell['score']:.2f}"
+        if cell["ci_low"] is not None:
+            text += f"\n[{cell['ci_low']:.2f}, {cell['ci_high']:.2f}]"
+        ax.text(j, i, text, ha="center", va="center", fontsize=9,
+                fontweight="bold" if cell["excludes_one"] else "normal")
     ax.set_xticks(range(n), games, rotation=30, ha="right")
     ax.set_yticks(range(n), games)
     ax.set_xlabel("target")
     ax.set_ylabel("source")
-    ax.set_title(title, fontsize=10)
-    fig.colorbar(image, ax=ax, shrink=0.8, label="score (1 = scratch)")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="score (1 = control)")
     fig.tight_layout()
     return fig
 
@@ -84,8 +94,9 @@ def _blue_green():
 
 
 def learning_curves(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], title: str,
-                    xlabel: str = "frames") -> plt.Figure:
-    """One line per method (the mean over seeds, each seed faint): curves[method] = [(x, y), ...]."""
+                    xlabel: str = "frames", baseline: tuple[str, float] | None = None) -> plt.Figure:
+    """One line per method (the mean over seeds, each seed faint): curves[method] = [(x, y), ...];
+    `baseline` (label, value) is drawn as a dashed line (the random policy's mean return)."""
     fig, ax = plt.subplots(figsize=(6, 3.6))
     colours = plt.get_cmap("tab10")
     for k, (method, runs) in enumerate(curves.items()):
@@ -99,6 +110,8 @@ def learning_curves(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], titl
             seen = np.isfinite(stacked).any(0)  # no episode has ended yet in a bin: leave it empty
             mean[seen] = np.nanmean(stacked[:, seen], axis=0)
             ax.plot(x, mean, color=colour, lw=2, label=method)
+    if baseline is not None:
+        ax.axhline(baseline[1], color="grey", ls="--", lw=1, label=baseline[0])
     ax.set_xlabel(xlabel)
     ax.set_ylabel("mean return")
     ax.set_title(title, fontsize=10)

@@ -1,23 +1,39 @@
-"""Transfer matrices: how much learning game A first speeds up learning game B.
+"""Transfer matrices: how much learning game A first speeds up learning game B, with seeds,
+intervals and the controls that make the number mean something.
 
-For every game and seed two source runs are trained once:
+Runs. For every game and seed two runs are trained once and serve twice:
 
-- `fixed`: one fixed maximal pathway, no evolution. It is the independent learner ("scratch") when
-  the game is the target, and the network that fine-tuning starts from when it is the source.
-- `evolved`: PathNet on the game; its best pathway is what PathNet transfer freezes.
+- `fixed`: one fixed maximal pathway (modules 0..N-1 in every layer), no evolution. On the target it
+  is the *independent learner*; as a source it is what fine-tuning starts from.
+- `evolved`: PathNet evolving pathways on the game. On the target it is *PathNet from scratch*
+  (evolution without a frozen source); as a source, its best pathway is what PathNet transfer freezes.
 
-For every ordered pair A -> B (A != B) and seed, the methods train on B with the same frame budget:
-`finetune` (the fixed run of A, every weight trained on) and `pathnet` (A's best pathway frozen,
-everything else re-initialised, a new population evolved). `scratch` is the fixed run on B.
+For every ordered pair A -> B (the diagonal A -> A included unless `diagonal=False`: transfer from a
+game to itself must come out clearly positive, or the instrument is broken) and every seed, the
+transfer methods train on B with the same frame budget: `finetune` (the fixed run of A, every weight
+trained on) and `pathnet` (A's best pathway frozen, every other module re-initialised, a new
+population evolved). A uniform random policy is played on every game (`random_episodes` episodes).
 
-Transfer score = area under the method's learning curve on B (mean return over training, the
-paper's measure) / the same area for scratch on B with the same seed and budget; > 1 is positive
-transfer. Forgetting: the source policy is scored on A (same episodes, same seeds) before and
-after the target training; PathNet keeps it exactly, and the check that its weights are
-bit-identical is recorded too.
+Score. Performance is the area under the learning curve (AUC: the mean unclipped return per episode
+over training, binned by frames), the paper's measure. Baselined by the random policy's mean return R,
+
+    score = (AUC_method - R) / (AUC_control - R),
+
+which is the paper's ratio of areas when R = 0 and is defined for games with negative returns too.
+Each cell is scored against both controls, the independent learner and PathNet from scratch, so
+"evolution helps" and "transfer helps" can be told apart. Over K seeds (paired: a method's run and
+its control's share the seed) the cell holds the ratio of the mean areas and its 95% bootstrap
+interval; where the control did not beat random (its margin over R has an interval that reaches 0)
+the score is undefined and the cell's `note` says so. The matrix summary is the interquartile mean
+over the off-diagonal cells with a stratified bootstrap interval (Agarwal et al. 2021), and the mean.
+
+Forgetting: the source policy is scored on A (same episodes, same seeds) before and after the target
+training, in A's units and normalised by A's learned margin over random; PathNet must keep it exactly,
+and whether its weights are bit-identical is recorded too.
 
 Every finished run is stored as a JSON cell under `DIR/cells/` when it finishes, so an interrupted
-matrix resumes where it stopped; an unfinished run resumes from its checkpoint.
+matrix resumes where it stopped (finished runs are skipped per seed); an unfinished run resumes from
+its checkpoint.
 """
 from __future__ import annotations
 
@@ -31,70 +47,97 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from agents.common.checkpoint import CHECKPOINT_NAME
 from agents.common.runlog import read_episodes
+from agents.common.stats import Estimate, mean_interval, normalised_ratio, stratified
 from agents.pathnet import PathNetConfig, load_pathnet_checkpoint, train_pathnet
 from agents.replay import play
 from envs import UsageError, resolve_game
+from nets import DualOutput
 from nets.pathnet import PathwayPolicy, pathway_modules
 
-METHODS = ("scratch", "finetune", "pathnet")
+CONTROLS = ("independent", "pathnet_scratch")
+TRANSFERS = ("finetune", "pathnet")
+METHODS = CONTROLS + TRANSFERS
+RUN_KIND = {"independent": "fixed", "pathnet_scratch": "evolved"}  # the run that is each control
+SOURCE_KIND = {"finetune": "fixed", "pathnet": "evolved"}  # the source run each transfer starts from
+# Settings that change what a run trains or records; a matrix folder refuses a rerun that differs in them.
+RUN_SETTINGS = ("frames", "base", "score_episodes", "random_episodes", "bins")
 
 
 @dataclass(frozen=True)
 class TransferConfig:
     """A transfer matrix: games, methods, budget, seeds, and the options of every run in it."""
 
-    games: tuple[str, ...] = ("MinAtar/Breakout", "MinAtar/SpaceInvaders", "MinAtar/Freeway")
-    """Games of the matrix; every ordered pair of different games is a cell."""
+    games: tuple[str, ...] = ("MinAtar/Breakout", "MinAtar/SpaceInvaders", "MinAtar/Asterix")
+    """Games of the matrix; every ordered pair is a cell (the diagonal too, unless diagonal=False)."""
     methods: tuple[str, ...] = METHODS
-    """Methods to compare: scratch (always trained: it is the baseline), finetune, pathnet."""
+    """Methods: the controls independent (always trained: every score's baseline) and pathnet_scratch,
+    and the transfer methods finetune and pathnet."""
     frames: int = 500_000
     """Frames of every run (source and target alike)."""
-    seeds: int = 1
-    """Seeds per cell (1, 2, ... K)."""
+    seeds: int = 3
+    """Seeds per cell (1, 2, ... K); raise it later to add seeds to a finished matrix."""
     logdir: str = "runs/transfer"
     """The matrix folder: runs, cells, matrix.csv/json and figures; rerun to resume."""
     base: PathNetConfig = field(default_factory=lambda: PathNetConfig(game="MinAtar/Breakout"))
     """Every other option of the runs (workers, envs, learning rate, grid, population, ...)."""
     score_episodes: int = 10
     """Episodes that score the source policy on the source game, before and after target training."""
+    random_episodes: int = 100
+    """Episodes of a uniform random policy on every game: the floor of the score."""
     bins: int = 20
     """Points of the learning curves (and of the area under them)."""
     pairs: tuple[tuple[str, str], ...] | None = None
-    """Only these (source, target) pairs (default: every ordered pair of different games)."""
+    """Only these (source, target) pairs (default: every ordered pair of the games)."""
+    diagonal: bool = True
+    """Include the source = target cells (the sanity check) when pairs are not given."""
 
     @property
     def ordered_pairs(self) -> list[tuple[str, str]]:
         if self.pairs is not None:
             return [tuple(p) for p in self.pairs]
-        return [(a, b) for a in self.games for b in self.games if a != b]
+        return [(a, b) for a in self.games for b in self.games if a != b or self.diagonal]
+
+    @property
+    def transfers(self) -> tuple[str, ...]:
+        return tuple(m for m in TRANSFERS if m in self.methods)
+
+    @property
+    def controls(self) -> tuple[str, ...]:
+        return tuple(m for m in CONTROLS if m in self.methods)
 
     def __post_init__(self) -> None:
-        if len(self.games) < 2:
-            raise UsageError(f"--games needs at least two games, got {list(self.games)}")
-        if len(set(self.games)) != len(self.games):
-            raise UsageError(f"--games lists a game twice: {list(self.games)}")
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown:
             raise UsageError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
-        for name in ("frames", "seeds", "score_episodes", "bins"):
+        if "independent" not in self.methods:
+            raise UsageError("the methods must include independent: it is the baseline of every score")
+        for name in ("frames", "seeds", "score_episodes", "random_episodes", "bins"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if not self.games:
+            raise UsageError("--games needs at least one game")
+        if len(set(self.games)) != len(self.games):
+            raise UsageError(f"--games lists a game twice: {list(self.games)}")
         for game in self.games:
             resolve_game(game)  # an unknown game fails here, before anything trains
         for source, target in self.pairs or ():
-            if source not in self.games or target not in self.games or source == target:
-                raise UsageError(f"pair {source}->{target}: both games must be among --games and differ")
+            if source not in self.games or target not in self.games:
+                raise UsageError(f"pair {source}->{target}: both games must be among --games")
+        if not self.ordered_pairs:
+            raise UsageError(f"no cell to compute: {len(self.games)} game(s) without the diagonal; give two or "
+                             "more games, or drop --no-diagonal")
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One run of the matrix."""
+    """One run of the matrix (or the random policy's episodes on a game, kind `random`)."""
 
-    kind: str  # fixed | evolved (source runs) or finetune | pathnet (transfer runs)
+    kind: str  # random, fixed | evolved (per game) or finetune | pathnet (transfer runs)
     target: str
     seed: int
     source: str | None = None
@@ -108,21 +151,26 @@ class Cell:
         return root / "cells" / f"{self.key}.json"
 
 
+def run_cell(method: str, source: str | None, target: str, seed: int) -> Cell:
+    """The run that holds `method`'s learning curve on `target` (from `source`) for one seed."""
+    if method in CONTROLS:
+        return Cell(RUN_KIND[method], target, seed)
+    return Cell(method, target, seed, source)
+
+
 def plan(cfg: TransferConfig) -> list[Cell]:
     """The runs, in an order where every source run comes before the transfers that need it."""
-    cells: list[Cell] = []
+    pairs = cfg.ordered_pairs
+    sources, targets = {a for a, _ in pairs}, {b for _, b in pairs}
+    cells = [Cell("random", game, 0) for game in cfg.games if game in sources | targets]
     for seed in range(1, cfg.seeds + 1):
-        sources = {a for a, _ in cfg.ordered_pairs}
-        needed = sources | {b for _, b in cfg.ordered_pairs}
         for game in cfg.games:
-            if game in needed:
+            if game in targets or (game in sources and "finetune" in cfg.methods):
                 cells.append(Cell("fixed", game, seed))
-            if "pathnet" in cfg.methods and game in sources:
+            if (game in targets and "pathnet_scratch" in cfg.methods) or (game in sources and "pathnet" in cfg.methods):
                 cells.append(Cell("evolved", game, seed))
-        for source, target in cfg.ordered_pairs:
-            for method in ("finetune", "pathnet"):
-                if method in cfg.methods:
-                    cells.append(Cell(method, target, seed, source))
+        for source, target in pairs:
+            cells += [Cell(method, target, seed, source) for method in cfg.transfers]
     return cells
 
 
@@ -145,6 +193,28 @@ def learning_curve(run_dir: Path, frames: int, bins: int) -> np.ndarray:
 def area(curve: np.ndarray) -> float:
     """Area under a learning curve, as the mean return over training (bins before the first episode left out)."""
     return float(np.nanmean(curve)) if np.isfinite(curve).any() else math.nan
+
+
+class UniformPolicy(nn.Module):
+    """Every action equally likely: the random player whose mean return is the floor of the score."""
+
+    def __init__(self, n_actions: int) -> None:
+        super().__init__()
+        self.n_actions = n_actions
+
+    def forward(self, obs: torch.Tensor) -> DualOutput:
+        return DualOutput(torch.zeros(obs.shape[0], self.n_actions), torch.zeros(obs.shape[0]))
+
+
+def random_returns(game: str, episodes: int, seed: int) -> list[float]:
+    """Unclipped returns of a uniform random policy on `game`, under the same protocol as training."""
+    from envs import make_env
+
+    spec = resolve_game(game)
+    env = make_env(spec)
+    n_actions = int(env.action_space.n)
+    env.close()
+    return [r.ret for r in play(UniformPolicy(n_actions), spec, episodes=episodes, seed=seed)]
 
 
 def source_score(run_dir: Path, task: str, game: str, episodes: int, seed: int) -> float:
@@ -172,7 +242,7 @@ class TransferMatrix:
         self.cfg = cfg
         self.root = Path(cfg.logdir)
 
-    # -- the settings file: a rerun must ask for the same matrix ------------------------------
+    # -- the settings file: a rerun must ask for runs trained the same way ------------------------
     def _settings(self) -> dict:
         data = asdict(self.cfg)
         data["games"], data["methods"] = list(self.cfg.games), list(self.cfg.methods)
@@ -185,20 +255,19 @@ class TransferMatrix:
         settings = self._settings()
         if path.exists():
             saved = json.loads(path.read_text())
-            differ = sorted(k for k in settings if k != "seeds" and saved.get(k) != settings[k])
+            differ = sorted(k for k in RUN_SETTINGS if saved.get(k) != settings[k])
             if differ:
                 raise UsageError(f"{self.root} holds a matrix with other settings ({', '.join(differ)} differ); "
                                  "use those settings to resume it, or another --logdir")
         self.root.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(settings, indent=2) + "\n")  # more seeds may be added later
+        path.write_text(json.dumps(settings, indent=2) + "\n")  # games, seeds and methods may grow later
 
     # -- runs ----------------------------------------------------------------------------------
     def _run_config(self, cell: Cell) -> PathNetConfig:
         base = self.cfg.base
         source = None
         if cell.source is not None:
-            kind = "fixed" if cell.kind == "finetune" else "evolved"
-            source = self._load(Cell(kind, cell.source, cell.seed))["run_dir"]
+            source = self._load(Cell(SOURCE_KIND[cell.kind], cell.source, cell.seed))["run_dir"]
         return replace(base, game=cell.target, total_frames=self.cfg.frames, seed=base.seed * 1000 + cell.seed,
                        logdir=str(self.root / "runs" / cell.key), evolve=cell.kind in ("evolved", "pathnet"),
                        transfer_from=source, freeze_source=cell.kind == "pathnet", progress=False,
@@ -222,21 +291,12 @@ class TransferMatrix:
         return json.loads(cell.path(self.root).read_text())
 
     def _finish(self, cell: Cell) -> dict:
-        cfg = self._run_config(cell)
-        run_dir = self._train(cfg)
-        result: dict[str, Any] = {**asdict(cell), "run_dir": str(run_dir),
-                                  "curve": learning_curve(run_dir, self.cfg.frames, self.cfg.bins).tolist()}
-        result["auc"] = area(np.array(result["curve"]))
-        ckpt, model = load_pathnet_checkpoint(run_dir)
-        result["task"] = ckpt["task"]
-        seed = 50_000 + cell.seed
-        if cell.source is None:
-            result["own_score"] = source_score(run_dir, ckpt["task"], cell.target, self.cfg.score_episodes, seed)
+        if cell.kind == "random":
+            returns = random_returns(cell.target, self.cfg.random_episodes, seed=90_000)
+            result: dict[str, Any] = {**asdict(cell), "mean": float(np.mean(returns)), "returns": returns,
+                                      "episodes": len(returns)}
         else:
-            source = self._load(Cell("fixed" if cell.kind == "finetune" else "evolved", cell.source, cell.seed))
-            result["source_before"] = source["own_score"]
-            result["source_after"] = source_score(run_dir, source["task"], cell.source, self.cfg.score_episodes, seed)
-            result["source_identical"] = source_weights_identical(Path(source["run_dir"]), run_dir, source["task"])
+            result = self._finish_run(cell)
         path = cell.path(self.root)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -244,7 +304,25 @@ class TransferMatrix:
         tmp.replace(path)  # a cell is on disk whole, or not at all
         return result
 
+    def _finish_run(self, cell: Cell) -> dict:
+        run_dir = self._train(self._run_config(cell))
+        result: dict[str, Any] = {**asdict(cell), "run_dir": str(run_dir),
+                                  "curve": learning_curve(run_dir, self.cfg.frames, self.cfg.bins).tolist()}
+        result["auc"] = area(np.array(result["curve"]))
+        ckpt, _ = load_pathnet_checkpoint(run_dir)
+        result["task"] = ckpt["task"]
+        seed = 50_000 + cell.seed
+        if cell.source is None:
+            result["own_score"] = source_score(run_dir, ckpt["task"], cell.target, self.cfg.score_episodes, seed)
+        else:
+            source = self._load(Cell(SOURCE_KIND[cell.kind], cell.source, cell.seed))
+            result["source_before"] = source["own_score"]
+            result["source_after"] = source_score(run_dir, source["task"], cell.source, self.cfg.score_episodes, seed)
+            result["source_identical"] = source_weights_identical(Path(source["run_dir"]), run_dir, source["task"])
+        return result
+
     def run(self, progress: bool = True) -> dict:
+        """Trains every run not yet finished, then writes the outputs; returns matrix.json's content."""
         self._check_settings()
         cells = plan(self.cfg)
         done = sum(c.path(self.root).exists() for c in cells)
@@ -262,112 +340,192 @@ class TransferMatrix:
         return self.write_outputs()
 
     # -- outputs -------------------------------------------------------------------------------
-    def rows(self) -> list[dict]:
-        """One row per method, ordered pair and seed: its score against scratch on the same target."""
-        rows = []
-        seeds = range(1, self.cfg.seeds + 1)
-        for seed in seeds:
-            for source, target in self.cfg.ordered_pairs:
-                scratch = self._load(Cell("fixed", target, seed))
-                for method in self.cfg.methods:
-                    if method == "scratch":
-                        cell = scratch
-                    else:
-                        cell = self._load(Cell(method, target, seed, source))
-                    base = scratch["auc"]
-                    score = cell["auc"] / base if base and base > 0 and math.isfinite(base) else math.nan
-                    rows.append({"method": method, "source": source, "target": target, "seed": seed,
-                                 "score": score, "auc": cell["auc"], "scratch_auc": base,
-                                 "source_before": cell.get("source_before"),
-                                 "source_after": cell.get("source_after"),
-                                 "forgetting": (cell["source_before"] - cell["source_after"])
-                                 if "source_after" in cell else None,
-                                 "source_identical": cell.get("source_identical"),
-                                 "frames": self.cfg.frames, "run_dir": cell["run_dir"]})
-        return rows
+    def _seeds(self, cell: Cell) -> list[dict]:
+        return [self._load(replace(cell, seed=seed)) for seed in range(1, self.cfg.seeds + 1)]
+
+    def random_floor(self, game: str) -> dict:
+        return self._load(Cell("random", game, 0))
+
+    def cells(self) -> list[dict]:
+        """Every (source, target, method, control) of the matrix over its seeds, plus PathNet from
+        scratch against the independent learner per target (source None)."""
+        out = []
+        for source, target in self.cfg.ordered_pairs:
+            for method in self.cfg.transfers:
+                for control in self.cfg.controls:
+                    out.append(self._score(source, target, method, control))
+        for target in dict.fromkeys(b for _, b in self.cfg.ordered_pairs):
+            if "pathnet_scratch" in self.cfg.methods:
+                out.append(self._score(None, target, "pathnet_scratch", "independent"))
+        return out
+
+    def _score(self, source: str | None, target: str, method: str, control: str) -> dict:
+        runs = self._seeds(run_cell(method, source, target, 1))
+        controls = self._seeds(run_cell(control, None, target, 1))
+        auc = np.array([r["auc"] for r in runs])
+        auc_control = np.array([r["auc"] for r in controls])
+        floor = self.random_floor(target)["mean"]
+        score, margin = normalised_ratio(auc, auc_control, floor)
+        note = None
+        if not np.isfinite(auc).all() or not np.isfinite(auc_control).all():
+            note = "a run ended no episode, so it has no learning curve; no score"
+        elif margin.value <= 0 or (margin.low is not None and margin.low <= 0):
+            interval = "" if margin.low is None else f", interval [{margin.low:+.3g}, {margin.high:+.3g}]"
+            note = (f"{control} did not beat random play on {target}: its AUC {auc_control.mean():.3g} vs random "
+                    f"{floor:.3g} (margin {margin.value:+.3g}{interval}); no score")
+        cell: dict[str, Any] = {
+            "source": source, "target": target, "method": method, "control": control,
+            "diagonal": source == target,
+            "score": None if note else score.value,
+            "ci_low": None if note else score.low, "ci_high": None if note else score.high,
+            "excludes_one": False if note else score.excludes(1.0),
+            "seeds": len(runs), "auc": float(auc.mean()), "auc_random": floor,
+            "auc_control": float(auc_control.mean()),
+            "auc_seeds": auc.tolist(), "auc_control_seeds": auc_control.tolist(),
+            "forgetting": None, "forgetting_ci_low": None, "forgetting_ci_high": None, "forgetting_raw": None,
+            "source_before": None, "source_after": None, "source_identical": None,
+            "note": note, "frames": self.cfg.frames}
+        if source is not None:
+            cell.update(self._forgetting(runs, source))
+        return cell
+
+    def _forgetting(self, runs: list[dict], source: str) -> dict:
+        """The source's score before and after target training: raw, and over the source's margin on random."""
+        before = np.array([r["source_before"] for r in runs])
+        after = np.array([r["source_after"] for r in runs])
+        floor = self.random_floor(source)["mean"]
+        out = {"forgetting_raw": float((before - after).mean()), "source_before": float(before.mean()),
+               "source_after": float(after.mean()),
+               "source_identical": all(r["source_identical"] for r in runs)}
+        if before.mean() - floor > 0:  # the source was learned: forgetting as a share of what was learned
+            lost, _ = normalised_ratio(before - after + floor, before, floor)
+            out.update(forgetting=lost.value, forgetting_ci_low=lost.low, forgetting_ci_high=lost.high)
+        return out
+
+    def summary(self, cells: list[dict]) -> dict:
+        """Per method and control: the IQM and the mean of the per-seed scores over the off-diagonal
+        cells (and over the diagonal), with stratified bootstrap intervals; mean forgetting."""
+        out: dict[str, dict] = {}
+        for method in (*self.cfg.transfers, "pathnet_scratch"):
+            for control in self.cfg.controls:
+                mine = [c for c in cells if c["method"] == method and c["control"] == control]
+                if not mine:
+                    continue
+                entry: dict[str, Any] = {"method": method, "control": control}
+                for part, chosen in (("off_diagonal", [c for c in mine if not c["diagonal"]]),
+                                     ("diagonal", [c for c in mine if c["diagonal"]])):
+                    defined = [c for c in chosen if c["score"] is not None]
+                    if not defined:
+                        entry[part] = None
+                        continue
+                    # per-seed scores [seeds, cells], each seed normalised by its cell's mean control margin
+                    scores = np.array([[(a - c["auc_random"]) / (c["auc_control"] - c["auc_random"])
+                                        for a in c["auc_seeds"]] for c in defined]).T
+                    entry[part] = {"cells": len(defined), "undefined": len(chosen) - len(defined),
+                                   "iqm": _estimate(stratified(scores)),
+                                   "mean": _estimate(stratified(scores, np.mean))}
+                forgetting = [c["forgetting"] for c in mine if c["forgetting"] is not None]
+                identical = [c["source_identical"] for c in mine if c["source_identical"] is not None]
+                entry["mean_forgetting"] = float(np.mean(forgetting)) if forgetting else None
+                entry["source_identical"] = all(identical) if identical else None
+                out[f"{method} vs {control}"] = entry
+        return out
 
     def write_outputs(self) -> dict:
+        """Writes matrix.json, matrix.csv, the heatmaps and the learning curves; returns matrix.json's content."""
         from agents.pictures import learning_curves, transfer_heatmap
 
-        rows = self.rows()
+        cells = self.cells()
+        summary = self.summary(cells)
+        columns = list(cells[0])
         with (self.root / "matrix.csv").open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(f, fieldnames=columns)
             writer.writeheader()
-            writer.writerows(rows)
-        summary = summarise(rows, self.cfg.methods)
-        (self.root / "matrix.json").write_text(json.dumps(
-            {"games": list(self.cfg.games), "methods": list(self.cfg.methods), "frames": self.cfg.frames,
-             "seeds": self.cfg.seeds, "bins": self.cfg.bins, "summary": summary, "rows": rows},
-            indent=1, default=_json_default) + "\n")
-        for method in self.cfg.methods:
-            if method == "scratch":
-                continue  # scratch is the denominator: 1 everywhere
-            pairs = {tuple(k.split(" -> ")): v for k, v in summary[method]["pairs"].items()}
-            fig = transfer_heatmap(list(self.cfg.games), pairs, f"{method}: transfer score\nmean of "
-                                   f"{self.cfg.seeds} seed(s), {self.cfg.frames:,} frames per run")
-            fig.savefig(self.root / f"heatmap_{method}.png", dpi=120)
-            fig.clf()
+            for cell in cells:
+                writer.writerow({k: " ".join(f"{x:.6g}" for x in v) if isinstance(v, list) else
+                                 ("" if v is None else v) for k, v in cell.items()})
+        random = {game: {"mean": self.random_floor(game)["mean"], "episodes": self.random_floor(game)["episodes"],
+                         "interval": list(mean_interval(np.array(self.random_floor(game)["returns"]))[1:])}
+                  for game in dict.fromkeys(g for pair in self.cfg.ordered_pairs for g in pair)}
+        matrix = {"games": list(self.cfg.games), "methods": list(self.cfg.methods), "frames": self.cfg.frames,
+                  "seeds": self.cfg.seeds, "bins": self.cfg.bins, "diagonal": self.cfg.diagonal,
+                  "random": random, "summary": summary, "cells": cells}
+        (self.root / "matrix.json").write_text(json.dumps(matrix, indent=1, default=_json_default) + "\n")
+        for method in self.cfg.transfers:
+            for control in self.cfg.controls:
+                mine = {(c["source"], c["target"]): c for c in cells
+                        if c["method"] == method and c["control"] == control}
+                fig = transfer_heatmap(list(self.cfg.games), mine,
+                                       f"{method} vs {control}: transfer score, mean of {self.cfg.seeds} seed(s) "
+                                       f"[95% interval]\n{self.cfg.frames:,} frames per run; "
+                                       "bold: interval excludes 1")
+                fig.savefig(self.root / f"heatmap_{method}_vs_{control}.png", dpi=120)
+                fig.clf()
         curves_dir = self.root / "curves"
         curves_dir.mkdir(exist_ok=True)
         x = (np.arange(self.cfg.bins) + 0.5) / self.cfg.bins * self.cfg.frames
         for source, target in self.cfg.ordered_pairs:
             curves = {}
-            for method in self.cfg.methods:
-                runs = []
-                for seed in range(1, self.cfg.seeds + 1):
-                    cell = Cell("fixed", target, seed) if method == "scratch" else \
-                        Cell(method, target, seed, source)
-                    runs.append((x, np.array(self._load(cell)["curve"], dtype=float)))
-                curves[method] = runs
-            fig = learning_curves(curves, f"{source} -> {target}")
+            for method in (*self.cfg.controls, *self.cfg.transfers):
+                runs = self._seeds(run_cell(method, source, target, 1))
+                curves[method] = [(x, np.array(r["curve"], dtype=float)) for r in runs]
+            fig = learning_curves(curves, f"{source} -> {target}", baseline=("random", self.random_floor(target)["mean"]))
             name = f"{source}__{target}".replace("/", "-")
             fig.savefig(curves_dir / f"{name}.png", dpi=110)
             fig.clf()
-        return summary
+        return matrix
 
 
-def summarise(rows: list[dict], methods: tuple[str, ...]) -> dict:
-    """Per method: the mean score of each pair over seeds, the overall mean, and forgetting."""
-    out: dict[str, dict] = {}
-    for method in methods:
-        mine = [r for r in rows if r["method"] == method]
-        pairs: dict[str, list[float]] = {}
-        for r in mine:
-            pairs.setdefault(f"{r['source']} -> {r['target']}", []).append(r["score"])
-        forgetting = [r["forgetting"] for r in mine if r["forgetting"] is not None]
-        identical = [r["source_identical"] for r in mine if r["source_identical"] is not None]
-        out[method] = {"pairs": {k: float(np.nanmean(v)) if np.isfinite(v).any() else math.nan
-                                 for k, v in pairs.items()},
-                       "per_seed": {k: v for k, v in pairs.items()},
-                       "mean_score": float(np.nanmean([r["score"] for r in mine])) if mine else math.nan,
-                       "mean_forgetting": float(np.mean(forgetting)) if forgetting else None,
-                       "source_identical": all(identical) if identical else None}
-    return out
+def _estimate(est: Estimate) -> dict:
+    return {"value": est.value, "ci_low": est.low, "ci_high": est.high}
 
 
-def summary_table(summary: dict, games: tuple[str, ...]) -> str:
-    """The terminal summary: one line per method with its mean score and forgetting, then its matrix."""
+def _interval(value: float | None, low: float | None, high: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.2f}" + ("" if low is None else f" [{low:.2f}, {high:.2f}]")
+
+
+def summary_table(summary: dict, cells: list[dict], games: tuple[str, ...]) -> str:
+    """The terminal summary: per method and control, the aggregate scores and forgetting, then the matrix
+    of cells with their intervals (* where the interval excludes 1; ? where the score is undefined)."""
     lines = []
-    width = max(len(g) for g in games) + 2
-    for method, data in summary.items():
-        forget = data["mean_forgetting"]
-        extra = "" if forget is None else f", mean forgetting of the source {forget:+.2f}"
+    width = max(max(len(g) for g in games) + 2, 20)
+    for name, data in summary.items():
+        parts = []
+        for part in ("off_diagonal", "diagonal"):
+            if data.get(part):
+                iqm, mean = data[part]["iqm"], data[part]["mean"]
+                parts.append(f"{part.replace('_', '-')} IQM {_interval(iqm['value'], iqm['ci_low'], iqm['ci_high'])}, "
+                             f"mean {_interval(mean['value'], mean['ci_low'], mean['ci_high'])}")
+        if data["mean_forgetting"] is not None:
+            parts.append(f"forgetting {data['mean_forgetting']:+.2f} of the source's margin")
         if data["source_identical"] is not None:
-            extra += f", source weights bit-identical: {'yes' if data['source_identical'] else 'no'}"
-        lines.append(f"{method}: mean transfer score {data['mean_score']:.3f}{extra}")
-        if method == "scratch":
+            parts.append(f"source weights bit-identical: {'yes' if data['source_identical'] else 'no'}")
+        lines.append(f"{name}: " + ("; ".join(parts) or "no defined score"))
+        method, control = data["method"], data["control"]
+        mine = {(c["source"], c["target"]): c for c in cells if c["method"] == method and c["control"] == control}
+        if method == "pathnet_scratch":
+            for (_, target), c in mine.items():
+                lines.append(f"  {target}: {_cell_text(c)}")
             continue
         lines.append(" " * width + "".join(f"{g[-width + 1:]:>{width}}" for g in games) + "   (target)")
         for source in games:
-            cells = []
-            for target in games:
-                value = data["pairs"].get(f"{source} -> {target}")
-                cells.append(f"{'—' if value is None or not math.isfinite(value) else f'{value:.2f}':>{width}}")
-            lines.append(f"{source[-width + 1:]:<{width}}" + "".join(cells))
+            row = [_cell_text(mine[(source, target)]) if (source, target) in mine else "" for target in games]
+            lines.append(f"{source[-width + 1:]:<{width}}" + "".join(f"{t:>{width}}" for t in row))
     return "\n".join(lines)
+
+
+def _cell_text(cell: dict) -> str:
+    if cell["score"] is None:
+        return "? (see note)"
+    mark = "*" if cell["excludes_one"] else ""
+    return _interval(cell["score"], cell["ci_low"], cell["ci_high"]) + mark
 
 
 def _json_default(value):
     if isinstance(value, (np.floating, np.integer)):
         return value.item()
+    if isinstance(value, np.bool_):
+        return bool(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")

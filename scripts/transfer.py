@@ -1,12 +1,14 @@
-"""`pathzero transfer`: a source x target transfer matrix of scratch, fine-tuning and PathNet.
+"""`pathzero transfer`: a source x target transfer matrix of fine-tuning and PathNet against the
+independent learner and PathNet from scratch, with seeds and 95% intervals.
 
-    pathzero transfer --games MinAtar/Breakout MinAtar/SpaceInvaders MinAtar/Freeway \
-        --frames 500000 --seeds 2 --logdir runs/transfer
+    pathzero transfer --games MinAtar/Breakout MinAtar/SpaceInvaders MinAtar/Asterix \
+        --frames 500000 --seeds 5 --logdir runs/transfer
     pathzero transfer --games Pong Breakout --pair Pong Breakout --frames 1000000 --logdir runs/pong_breakout
 
-Writes into --logdir: runs/ (every run folder), cells/ (one JSON per finished run), matrix.csv and
-matrix.json (scores per pair and seed, forgetting of the source), heatmap_<method>.png and
-curves/<source>__<target>.png; prints a summary table. Rerun the same command to resume.
+Writes into --logdir: runs/ (every run folder), cells/ (one JSON per finished run or random
+baseline), matrix.csv and matrix.json (one cell per source, target, method and control: score,
+interval, AUCs, forgetting, note), heatmap_<method>_vs_<control>.png and curves/<source>__<target>.png;
+prints a summary table. Rerun the same command to resume; raise --seeds to add seeds.
 """
 from __future__ import annotations
 
@@ -24,14 +26,17 @@ def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
 
     defaults = TransferConfig.__dataclass_fields__
     parser = ArgumentParser(
-        prog=prog, description="Measure transfer between games: every ordered source -> target pair, "
-        "for an independent learner (scratch), fine-tuning and PathNet, as a matrix of transfer scores "
-        "(area under the target learning curve / scratch's; > 1 is positive transfer).",
+        prog=prog, description="Measure transfer between games: every ordered source -> target pair "
+        "(source = target too, as a sanity check), for fine-tuning and PathNet, as a matrix of transfer "
+        "scores against two controls, the independent learner (a fixed maximal pathway trained on the target "
+        "only) and PathNet from scratch (evolution on the target only). Score = (AUC - AUC_random) / "
+        "(AUC_control - AUC_random), AUC = mean return over training, random = a uniform random policy's "
+        "mean return; > 1 is positive transfer. Each cell: mean over seeds with a 95%% bootstrap interval.",
         epilog="Rerun the same command with the same --logdir to resume: finished runs are kept.")
     parser.add_argument("--games", nargs="+", default=list(defaults["games"].default),
                         help="games of the matrix (default: %(default)s)")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS,
-                        help="methods to compare (default: all); scratch is always trained, as the baseline")
+                        help="methods to compare (default: all); independent is always trained, as the baseline")
     parser.add_argument("--pair", nargs=2, action="append", metavar=("SOURCE", "TARGET"), default=None,
                         help="only this source -> target pair (repeatable; default: every ordered pair)")
     parser.add_argument("--frames", type=int, default=defaults["frames"].default,
@@ -40,6 +45,12 @@ def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
                         help="seeds per cell (default: %(default)s)")
     parser.add_argument("--logdir", default=defaults["logdir"].default,
                         help="the matrix folder (default: %(default)s)")
+    parser.add_argument("--no-diagonal", action="store_true",
+                        help="skip the source = target cells (computed by default: transfer from a game to "
+                             "itself must come out clearly positive)")
+    parser.add_argument("--random-episodes", type=int, default=defaults["random_episodes"].default,
+                        help="episodes of a uniform random policy per game, the floor of the score "
+                             "(default: %(default)s)")
     parser.add_argument("--score-episodes", type=int, default=defaults["score_episodes"].default,
                         help="episodes scoring the source policy before and after target training "
                              "(default: %(default)s)")
@@ -60,13 +71,14 @@ def main(argv: list[str] | None = None, prog: str = "pathzero transfer") -> None
         from agents.transfer import TransferConfig, TransferMatrix, summary_table
 
         base = PathNetConfig(game=args.games[0], **given(args, PathNetConfig))
-        cfg = TransferConfig(games=tuple(args.games), methods=tuple(dict.fromkeys(["scratch", *args.methods])),
+        cfg = TransferConfig(games=tuple(args.games), methods=tuple(dict.fromkeys(["independent", *args.methods])),
                              frames=args.frames, seeds=args.seeds, logdir=args.logdir,
-                             score_episodes=args.score_episodes, bins=args.bins, base=base,
+                             score_episodes=args.score_episodes, random_episodes=args.random_episodes,
+                             bins=args.bins, base=base, diagonal=not args.no_diagonal,
                              pairs=tuple(map(tuple, args.pair)) if args.pair else None)
-        summary = TransferMatrix(cfg).run(progress=not args.no_progress)
-        print(summary_table(summary, cfg.games))
-        print(f"matrix folder: {cfg.logdir} (matrix.csv, matrix.json, heatmap_*.png, curves/)")
+        matrix = TransferMatrix(cfg).run(progress=not args.no_progress)
+        print(summary_table(matrix["summary"], matrix["cells"], cfg.games))
+        print(f"matrix folder: {cfg.logdir} (matrix.csv, matrix.json, heatmap_*_vs_*.png, curves/)")
         return 0
 
     run_command(prog, body)

@@ -108,25 +108,47 @@ def test_train_command_runs_and_resumes_a_pathnet_run(tmp_path):
     assert mixed.returncode == 2 and "pathnet run" in mixed.stderr
 
 
-def test_transfer_matrix_end_to_end_and_resume(tmp_path):
+REQUIRED = {"source", "target", "method", "score", "ci_low", "ci_high", "seeds", "auc", "auc_random", "auc_control",
+            "forgetting", "note"}
+
+
+def test_transfer_matrix_end_to_end_with_seeds_diagonal_and_resume(tmp_path):
     base = replace(TINY, game="MinAtar/Breakout", envs_per_worker=4, hidden=16, channels=4)
-    cfg = TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix"), frames=1500, seeds=1, logdir=str(tmp_path),
-                         base=base, score_episodes=2, bins=5)
-    summary = TransferMatrix(cfg).run(progress=False)
+    pairs = (("MinAtar/Breakout", "MinAtar/Asterix"), ("MinAtar/Breakout", "MinAtar/Breakout"))
+    cfg = TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix"), frames=1500, seeds=2, logdir=str(tmp_path),
+                         base=base, score_episodes=2, random_episodes=5, bins=5, pairs=pairs)
+    matrix = TransferMatrix(cfg).run(progress=False)
     cells = plan(cfg)
-    assert len(cells) == 2 + 2 + 2 * 2  # fixed and evolved per game, finetune and pathnet per ordered pair
+    # random per game; per seed: fixed and evolved per game, finetune and pathnet per pair
+    assert len(cells) == 2 + 2 * (2 + 2 + 2 * 2)
     assert all(c.path(tmp_path).exists() for c in cells)
     rows = list(__import__("csv").DictReader((tmp_path / "matrix.csv").open()))
-    assert len(rows) == 3 * 2  # methods x ordered pairs x seeds
-    assert {r["method"] for r in rows} == {"scratch", "finetune", "pathnet"}
-    assert all(float(r["score"]) == 1.0 for r in rows if r["method"] == "scratch")
     data = json.loads((tmp_path / "matrix.json").read_text())
-    assert data["frames"] == 1500 and data["seeds"] == 1 and len(data["rows"]) == 6
-    pathnet_rows = [r for r in rows if r["method"] == "pathnet"]
-    assert all(r["source_identical"] == "True" and float(r["forgetting"]) == 0.0 for r in pathnet_rows)
-    assert summary["pathnet"]["source_identical"] is True
-    for name in ("heatmap_finetune.png", "heatmap_pathnet.png", "curves/MinAtar-Breakout__MinAtar-Asterix.png",
-                 "curves/MinAtar-Asterix__MinAtar-Breakout.png"):
+    assert REQUIRED <= set(rows[0]) and all(REQUIRED <= set(c) for c in data["cells"])
+    # every transfer method against both controls per pair, and PathNet from scratch per target
+    assert len(data["cells"]) == len(rows) == 2 * 2 * 2 + 2
+    assert {(c["method"], c["control"]) for c in data["cells"]} == {
+        ("finetune", "independent"), ("finetune", "pathnet_scratch"), ("pathnet", "independent"),
+        ("pathnet", "pathnet_scratch"), ("pathnet_scratch", "independent")}
+    assert data["random"]["MinAtar/Asterix"]["episodes"] == 5
+    for cell in data["cells"]:
+        assert cell["seeds"] == 2 and len(cell["auc_seeds"]) == 2
+        if cell["score"] is None:  # undefined only with a reason in words
+            assert "did not beat random" in cell["note"] or "no episode" in cell["note"]
+            continue
+        floor = cell["auc_random"]
+        expected = (np.mean(cell["auc_seeds"]) - floor) / (np.mean(cell["auc_control_seeds"]) - floor)
+        assert cell["score"] == pytest.approx(expected) and cell["note"] is None
+        assert cell["ci_low"] <= cell["score"] <= cell["ci_high"] or cell["ci_low"] == cell["ci_high"]
+    for cell in data["cells"]:
+        if cell["method"] == "pathnet":
+            assert cell["source_identical"] is True and cell["forgetting_raw"] == 0.0
+        if cell["method"] == "pathnet_scratch":
+            assert cell["source"] is None and cell["forgetting"] is None
+    assert sum(c["source"] == c["target"] for c in data["cells"]) == 4  # the diagonal pair, 2 methods x 2 controls
+    assert matrix["summary"] == data["summary"] and "pathnet vs independent" in data["summary"]
+    for name in ("heatmap_finetune_vs_independent.png", "heatmap_pathnet_vs_pathnet_scratch.png",
+                 "curves/MinAtar-Breakout__MinAtar-Asterix.png", "curves/MinAtar-Breakout__MinAtar-Breakout.png"):
         assert (tmp_path / name).stat().st_size > 5000, name
     # interrupted matrix: one finished cell lost; a rerun trains only that one
     lost = cells[-1].path(tmp_path)
@@ -137,22 +159,72 @@ def test_transfer_matrix_end_to_end_and_resume(tmp_path):
     assert all(c.path(tmp_path).stat().st_mtime_ns == stamps[c.key] for c in cells[:-1])
     with pytest.raises(UsageError, match="other settings"):
         TransferMatrix(replace(cfg, frames=3000)).run(progress=False)
+    assert json.loads((tmp_path / "transfer.json").read_text())["frames"] == 1500  # nothing overwritten
+
+
+def _fake_cell(root, cell, **fields):
+    path = cell.path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"run_dir": str(root), "curve": [fields.get("auc", 0.0)] * 3, "task": cell.target,
+                                "own_score": 0.0, **fields}))
+
+
+def test_scores_are_defined_for_negative_returns_and_explained_where_the_control_is_not_above_random(tmp_path):
+    from agents.transfer import Cell
+
+    cfg = TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix"), seeds=3, logdir=str(tmp_path), base=TINY,
+                         pairs=(("MinAtar/Breakout", "MinAtar/Asterix"), ("MinAtar/Asterix", "MinAtar/Breakout")),
+                         methods=("independent", "finetune"))
+    # Asterix plays like Pong (negative returns); on Breakout the control is no better than random
+    floors = {"MinAtar/Asterix": -20.7, "MinAtar/Breakout": 1.0}
+    for game, floor in floors.items():
+        _fake_cell(tmp_path, Cell("random", game, 0), mean=floor, returns=[floor], episodes=1)
+    for seed, (pong_control, pong_method, flat) in enumerate([(-19.0, -17.0, 0.6), (-18.0, -16.5, 1.5),
+                                                               (-18.5, -16.0, 0.9)], start=1):
+        _fake_cell(tmp_path, Cell("fixed", "MinAtar/Asterix", seed), auc=pong_control, own_score=pong_control)
+        _fake_cell(tmp_path, Cell("fixed", "MinAtar/Breakout", seed), auc=flat, own_score=3.0)
+        _fake_cell(tmp_path, Cell("finetune", "MinAtar/Asterix", seed, "MinAtar/Breakout"), auc=pong_method,
+                   source_before=3.0, source_after=2.0, source_identical=False)
+        _fake_cell(tmp_path, Cell("finetune", "MinAtar/Breakout", seed, "MinAtar/Asterix"), auc=2.0,
+                   source_before=pong_control, source_after=pong_control - 1, source_identical=False)
+    cells = {(c["source"], c["target"]): c for c in TransferMatrix(cfg).cells()}
+    pong = cells[("MinAtar/Breakout", "MinAtar/Asterix")]
+    assert pong["score"] == pytest.approx((-16.5 + 20.7) / (-18.5 + 20.7)) and pong["note"] is None
+    assert pong["ci_low"] < pong["score"] < pong["ci_high"]
+    # forgetting: 1 point of the source's margin of 3 - 1 = 2 over random
+    assert pong["forgetting_raw"] == pytest.approx(1.0) and pong["forgetting"] == pytest.approx(0.5)
+    flat = cells[("MinAtar/Asterix", "MinAtar/Breakout")]
+    assert flat["score"] is None and flat["ci_low"] is None and not flat["excludes_one"]
+    assert "independent did not beat random play on MinAtar/Breakout" in flat["note"]
 
 
 def test_pairs_restrict_the_plan_to_what_they_need():
-    cfg = TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix", "MinAtar/Freeway"),
+    cfg = TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix", "MinAtar/Freeway"), seeds=1,
                          pairs=(("MinAtar/Breakout", "MinAtar/Asterix"),), base=TINY)
     kinds = sorted(c.key for c in plan(cfg))
-    assert kinds == sorted(["fixed__MinAtar-Breakout__1", "fixed__MinAtar-Asterix__1",
-                            "evolved__MinAtar-Breakout__1", "finetune__MinAtar-Breakout-MinAtar-Asterix__1",
+    assert kinds == sorted(["random__MinAtar-Breakout__0", "random__MinAtar-Asterix__0",
+                            "fixed__MinAtar-Breakout__1", "fixed__MinAtar-Asterix__1",
+                            "evolved__MinAtar-Breakout__1", "evolved__MinAtar-Asterix__1",
+                            "finetune__MinAtar-Breakout-MinAtar-Asterix__1",
                             "pathnet__MinAtar-Breakout-MinAtar-Asterix__1"])
     with pytest.raises(UsageError, match="pair"):
         TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix"), pairs=(("MinAtar/Breakout", "Pong"),), base=TINY)
 
 
+def test_the_diagonal_is_in_the_plan_unless_turned_off():
+    games = ("MinAtar/Breakout", "MinAtar/Asterix")
+    with_diagonal = TransferConfig(games=games, base=TINY).ordered_pairs
+    assert len(with_diagonal) == 4 and ("MinAtar/Breakout", "MinAtar/Breakout") in with_diagonal
+    assert len(TransferConfig(games=games, base=TINY, diagonal=False).ordered_pairs) == 2
+    assert TransferConfig(games=games[:1], base=TINY).ordered_pairs == [(games[0], games[0])]
+    with pytest.raises(UsageError, match="no cell"):
+        TransferConfig(games=games[:1], base=TINY, diagonal=False)
+
+
 def test_transfer_command_rejects_bad_input_in_one_line(tmp_path):
-    for args in (["--games", "MinAtar/Breakout"], ["--games", "MinAtar/Breakout", "NoSuchGame"],
+    for args in (["--games", "MinAtar/Breakout", "--no-diagonal"], ["--games", "MinAtar/Breakout", "NoSuchGame"],
                  ["--games", "MinAtar/Breakout", "MinAtar/Asterix", "--methods", "magic"],
+                 ["--games", "MinAtar/Breakout", "MinAtar/Asterix", "--seeds", "0"],
                  ["--games", "MinAtar/Breakout", "MinAtar/Asterix", "--frames", "0"]):
         result = pathzero("transfer", *args, "--logdir", tmp_path / "m")
         assert result.returncode == 2, (args, result.stderr)
