@@ -4,7 +4,7 @@ through a module grid (nets/pathnet.py) while A3C trains them.
 The story of one worker:
 
     take a pathway from the shared population table -> train it with the A3C update (Hogwild, in
-    shared memory, the loop of agents/a3c.py) until T episodes have ended -> its fitness is their
+    shared memory, the runner's learn_step with A3C's loss) until T episodes have ended -> its fitness is their
     mean unclipped return -> compare with a random other pathway of the table; if that one is
     fitter, overwrite this genotype with a mutated copy of it -> next pathway.
 
@@ -27,8 +27,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.a3c import (A3CConfig, DoneMsg, Recipe, RunState, ScalarsMsg, WorkerContext, game_shapes, learn_step,
-                        make_env_batch, parent_gone, train)
+from agents.a3c import A3CConfig, rollout_loss
+from agents.common.runner import (DoneMsg, Recipe, RunState, ScalarsMsg, WorkerContext, game_shapes, learn_step,
+                                  make_env_batch, parent_gone, train)
 from agents.common.checkpoint import load_checkpoint
 from agents.common.runlog import RunLog
 from envs import GameSpec, UsageError, resolve_game
@@ -301,7 +302,7 @@ def pathnet_worker_loop(worker: int, cfg: PathNetConfig, ctx: WorkerContext, see
             returns: list[float] = []
             frames = 0
             while len(returns) < cfg.eval_episodes and not ctx.stop.is_set() and frames < cfg.total_frames:
-                episodes, frames = learn_step(worker, local, policy, envs, spec, cfg, ctx)
+                episodes, frames = learn_step(worker, local, policy, envs, spec, cfg, ctx, rollout_loss)
                 returns += ledger.count(episodes)
                 if parent_gone():
                     return
@@ -451,7 +452,7 @@ def pathway_text(pathway: np.ndarray) -> str:
 
 def train_pathnet(cfg: PathNetConfig, resume: str | Path | None = None) -> Path:
     """Trains PathNet on cfg.game (or continues `resume`); returns the run folder."""
-    return train(cfg, resume, PathNetRecipe())
+    return train(cfg, PathNetRecipe(), resume)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -404,7 +404,8 @@ class TransferMatrix:
 
     def summary(self, cells: list[dict]) -> dict:
         """Per method and control: the IQM and the mean of the per-seed scores over the off-diagonal
-        cells (and over the diagonal), with stratified bootstrap intervals; mean forgetting."""
+        cells and over the diagonal (over the targets for PathNet from scratch), with stratified
+        bootstrap intervals; mean forgetting."""
         out: dict[str, dict] = {}
         for method in (*self.cfg.transfers, "pathnet_scratch"):
             for control in self.cfg.controls:
@@ -412,8 +413,10 @@ class TransferMatrix:
                 if not mine:
                     continue
                 entry: dict[str, Any] = {"method": method, "control": control}
-                for part, chosen in (("off_diagonal", [c for c in mine if not c["diagonal"]]),
-                                     ("diagonal", [c for c in mine if c["diagonal"]])):
+                parts = ((("targets", mine),) if method == "pathnet_scratch" else
+                         (("off_diagonal", [c for c in mine if not c["diagonal"]]),
+                          ("diagonal", [c for c in mine if c["diagonal"]])))
+                for part, chosen in parts:
                     defined = [c for c in chosen if c["score"] is not None]
                     if not defined:
                         entry[part] = None
@@ -493,7 +496,7 @@ def summary_table(summary: dict, cells: list[dict], games: tuple[str, ...]) -> s
     width = max(max(len(g) for g in games) + 2, 20)
     for name, data in summary.items():
         parts = []
-        for part in ("off_diagonal", "diagonal"):
+        for part in ("off_diagonal", "diagonal", "targets"):
             if data.get(part):
                 iqm, mean = data[part]["iqm"], data[part]["mean"]
                 parts.append(f"{part.replace('_', '-')} IQM {_interval(iqm['value'], iqm['ci_low'], iqm['ci_high'])}, "

@@ -17,12 +17,13 @@ import numpy as np
 DEFAULT_DOC = "docs/BENCHMARKS.md"
 
 
-def bootstrap_interval(values: np.ndarray, stat=np.mean, n: int = 10_000, seed: int = 0) -> tuple[float, float]:
+def bootstrap_interval(values: np.ndarray, stat=np.mean) -> tuple[float, float]:
     """95% percentile-bootstrap interval of `stat` over the seeds."""
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(values), size=(n, len(values)))
-    stats = np.array([stat(values[p]) for p in picks])
-    return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
+    from agents.common.stats import bootstrap
+
+    values = np.asarray(values)
+    est = bootstrap(lambda i: stat(values[i]), len(values), reps=10_000)
+    return est.low, est.high
 
 
 def digits(args) -> int:
@@ -98,6 +99,38 @@ Against the independent learner: {ratio('independent', 'pathnet_transfer'):.2f}x
     return 0
 
 
+def _fmt(est: dict | None) -> str:
+    if not est:
+        return "—"
+    if est["ci_low"] is None:
+        return f"{est['value']:.2f}"
+    return f"{est['value']:.2f} [{est['ci_low']:.2f}, {est['ci_high']:.2f}]"
+
+
+def _num(value, spec: str = ".2f") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def goal_lines(summary: dict) -> list[str]:
+    """The issue's goals, checked against a matrix summary: PathNet off-diagonal >= 1.16 with its interval
+    above 1; the diagonal >= 1.3 for fine-tuning and PathNet (against the independent learner)."""
+    lines = []
+    pathnet = (summary.get("pathnet vs independent") or {}).get("off_diagonal")
+    if pathnet:
+        mean = pathnet["mean"]
+        met = mean["value"] >= 1.16 and mean["ci_low"] is not None and mean["ci_low"] > 1
+        lines.append(f"- PathNet, mean off-diagonal transfer vs the independent learner: {_fmt(mean)} "
+                     f"(goal >= 1.16 with the interval above 1): **{'met' if met else 'not met'}**.")
+    for method in ("finetune", "pathnet"):
+        diagonal = (summary.get(f"{method} vs independent") or {}).get("diagonal")
+        if diagonal:
+            mean = diagonal["mean"]
+            met = mean["value"] >= 1.3
+            lines.append(f"- {method}, mean diagonal (game -> itself) vs the independent learner: {_fmt(mean)} "
+                         f"(goal >= 1.3): **{'met' if met else 'not met'}**.")
+    return lines
+
+
 def transfer(args) -> int:
     from agents.transfer import summary_table
     from envs import UsageError
@@ -107,49 +140,73 @@ def transfer(args) -> int:
     if not (root / "matrix.json").is_file():
         raise UsageError(f"{root} holds no matrix.json; give a folder written by pathzero transfer")
     data = json.loads((root / "matrix.json").read_text())
+    if "cells" not in data:
+        raise UsageError(f"{root}/matrix.json has an older format (no cells); rerun pathzero transfer on it")
     settings = json.loads((root / "transfer.json").read_text())
     docs = Path(args.doc).parent
     name = args.name or root.name
     images = []
-    for method in data["methods"]:
-        src = root / f"heatmap_{method}.png"
-        if src.exists():
-            dst = docs / f"{name}_heatmap_{method}.png"
-            shutil.copyfile(src, dst)
-            images.append(f"![{method}]({dst.name})")
+    for src in sorted(root.glob("heatmap_*_vs_*.png")):
+        dst = docs / f"{name}_{src.name}"
+        shutil.copyfile(src, dst)
+        images.append(f"![{src.stem}]({dst.name})")
     curves = sorted((root / "curves").glob("*.png"))
-    if curves:
-        dst = docs / f"{name}_curves_{curves[0].name}"
-        shutil.copyfile(curves[0], dst)
-        images.append(f"![learning curves, {curves[0].stem.replace('__', ' -> ')}]({dst.name})")
-    summary = data["summary"]
-    lines = []
-    for method, s in summary.items():
-        if method == "scratch":
-            continue
-        forget = s["mean_forgetting"]
-        lines.append(f"| {method} | {s['mean_score']:.3f} | "
-                     f"{'' if forget is None else f'{forget:+.2f}'} | "
-                     f"{'' if s['source_identical'] is None else ('yes' if s['source_identical'] else 'no')} |")
+    for curve in curves[:2]:
+        dst = docs / f"{name}_curves_{curve.name}"
+        shutil.copyfile(curve, dst)
+        images.append(f"![learning curves, {curve.stem.replace('__', ' -> ')}]({dst.name})")
+    summary, cells = data["summary"], data["cells"]
+    summary_rows = [f"| {key} | {_fmt(s['off_diagonal'] and s['off_diagonal']['iqm'])} | "
+                    f"{_fmt(s['off_diagonal'] and s['off_diagonal']['mean'])} | "
+                    f"{_fmt(s['diagonal'] and s['diagonal']['mean'])} | {_num(s['mean_forgetting'], '+.2f')} | "
+                    f"{'' if s['source_identical'] is None else ('yes' if s['source_identical'] else 'no')} |"
+                    for key, s in summary.items()]
+    cell_rows = [f"| {c['source'] or '—'} | {c['target']} | {c['method']} | {c['control']} | "
+                 f"{_fmt(None if c['score'] is None else {'value': c['score'], 'ci_low': c['ci_low'], 'ci_high': c['ci_high']})}"
+                 f"{' *' if c['excludes_one'] else ''} | {c['auc']:.2f} | {c['auc_control']:.2f} | {c['auc_random']:.2f} | "
+                 f"{_num(c['forgetting'], '+.2f')} | {c['note'] or ''} |" for c in cells]
+    random_rows = [f"| {game} | {r['mean']:.2f} [{r['interval'][0]:.2f}, {r['interval'][1]:.2f}] | {r['episodes']} |"
+                   for game, r in data["random"].items()]
     base = settings["base"]
     command = (f"pathzero transfer --games {' '.join(data['games'])} --frames {data['frames']} --seeds {data['seeds']} "
-               f"--logdir {root}" + (f" {args.flags}" if args.flags else ""))
+               f"--logdir {root}" + ("" if data.get("diagonal", True) else " --no-diagonal")
+               + (f" {args.flags}" if args.flags else ""))
     body = f"""## PathNet: transfer matrix ({name})
 
 Measured {dt.date.today().isoformat()} on {machine()}. Command: `{command}`;
 then `pathzero bench transfer {root} --name {name}`.
 
-{len(data['games'])} games, {data['frames']:,} frames per run, {data['seeds']} seed(s); grid L, M, N =
+{len(data['games'])} games, {data['frames']:,} frames per run, {data['seeds']} seed(s) per cell; grid L, M, N =
 {base['layers']}, {base['modules']}, {base['active']}, population {base['population']}, {base['eval_episodes']} episodes
-per fitness evaluation. Score = area under the target learning curve / scratch's (same target, seed, budget).
-Forgetting = source score before - after target training ({settings['score_episodes']} episodes, same seeds).
+per fitness evaluation. Score = (AUC_method - AUC_random) / (AUC_control - AUC_random), AUC = mean return
+over training; the control is the independent learner (a fixed maximal pathway trained on the target only) or
+PathNet from scratch (evolution on the target only); random = a uniform random policy. Each cell: the ratio of
+the mean AUCs over seeds, with a 95% paired bootstrap interval over seeds (* : the interval excludes 1). The
+summary: interquartile mean and mean over cells of the per-seed scores, 95% stratified bootstrap intervals.
+Forgetting = (source score before - after target training) / (source score before - random), {settings['score_episodes']} episodes.
 
-| method | mean transfer score | mean forgetting of the source | source weights bit-identical |
-|---|---:|---:|---|
-{chr(10).join(lines)}
+Random policy (the floor of every score):
+
+| game | mean return [95% interval] | episodes |
+|---|---:|---:|
+{chr(10).join(random_rows)}
+
+| method vs control | off-diagonal IQM | off-diagonal mean | diagonal mean | forgetting | source weights bit-identical |
+|---|---:|---:|---:|---:|---|
+{chr(10).join(summary_rows)}
+
+{chr(10).join(goal_lines(summary))}
+
+<details><summary>Every cell</summary>
+
+| source | target | method | control | score [95% interval] | AUC | AUC control | AUC random | forgetting | note |
+|---|---|---|---|---:|---:|---:|---:|---:|---|
+{chr(10).join(cell_rows)}
+
+</details>
 
 ```
-{summary_table(summary, tuple(data['games']))}
+{summary_table(summary, cells, tuple(data['games']))}
 ```
 
 {chr(10).join(images)}
