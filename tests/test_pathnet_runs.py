@@ -229,6 +229,13 @@ def test_transfer_command_rejects_bad_input_in_one_line(tmp_path):
         result = pathzero("transfer", *args, "--logdir", tmp_path / "m")
         assert result.returncode == 2, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    # a folder holding a matrix trained with other settings is refused, and left as it was
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "transfer.json").write_text('{"frames": 123}')
+    result = pathzero("transfer", "--games", "MinAtar/Breakout", "--logdir", other)
+    assert result.returncode == 2 and "other settings" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert (other / "transfer.json").read_text() == '{"frames": 123}' and list(other.iterdir()) == [other / "transfer.json"]
 
 
 def test_learning_curve_bins_episodes_by_frames_and_carries_empty_bins(tmp_path):
