@@ -267,7 +267,7 @@ class TransferMatrix:
         base = self.cfg.base
         source = None
         if cell.source is not None:
-            source = self._load(Cell(SOURCE_KIND[cell.kind], cell.source, cell.seed))["run_dir"]
+            source = str(self._run_dir(self._source(Cell(SOURCE_KIND[cell.kind], cell.source, cell.seed))))
         return replace(base, game=cell.target, total_frames=self.cfg.frames, seed=base.seed * 1000 + cell.seed,
                        logdir=str(self.root / "runs" / cell.key), evolve=cell.kind in ("evolved", "pathnet"),
                        transfer_from=source, freeze_source=cell.kind == "pathnet", progress=False,
@@ -290,6 +290,19 @@ class TransferMatrix:
     def _load(self, cell: Cell) -> dict:
         return json.loads(cell.path(self.root).read_text())
 
+    def _source(self, cell: Cell) -> dict:
+        """A finished source run's cell, its run trained again if its folder is gone (a matrix whose
+        cells were kept, as in a repository, but not its run folders). Transfer cells finished before
+        keep their results: each records the source scores it was measured against."""
+        result = self._load(cell)
+        if not (self._run_dir(result) / CHECKPOINT_NAME).is_file():
+            result = self._finish(cell)
+        return result
+
+    def _run_dir(self, result: dict) -> Path:
+        """A cell's run folder; cells store it relative to the matrix folder, which may move."""
+        return self.root / result["run_dir"]
+
     def _finish(self, cell: Cell) -> dict:
         if cell.kind == "random":
             returns = random_returns(cell.target, self.cfg.random_episodes, seed=90_000)
@@ -306,7 +319,7 @@ class TransferMatrix:
 
     def _finish_run(self, cell: Cell) -> dict:
         run_dir = self._train(self._run_config(cell))
-        result: dict[str, Any] = {**asdict(cell), "run_dir": str(run_dir),
+        result: dict[str, Any] = {**asdict(cell), "run_dir": str(run_dir.relative_to(self.root)),
                                   "curve": learning_curve(run_dir, self.cfg.frames, self.cfg.bins).tolist()}
         result["auc"] = area(np.array(result["curve"]))
         ckpt, _ = load_pathnet_checkpoint(run_dir)
@@ -315,10 +328,10 @@ class TransferMatrix:
         if cell.source is None:
             result["own_score"] = source_score(run_dir, ckpt["task"], cell.target, self.cfg.score_episodes, seed)
         else:
-            source = self._load(Cell(SOURCE_KIND[cell.kind], cell.source, cell.seed))
+            source = self._source(Cell(SOURCE_KIND[cell.kind], cell.source, cell.seed))
             result["source_before"] = source["own_score"]
             result["source_after"] = source_score(run_dir, source["task"], cell.source, self.cfg.score_episodes, seed)
-            result["source_identical"] = source_weights_identical(Path(source["run_dir"]), run_dir, source["task"])
+            result["source_identical"] = source_weights_identical(self._run_dir(source), run_dir, source["task"])
         return result
 
     def run(self, progress: bool = True) -> dict:

@@ -1,6 +1,7 @@
 """PathNet with A3C workers end to end: run folders, resume, transfer with frozen pathways, and the
 transfer matrix command (tiny budgets in frames)."""
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -12,7 +13,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from agents.common.runlog import read_episodes
 from agents.pathnet import PathNetConfig, load_pathnet_checkpoint, train_pathnet
-from agents.transfer import TransferConfig, TransferMatrix, plan
+from agents.transfer import Cell, TransferConfig, TransferMatrix, plan
 from envs import UsageError
 from nets.pathnet import pathway_modules
 
@@ -157,6 +158,14 @@ def test_transfer_matrix_end_to_end_with_seeds_diagonal_and_resume(tmp_path):
     TransferMatrix(cfg).run(progress=False)
     assert lost.exists()
     assert all(c.path(tmp_path).stat().st_mtime_ns == stamps[c.key] for c in cells[:-1])
+    # a matrix whose cells were kept but not its run folders (a fresh clone): a transfer still to do
+    # trains its source again; finished cells stay as they are
+    lost.unlink()
+    source = Cell("evolved", "MinAtar/Breakout", 2)
+    shutil.rmtree(tmp_path / "runs" / source.key)
+    TransferMatrix(cfg).run(progress=False)
+    assert lost.exists() and source.path(tmp_path).stat().st_mtime_ns != stamps[source.key]
+    assert all(c.path(tmp_path).stat().st_mtime_ns == stamps[c.key] for c in cells[:-1] if c != source)
     with pytest.raises(UsageError, match="other settings"):
         TransferMatrix(replace(cfg, frames=3000)).run(progress=False)
     assert json.loads((tmp_path / "transfer.json").read_text())["frames"] == 1500  # nothing overwritten
@@ -165,13 +174,11 @@ def test_transfer_matrix_end_to_end_with_seeds_diagonal_and_resume(tmp_path):
 def _fake_cell(root, cell, **fields):
     path = cell.path(root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"run_dir": str(root), "curve": [fields.get("auc", 0.0)] * 3, "task": cell.target,
+    path.write_text(json.dumps({"run_dir": ".", "curve": [fields.get("auc", 0.0)] * 3, "task": cell.target,
                                 "own_score": 0.0, **fields}))
 
 
 def test_scores_are_defined_for_negative_returns_and_explained_where_the_control_is_not_above_random(tmp_path):
-    from agents.transfer import Cell
-
     cfg = TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix"), seeds=3, logdir=str(tmp_path), base=TINY,
                          pairs=(("MinAtar/Breakout", "MinAtar/Asterix"), ("MinAtar/Asterix", "MinAtar/Breakout")),
                          methods=("independent", "finetune"))
