@@ -2,7 +2,8 @@
 
 A worker steps B environments and chooses all B actions with one batched forward pass; on a CPU
 the network, not the emulator, dominates the cost of acting, so batching is the main lever on
-throughput. `collect` returns a `Rollout` of T steps ready for `returns` and the loss.
+throughput. `collect` acts without gradients and then runs the network once over the whole
+rollout, returning a `Rollout` of T steps ready for `returns` and the loss.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
-from torch.distributions import Categorical
 
 from envs import GameSpec, make_env
 from nets import DualOutput
@@ -20,7 +20,7 @@ Forward = Callable[[torch.Tensor], DualOutput]  # observations [B, ...] -> (logi
 
 
 class Rollout(NamedTuple):
-    """T steps of B environments, with the network outputs kept for the loss (no second forward)."""
+    """T steps of B environments, with the network outputs (and their graph) for the loss."""
 
     logits: torch.Tensor  # [T, B, A] with grad
     values: torch.Tensor  # [T, B] with grad
@@ -37,13 +37,21 @@ class Episode:
     env_index: int
 
 
+def sample_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """One action per row of logits [B, A] -> [B], drawn from softmax(logits) by the Gumbel-max
+    trick: argmax(logits + Gumbel noise). The same distribution as Categorical(logits).sample(),
+    in two kernels instead of Categorical's validation and normalisation (a tenth of the time)."""
+    noise = torch.empty_like(logits).exponential_().log_()  # -Gumbel noise: log of Exp(1) draws
+    return (logits - noise).argmax(-1)
+
+
 def sample_actions(model: torch.nn.Module, obs: torch.Tensor, greedy: bool = False) -> torch.Tensor:
     """One batched forward pass -> an action per observation: [B, *obs_shape] -> [B]."""
     with torch.no_grad():
         logits = model(obs).logits
     if greedy:
         return logits.argmax(-1)
-    return Categorical(logits=logits).sample()
+    return sample_from_logits(logits)
 
 
 class EnvBatch:
@@ -55,56 +63,70 @@ class EnvBatch:
         first = [env.reset(seed=seed + i) for i, env in enumerate(self.envs)]
         for i, env in enumerate(self.envs):
             env.action_space.seed(seed + i)
-        self.obs = np.stack([o for o, _ in first])  # [B, *obs_shape], updated in place
+        self.obs = np.stack([o for o, _ in first])  # [B, *obs_shape], the latest observations
         self.lives = [info.get("lives", 0) for _, info in first]
 
     def __len__(self) -> int:
         return len(self.envs)
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Episode]]:
-        """Steps every env once; returns (next obs [B, ...], rewards [B], dones [B], finished episodes)."""
+    def step(self, actions: np.ndarray, out: np.ndarray | None = None,
+             rewards: np.ndarray | None = None,
+             dones: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Episode]]:
+        """Steps every env once; returns (next obs [B, ...], rewards [B], dones [B], finished episodes).
+
+        The next observations are written into `out` (default: a new array), rewards and dones into
+        `rewards` and `dones` when given, so a rollout's buffers fill without copies; `self.obs`
+        becomes the next observations.
+        """
         n = len(self.envs)
-        rewards = np.zeros(n, dtype=np.float32)
-        dones = np.zeros(n, dtype=np.float32)
+        out = np.empty_like(self.obs) if out is None else out
+        rewards = np.zeros(n, dtype=np.float32) if rewards is None else rewards
+        dones = np.zeros(n, dtype=np.float32) if dones is None else dones
         finished: list[Episode] = []
-        for i, env in enumerate(self.envs):
-            obs, reward, terminated, truncated, info = env.step(int(actions[i]))
+        for i, (env, action) in enumerate(zip(self.envs, actions.tolist())):
+            obs, reward, terminated, truncated, info = env.step(action)
             rewards[i] = reward
+            done = 0.0
             lives = info.get("lives", 0)
             if terminated or truncated:
-                dones[i] = 1.0
+                done = 1.0
                 ep = info["episode"]
                 finished.append(Episode(float(ep["r"]), int(ep["l"]), i))
                 obs, info = env.reset()
                 lives = info.get("lives", 0)
             elif self.life_loss and lives < self.lives[i]:
-                dones[i] = 1.0  # a lost life ends the return for learning, not the episode
+                done = 1.0  # a lost life ends the return for learning, not the episode
+            dones[i] = done
             self.lives[i] = lives
-            self.obs[i] = obs
-        return self.obs, rewards, dones, finished
+            out[i] = obs
+        self.obs = out
+        return out, rewards, dones, finished
 
     def collect(self, forward: Forward, t_max: int) -> tuple[Rollout, list[Episode]]:
-        """Acts for t_max steps in every env: observe -> forward (kept for the loss) -> act -> store.
+        """Acts for t_max steps in every env: observe -> act (no grad) -> store; then one batched
+        forward pass with grad over all T+1 observations for the loss.
 
-        `forward` is the network (or a PathNet pathway through it). Acting keeps the autograd
-        graph, so the loss needs no second forward pass over the rollout.
+        `forward` is the network (or a PathNet pathway through it); its weights must not change
+        during the call. Acting needs no autograd graph, and one forward and backward over
+        [(T+1) * B] observations costs far less than T graphs of B: on a CPU a small network's cost
+        is per operation as much as per sample. The last B rows give the bootstrap values.
         """
-        logits, values, actions, rewards, dones, finished = [], [], [], [], [], []
-        for _ in range(t_max):
-            # a copy: the graph may keep the input for backward, and self.obs changes in place
-            out = forward(torch.from_numpy(self.obs.copy()))
-            action = Categorical(logits=out.logits.detach()).sample()  # [B]
-            _, reward, done, episodes = self.step(action.numpy())
-            logits.append(out.logits)
-            values.append(out.value)
-            actions.append(action)
-            rewards.append(torch.from_numpy(reward))
-            dones.append(torch.from_numpy(done))
-            finished += episodes
+        n = len(self.envs)
+        obs = np.empty((t_max + 1, *self.obs.shape), dtype=self.obs.dtype)  # [T+1, B, ...]
+        rewards = np.empty((t_max, n), dtype=np.float32)  # [T, B]
+        dones = np.empty((t_max, n), dtype=np.float32)  # [T, B]
+        actions = torch.empty((t_max, n), dtype=torch.int64)  # [T, B]
+        finished: list[Episode] = []
+        obs[0] = self.obs
         with torch.no_grad():
-            bootstrap = forward(torch.from_numpy(self.obs)).value
-        rollout = Rollout(torch.stack(logits), torch.stack(values), torch.stack(actions), torch.stack(rewards),
-                          torch.stack(dones), bootstrap)
+            for t in range(t_max):
+                actions[t] = sample_from_logits(forward(torch.from_numpy(obs[t])).logits)
+                finished += self.step(actions[t].numpy(), obs[t + 1], rewards[t], dones[t])[3]
+        out = forward(torch.from_numpy(obs).flatten(0, 1))  # [(T+1) * B, ...] -> logits, values
+        logits = out.logits.unflatten(0, (t_max + 1, n))  # [T+1, B, A]
+        values = out.value.unflatten(0, (t_max + 1, n))  # [T+1, B]
+        rollout = Rollout(logits[:t_max], values[:t_max], actions, torch.from_numpy(rewards),
+                          torch.from_numpy(dones), values[t_max].detach())
         return rollout, finished
 
     def close(self) -> None:

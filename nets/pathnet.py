@@ -173,11 +173,14 @@ class PathNet(nn.Module):
         return self.heads[task]
 
     # -- forward -------------------------------------------------------------------------------
-    def features(self, x: torch.Tensor, pathway: np.ndarray, task: str) -> torch.Tensor:
-        """Observations [B, ...] -> the task's features [B, hidden], through the pathway's modules only."""
+    def features(self, x: torch.Tensor, pathway: np.ndarray, task: str,
+                 active: list[list[int]] | None = None) -> torch.Tensor:
+        """Observations [B, ...] -> the task's features [B, hidden], through the pathway's modules only.
+
+        `active` is `layer_modules(pathway)` when the caller already has it (a PathwayPolicy does)."""
         heads = self._heads(task)
         h = heads.embed(x)
-        for layer, active in zip(self.grid, layer_modules(pathway)):
+        for layer, active in zip(self.grid, layer_modules(pathway) if active is None else active):
             total = self.branch_sum([layer[m] for m in active], h)
             if self.cfg.combine == "mean":
                 total = total / len(active)
@@ -185,9 +188,11 @@ class PathNet(nn.Module):
         return torch.relu(heads.fc(h.flatten(1)))
 
     def branch_sum(self, modules: list[nn.Module], h: torch.Tensor) -> torch.Tensor:
-        """sum_m module_m.branch(h), computed for all k modules at once: their first layers'
-        weights concatenated into one conv (or linear), their second layers as one grouped conv (or
-        batched matmul). Two kernels per layer instead of 2k keeps small grids cheap on a CPU."""
+        """sum_m module_m.branch(h), computed for all k modules at once in two kernels instead of 2k,
+        which keeps small grids cheap on a CPU: the first layers' weights concatenated into one
+        conv (or linear) with k*C outputs; then, since only the sum of the second layers' outputs is
+        needed, one conv (or linear) from those k*C channels back to C, whose weights are the
+        second layers' placed side by side along the input channels and whose bias is their sum."""
         k = len(modules)
         if k == 1:
             return modules[0].branch(h)
@@ -196,21 +201,19 @@ class PathNet(nn.Module):
             second = [m.conv2 for m in modules]
             y = torch.relu(F.conv2d(h, torch.cat([c.weight for c in first]), torch.cat([c.bias for c in first]),
                                     padding=1))  # [B, k*C, H, W]
-            y = F.conv2d(y, torch.cat([c.weight for c in second]), torch.cat([c.bias for c in second]),
-                         padding=1, groups=k)  # [B, k*C, H, W]: module i sees only its own channels
-            return y.unflatten(1, (k, -1)).sum(1)  # [B, C, H, W]
+            return F.conv2d(y, torch.cat([c.weight for c in second], 1),  # [C, k*C, 3, 3]
+                            torch.stack([c.bias for c in second]).sum(0), padding=1)  # [B, C, H, W]
         first = [m.fc1 for m in modules]
         second = [m.fc2 for m in modules]
-        y = torch.relu(F.linear(h, torch.cat([f.weight for f in first]), torch.cat([f.bias for f in first])))
-        y = y.unflatten(1, (k, -1)).transpose(0, 1)  # [k, B, W]
-        y = torch.baddbmm(torch.stack([f.bias for f in second]).unsqueeze(1), y,
-                          torch.stack([f.weight for f in second]).transpose(1, 2))  # [k, B, W]
-        return y.sum(0)
+        y = torch.relu(F.linear(h, torch.cat([f.weight for f in first]), torch.cat([f.bias for f in first])))  # [B, k*W]
+        return F.linear(y, torch.cat([f.weight for f in second], 1),  # [W, k*W]
+                        torch.stack([f.bias for f in second]).sum(0))  # [B, W]
 
-    def forward(self, x: torch.Tensor, pathway: np.ndarray, task: str) -> DualOutput:
-        """An RL task's policy logits [B, A] and value [B] along `pathway`."""
+    def forward(self, x: torch.Tensor, pathway: np.ndarray, task: str,
+                active: list[list[int]] | None = None) -> DualOutput:
+        """An RL task's policy logits [B, A] and value [B] along `pathway` (see `features` for `active`)."""
         heads = self._heads(task)
-        h = self.features(x, pathway, task)
+        h = self.features(x, pathway, task, active)
         return DualOutput(heads.policy(h), heads.value(h))
 
     def classify(self, x: torch.Tensor, pathway: np.ndarray, task: str) -> torch.Tensor:
@@ -300,7 +303,8 @@ class PathwayPolicy(nn.Module):
         super().__init__()
         self.net = net
         self.pathway = check_pathway(pathway, net.cfg)
+        self.active = layer_modules(self.pathway)  # what every forward needs, worked out once
         self.task = task
 
     def forward(self, obs: torch.Tensor) -> DualOutput:
-        return self.net(obs, self.pathway, self.task)
+        return self.net(obs, self.pathway, self.task, self.active)

@@ -1,6 +1,7 @@
 """`pathzero bench`: measure, side by side in one run, and write docs/BENCHMARKS.md.
 
     pathzero bench throughput --game Pong            # env-only ceiling vs pathzero A3C vs SB3 A2C
+    pathzero bench throughput --game MinAtar/Breakout --workers 2 --pathnet --sb3-frames 0
     pathzero bench curve runs/pong10m/Pong__a3c__... # learning-curve PNG and summary of a run
 
 Every number is written with the machine, the date and the command that produced it, and
@@ -26,7 +27,8 @@ DEFAULT_DOC = Path("docs/BENCHMARKS.md")
 # ---------------------------------------------------------------------------------------------
 # Measurements
 
-def _ceiling_worker(game: str, n_envs: int, frames: int, seed: int, ready, go, results) -> None:
+def _ceiling_worker(game: str, n_envs: int, frames: int, seed: int, clip_rewards: bool, ready, go,
+                    results) -> None:
     import numpy as np
     import torch
 
@@ -35,7 +37,7 @@ def _ceiling_worker(game: str, n_envs: int, frames: int, seed: int, ready, go, r
 
     torch.set_num_threads(1)
     spec = resolve_game(game)
-    envs = EnvBatch(spec, n_envs, seed, clip_rewards=True, life_loss=False)
+    envs = EnvBatch(spec, n_envs, seed, clip_rewards=clip_rewards, life_loss=False)
     rng = np.random.default_rng(seed)
     n_actions = envs.envs[0].action_space.n
     ready.wait(timeout=600)
@@ -47,12 +49,12 @@ def _ceiling_worker(game: str, n_envs: int, frames: int, seed: int, ready, go, r
     results.put((done, time.perf_counter() - start))
 
 
-def env_ceiling_fps(game: str, workers: int, envs_per_worker: int, frames: int) -> float:
+def env_ceiling_fps(game: str, workers: int, envs_per_worker: int, frames: int, clip_rewards: bool = True) -> float:
     """Emulator frames/s of random actions through the same wrappers, processes and env counts."""
     ctx = mp.get_context("spawn")
     ready, go, results = ctx.Barrier(workers + 1), ctx.Barrier(workers + 1), ctx.Queue()
     procs = [ctx.Process(target=_ceiling_worker,
-                         args=(game, envs_per_worker, frames // workers, 100 * w, ready, go, results))
+                         args=(game, envs_per_worker, frames // workers, 100 * w, clip_rewards, ready, go, results))
              for w in range(workers)]
     for p in procs:
         p.start()
@@ -71,15 +73,41 @@ def env_ceiling_fps(game: str, workers: int, envs_per_worker: int, frames: int) 
     return done / elapsed
 
 
-def a3c_fps(game: str, workers: int, envs_per_worker: int, frames: int, logdir: Path) -> float:
-    """pathzero A3C training frames/s (after start-up), with its default hyper-parameters."""
-    from agents.a3c import A3CConfig, train
+def training_config(agent: str, game: str, given: dict):
+    """The config `pathzero train --agent AGENT` builds from these flags: the game family's preset
+    under the flags given."""
+    from agents.common.presets import apply_preset
+
+    if agent == "pathnet":
+        from agents.pathnet import PathNetConfig as cls
+    else:
+        from agents.a3c import A3CConfig as cls
+    return cls(**apply_preset(cls, game, {"game": game, **given}))
+
+
+def train_fps(cfg) -> tuple[float, float]:
+    """(frames/s after start-up, frames/s of the whole `train` call) of a training run: the second
+    counts spawning the workers, their imports, building the envs and the final checkpoint."""
     from agents.common.checkpoint import load_checkpoint
 
-    cfg = A3CConfig(game=game, workers=workers, envs_per_worker=envs_per_worker, total_frames=frames,
-                    logdir=str(logdir), progress=False, replay_episodes=0)
-    run_dir = train(cfg)
-    return load_checkpoint(run_dir, "pathzero-a3c")["state"]["fps"]
+    pathnet = hasattr(cfg, "grid")
+    if pathnet:
+        from agents.pathnet import train_pathnet as run
+    else:
+        from agents.a3c import train as run
+    start = time.perf_counter()
+    run_dir = run(cfg)
+    wall = time.perf_counter() - start
+    state = load_checkpoint(run_dir, "pathzero-pathnet" if pathnet else "pathzero-a3c")["state"]
+    return state["fps"], state["frames"] / wall
+
+
+def a3c_fps(game: str, workers: int, envs_per_worker: int, frames: int, logdir: Path) -> float:
+    """pathzero A3C training frames/s (after start-up), with the defaults `pathzero train` gives."""
+    cfg = training_config("a3c", game, {"workers": workers, "envs_per_worker": envs_per_worker,
+                                        "total_frames": frames, "logdir": str(logdir), "progress": False,
+                                        "replay_episodes": 0})
+    return train_fps(cfg)[0]
 
 
 def sb3_a2c_fps(game: str, n_envs: int, frames: int) -> float:
@@ -134,57 +162,83 @@ def write_section(doc: Path, name: str, body: str, note: str = "") -> None:
 
 
 def throughput(args) -> int:
+    from agents.a3c import A3CConfig
+    from agents.common.presets import describe_preset
     from envs import UsageError, resolve_game
 
     spec = resolve_game(args.game)
-    if args.frames < 1000 or args.workers < 1 or args.envs_per_worker < 1:
+    if args.frames < 1000 or args.workers < 1 or (args.envs_per_worker is not None and args.envs_per_worker < 1):
         raise UsageError("--frames must be >= 1000, --workers and --envs-per-worker >= 1")
-    n_envs = args.workers * args.envs_per_worker
-    logdir = Path(args.logdir)
-    print(f"measuring {spec.env_id}: {args.workers} processes x {args.envs_per_worker} envs, "
-          f"{args.frames:,} frames each ...")
-    a = env_ceiling_fps(spec.env_id, args.workers, args.envs_per_worker, args.frames)
+    run = {"workers": args.workers, "total_frames": args.frames, "logdir": str(args.logdir), "progress": False,
+           "replay_episodes": 0}
+    if args.envs_per_worker is not None:
+        run["envs_per_worker"] = args.envs_per_worker
+    cfg = training_config("a3c", args.game, run)
+    epw = cfg.envs_per_worker
+    n_envs = args.workers * epw
+    preset_line = describe_preset(spec, A3CConfig, {k: v for k, v in run.items() if k == "envs_per_worker"})
+    print(f"measuring {spec.env_id}: {args.workers} processes x {epw} envs, {args.frames:,} frames each; {preset_line}")
+    a = env_ceiling_fps(spec.env_id, args.workers, epw, args.frames, cfg.clip_rewards)
     print(f"(a) env-only ceiling: {a:,.0f} frames/s")
-    b = a3c_fps(args.game, args.workers, args.envs_per_worker, args.frames, logdir)
-    print(f"(b) pathzero A3C:     {b:,.0f} frames/s")
-    rows = [("(a) environment only, random actions", a, f"{b / a:.2f}"), ("(b) pathzero A3C training", b, "1.00")]
+    b, b_wall = train_fps(cfg)
+    print(f"(b) pathzero A3C:     {b:,.0f} frames/s after start-up, {b_wall:,.0f} with start-up")
+    rows = [("(a) environment only, random actions", a, "", f"{b / a:.3f}"),
+            ("(b) pathzero A3C training", b, f"{b_wall:,.0f}", "1.00")]
+    p = p_wall = None
+    if args.pathnet:
+        pcfg = training_config("pathnet", args.game, run)
+        p, p_wall = train_fps(pcfg)
+        print(f"(p) pathzero PathNet: {p:,.0f} frames/s after start-up, {p_wall:,.0f} with start-up")
+        rows.append((f"(p) pathzero PathNet training (grid {pcfg.layers}x{pcfg.modules}, {pcfg.active} active, "
+                     f"{pcfg.channels} channels)", p, f"{p_wall:,.0f}", f"{b / p:.2f}"))
     sweep = []
     for n in args.sweep:
-        if n != args.envs_per_worker:
-            fps = a3c_fps(args.game, args.workers, n, args.frames, logdir)
+        if n != epw:
+            fps = a3c_fps(args.game, args.workers, n, args.frames, Path(args.logdir))
             print(f"    A3C with {n} envs per worker: {fps:,.0f} frames/s")
             sweep.append((n, fps))
     c = None
-    if not args.skip_sb3:
-        c = sb3_a2c_fps(args.game, n_envs, args.sb3_frames or args.frames)
+    sb3_frames = args.frames if args.sb3_frames is None else args.sb3_frames
+    if not args.skip_sb3 and sb3_frames > 0:
+        c = sb3_a2c_fps(args.game, n_envs, sb3_frames)
         print(f"(c) SB3 A2C:          {c:,.0f} frames/s")
-        rows.append((f"(c) stable-baselines3 A2C CnnPolicy, {n_envs} envs", c, f"{b / c:.2f}"))
-    table = "\n".join(f"| {name} | {fps:,.0f} | {ratio} |" for name, fps, ratio in rows)
-    goal_c = f"b/c = **{b / c:.2f}** (goal >= 4)" if c else "b/c not measured (--skip-sb3)"
+        rows.append((f"(c) stable-baselines3 A2C CnnPolicy, {n_envs} envs", c, "", f"{b / c:.2f}"))
+    table = "\n".join(f"| {name} | {fps:,.0f} | {wall} | {ratio} |" for name, fps, wall, ratio in rows)
+    goal_c = f"b/c = **{b / c:.2f}** (goal >= 4)" if c else "b/c not measured"
+    pathnet_line = (f"; PathNet p/a = **{p / a:.3f}** after start-up, **{p_wall / a:.3f}** with start-up"
+                    if p else "")
+    command = (f"pathzero bench throughput --game {args.game} --workers {args.workers}"
+               + (f" --envs-per-worker {args.envs_per_worker}" if args.envs_per_worker is not None else "")
+               + f" --frames {args.frames}" + (f" --sb3-frames {args.sb3_frames}" if args.sb3_frames is not None else "")
+               + (" --skip-sb3" if args.skip_sb3 else "") + (" --pathnet" if args.pathnet else "")
+               + (" --sweep " + ",".join(map(str, args.sweep)) if args.sweep else ""))
     body = f"""## Throughput: {spec.env_id}
 
 Measured {dt.date.today().isoformat()} on {machine()}.
-Command: `pathzero bench throughput --game {args.game} --workers {args.workers} --envs-per-worker {args.envs_per_worker} --frames {args.frames}{' --sb3-frames ' + str(args.sb3_frames) if args.sb3_frames else ''}{' --sweep ' + ','.join(map(str, args.sweep)) if args.sweep else ''}`
+Command: `{command}`
 
-Frames are emulator frames (one agent step = {spec.frames_per_step} frames), timed after start-up
-(processes spawned, environments built). (a) steps the same wrappers with random actions in the
-same {args.workers} processes x {args.envs_per_worker} envs; (b) is `pathzero train` with its defaults
-({args.workers} Hogwild workers, {args.envs_per_worker} envs each, one batched forward per step);
+Frames are emulator frames (one agent step = {spec.frames_per_step} frames). (a) steps the same wrappers with random
+actions in the same {args.workers} processes x {epw} envs, timed after start-up (processes spawned, environments
+built); (b) is `pathzero train` with the defaults it gives this game ({preset_line}; {args.workers} Hogwild
+workers, {epw} envs each, one batched forward per step), timed after start-up (from the first update) and over
+the whole `train` call (workers spawned and imported, envs built, final checkpoint written);
 (c) is stable-baselines3's A2C on the same {n_envs} envs in one process using all cores.
 
-| what | frames/s | b / row |
-|---|---:|---:|
+| what | frames/s (after start-up) | frames/s (with start-up) | b / row |
+|---|---:|---:|---:|
 {table}
 
-b/a = **{b / a:.2f}** (goal >= 0.35); {goal_c}.
+b/a = **{b / a:.3f}** after start-up, **{b_wall / a:.3f}** with start-up{pathnet_line}; {goal_c}.
 """
     if sweep:
         body += ("\nThe choice of envs per worker (one batched forward pass acts for all of them), same run:\n\n"
                  "| envs per worker | A3C frames/s | vs the default |\n|---:|---:|---:|\n"
-                 + "\n".join(f"| {n}{' (default)' if n == args.envs_per_worker else ''} | {fps:,.0f} | {fps / b:.2f} |"
-                              for n, fps in sorted(sweep + [(args.envs_per_worker, b)])) + "\n")
+                 + "\n".join(f"| {n}{' (default)' if n == epw else ''} | {fps:,.0f} | {fps / b:.2f} |"
+                              for n, fps in sorted(sweep + [(epw, b)])) + "\n")
     write_section(Path(args.doc), f"throughput-{spec.name}", body)
-    print(f"b/a = {b / a:.2f}" + (f", b/c = {b / c:.2f}" if c else "") + f"; written to {args.doc}")
+    print(f"b/a = {b / a:.3f} after start-up, {b_wall / a:.3f} with start-up"
+          + (f"; p/a = {p / a:.3f}, {p_wall / a:.3f}" if p else "") + (f", b/c = {b / c:.2f}" if c else "")
+          + f"; written to {args.doc}")
     return 0
 
 
@@ -268,9 +322,12 @@ def build_parser(prog: str = "pathzero bench") -> tuple[ArgumentParser, dict]:
     tp = sub.add_parser("throughput", help="env-only ceiling vs pathzero A3C vs stable-baselines3 A2C")
     tp.add_argument("--game", default="Pong", help="game to measure (default: Pong)")
     tp.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: one per core)")
-    tp.add_argument("--envs-per-worker", type=int, default=16, help="envs per process (default: 16, as A3C)")
+    tp.add_argument("--envs-per-worker", type=int, default=None,
+                    help="envs per process (default: what pathzero train gives the game)")
     tp.add_argument("--frames", type=int, default=400_000, help="emulator frames per measurement (default: 400000)")
-    tp.add_argument("--sb3-frames", type=int, default=None, help="frames for SB3 if fewer (default: --frames)")
+    tp.add_argument("--sb3-frames", type=int, default=None,
+                    help="frames for SB3 if fewer; 0 skips SB3 (default: --frames)")
+    tp.add_argument("--pathnet", action="store_true", help="also time a PathNet training run (an extra row)")
     tp.add_argument("--sweep", type=lambda t: [int(x) for x in t.split(",")], default=[],
                     help="also measure A3C with these envs per worker, e.g. 1,4,8 (default: none)")
     tp.add_argument("--skip-sb3", action="store_true", help="do not measure stable-baselines3")

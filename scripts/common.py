@@ -86,16 +86,16 @@ def given(namespace: argparse.Namespace, cls: type) -> dict[str, Any]:
 
 
 def config_from_args(cls: type, args: argparse.Namespace, resume: str | None, resumable: set[str],
-                     command: str) -> Any:
-    """The run's config: from the flags, or, when resuming, from the run folder's config.json
-    with only the `resumable` flags applied on top."""
+                     command: str, defaults: dict[str, Any] | None = None) -> Any:
+    """The run's config: from the flags over `defaults` (a preset), or, when resuming, from the run
+    folder's config.json with only the `resumable` flags applied on top."""
     from pathlib import Path
 
     from agents.common.runlog import read_config
 
     overrides = given(args, cls)
     if resume is None:
-        return cls(**overrides)
+        return cls(**{**(defaults or {}), **overrides})
     run_dir = Path(resume)
     if not (run_dir / "config.json").is_file():
         raise UsageError(f"{run_dir} is not a run folder (no config.json); give a folder made by {command}")

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from envs.errors import UsageError
-from scripts.common import ArgumentParser, add_config_flags, config_from_args, run_command
+from scripts.common import ArgumentParser, add_config_flags, config_from_args, given, run_command
 
 AGENTS = ("a3c", "pathnet")
 # Options that may change when a run is resumed; the rest are fixed by the run's config.json.
@@ -42,6 +42,18 @@ def agent_of_run(run_dir: str) -> str:
     pathnet_only = {f.name for f in dataclasses.fields(config_class("pathnet"))} - \
         {f.name for f in dataclasses.fields(config_class("a3c"))}
     return "pathnet" if pathnet_only <= keys else "a3c"
+
+
+def family_defaults(cls: type, args: argparse.Namespace) -> dict:
+    """The preset of the game's family (agents/common/presets.py) under the flags given; prints
+    it in one line."""
+    from agents.common.presets import describe_preset, preset
+    from envs import resolve_game
+
+    flags = given(args, cls)
+    spec = resolve_game(flags.get("game", cls.game))
+    print(describe_preset(spec, cls, flags))
+    return preset(spec, cls)
 
 
 def build_parser(prog: str = "pathzero train", agent: str = "a3c") -> ArgumentParser:
@@ -81,7 +93,11 @@ def main(argv: list[str] | None = None, prog: str = "pathzero train") -> None:
             if known.agent is not None and known.agent != chosen:
                 raise UsageError(f"{known.resume} is a {chosen} run, not {known.agent}; drop --agent when resuming")
         args = build_parser(prog, chosen).parse_args(argv)
-        cfg = config_from_args(config_class(chosen), args, args.resume, RESUMABLE, "pathzero train")
+        cls = config_class(chosen)
+        defaults = None
+        if args.resume is None:  # a resumed run keeps its config.json
+            defaults = family_defaults(cls, args)
+        cfg = config_from_args(cls, args, args.resume, RESUMABLE, "pathzero train", defaults)
         try:
             run_dir = (train_pathnet if chosen == "pathnet" else train)(cfg, resume=args.resume)
         except TrainingError as exc:

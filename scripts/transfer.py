@@ -70,7 +70,14 @@ def main(argv: list[str] | None = None, prog: str = "pathzero transfer") -> None
         from agents.pathnet import PathNetConfig
         from agents.transfer import TransferConfig, TransferMatrix, summary_table
 
-        base = PathNetConfig(game=args.games[0], **given(args, PathNetConfig))
+        from agents.common.presets import apply_preset, describe_preset
+        from envs import resolve_game
+
+        chosen = given(args, PathNetConfig)
+        spec = resolve_game(args.games[0])  # the family of the first game sets the preset of every run
+        base = PathNetConfig(game=args.games[0], **apply_preset(PathNetConfig, spec, chosen))
+        if not args.no_progress:
+            print(describe_preset(spec, PathNetConfig, chosen))
         cfg = TransferConfig(games=tuple(args.games), methods=tuple(dict.fromkeys(["independent", *args.methods])),
                              frames=args.frames, seeds=args.seeds, logdir=args.logdir,
                              score_episodes=args.score_episodes, random_episodes=args.random_episodes,

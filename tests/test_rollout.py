@@ -1,0 +1,71 @@
+"""Acting in a batch of environments: the sampler, the step buffers and the rollout for the loss."""
+import numpy as np
+import pytest
+import torch
+
+from agents.rollout import EnvBatch, sample_from_logits
+from envs import resolve_game
+from nets import DualNet, DualOutput, NetConfig
+
+
+def test_gumbel_max_sampling_follows_the_softmax():
+    torch.manual_seed(0)
+    logits = torch.tensor([[0.0, 1.0, -1.0, 2.0]]).repeat(40_000, 1)
+    counts = torch.bincount(sample_from_logits(logits), minlength=4).double()
+    expected = torch.softmax(logits[0].double(), -1) * len(logits)
+    chi2 = float(((counts - expected) ** 2 / expected).sum())
+    assert chi2 < 16.3  # chi-square, 3 degrees of freedom, p = 0.001
+
+
+def test_step_writes_into_the_given_buffers():
+    envs = EnvBatch(resolve_game("MinAtar/Breakout"), 3, seed=0, clip_rewards=False, life_loss=False)
+    out, rewards, dones = np.empty((3, 4, 10, 10), dtype=bool), np.full(3, -1.0, np.float32), np.full(3, -1.0, np.float32)
+    obs, r, d, _ = envs.step(np.array([0, 1, 2]), out, rewards, dones)
+    assert obs is out and r is rewards and d is dones and envs.obs is out
+    assert set(rewards.tolist()) <= {0.0, 1.0} and set(dones.tolist()) <= {0.0, 1.0}
+
+
+class Recorder(torch.nn.Module):
+    """A DualNet that remembers every batch it saw."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net, self.seen = net, []
+
+    def forward(self, obs):
+        self.seen.append(obs.clone())
+        return self.net(obs)
+
+
+@pytest.mark.parametrize("t_max", [1, 5])
+def test_collect_acts_then_runs_one_forward_over_the_whole_rollout(t_max):
+    torch.manual_seed(0)
+    spec = resolve_game("MinAtar/Breakout")
+    net = DualNet((4, 10, 10), 3, NetConfig(channels=4, blocks=0, hidden=8))
+    envs = EnvBatch(spec, 4, seed=1, clip_rewards=False, life_loss=False)
+    model = Recorder(net)
+    rollout, _ = envs.collect(model, t_max)
+    acted, learned = model.seen[:t_max], model.seen[t_max]
+    assert len(model.seen) == t_max + 1 and learned.shape == (4 * (t_max + 1), 4, 10, 10)
+    # the learning batch is the observations acted on, then the one after the last step
+    assert torch.equal(learned[:4 * t_max], torch.cat(acted)) and torch.equal(learned[4 * t_max:],
+                                                                               torch.from_numpy(envs.obs))
+    assert rollout.logits.shape == (t_max, 4, 3) and rollout.values.shape == (t_max, 4)
+    assert rollout.actions.shape == rollout.rewards.shape == rollout.dones.shape == (t_max, 4)
+    assert rollout.logits.requires_grad and rollout.values.requires_grad and not rollout.bootstrap.requires_grad
+    with torch.no_grad():
+        want = net(torch.cat(acted))
+        assert torch.allclose(rollout.logits.flatten(0, 1), want.logits, atol=1e-5)
+        assert torch.allclose(rollout.values.flatten(), want.value, atol=1e-5)
+        assert torch.allclose(rollout.bootstrap, net(torch.from_numpy(envs.obs)).value, atol=1e-5)
+
+
+def test_collect_samples_actions_from_the_policy():
+    class Always(torch.nn.Module):  # puts all probability on action 2
+        def forward(self, obs):
+            logits = torch.tensor([-1e9, -1e9, 0.0]).repeat(len(obs), 1)
+            return DualOutput(logits, torch.zeros(len(obs)))
+
+    envs = EnvBatch(resolve_game("MinAtar/Breakout"), 2, seed=0, clip_rewards=False, life_loss=False)
+    rollout, _ = envs.collect(Always(), 4)
+    assert (rollout.actions == 2).all()
