@@ -8,7 +8,7 @@ TORCH := torch==2.13.0
 TRAIN_ARGS ?=
 TEST_ARGS ?=
 
-.PHONY: train test bench install install-test clean
+.PHONY: train test bench bench-transfer-minatar bench-transfer-ale install install-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,20 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(VENV)/bin/pathzero bench $(BENCH_ARGS)
+
+# The issue-5 transfer matrices (docs/BENCHMARKS.md): resumable, finished runs are skipped; the cells
+# and outputs live in docs/matrices/<name>/ (run folders are not kept in git: a missing source run is retrained).
+MINATAR_MATRIX := pathzero transfer --games MinAtar/Breakout MinAtar/SpaceInvaders MinAtar/Seaquest \
+	--frames 300000 --seeds 5 --workers 2 --hidden 128 --logdir docs/matrices/minatar
+bench-transfer-minatar: $(VENV)/.installed
+	$(VENV)/bin/$(MINATAR_MATRIX)
+	$(VENV)/bin/pathzero bench transfer docs/matrices/minatar --name minatar --flags "--workers 2 --hidden 128"
+
+ALE_MATRIX := pathzero transfer --games Pong Breakout --frames 250000 --seeds 2 --workers 2 \
+	--score-episodes 3 --random-episodes 20 --logdir docs/matrices/ale
+bench-transfer-ale: $(VENV)/.installed
+	$(VENV)/bin/$(ALE_MATRIX)
+	$(VENV)/bin/pathzero bench transfer docs/matrices/ale --name ale --flags "--workers 2 --score-episodes 3 --random-episodes 20"
 
 clean:
 	rm -rf $(VENV) runs
