@@ -131,10 +131,16 @@ def test_ctrl_c_stops_cleanly_with_a_checkpoint_that_resumes(tmp_path):
     import signal
     import time as _time
 
+    def as_in_a_terminal() -> None:
+        # a suite started in the background (`make test &`) inherits SIGINT ignored, and Python then
+        # never turns Ctrl-C into KeyboardInterrupt: give the command a terminal's default
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     logdir = tmp_path / "runs"
     proc = subprocess.Popen([sys.executable, "-m", "scripts.cli", "train", *TINY, "--workers", "2",
                              "--total-frames", "100000000", "--logdir", str(logdir)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=as_in_a_terminal)
     rows = 0
     for _ in range(600):  # wait (bounded) until training is under way: episodes are being logged
         csvs = list(logdir.glob("*/episodes.csv"))
