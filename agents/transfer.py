@@ -247,7 +247,7 @@ class TransferMatrix:
         data = asdict(self.cfg)
         data["games"], data["methods"] = list(self.cfg.games), list(self.cfg.methods)
         data["pairs"] = [list(p) for p in self.cfg.pairs] if self.cfg.pairs else None
-        data["base"] = {k: v for k, v in data["base"].items() if k not in ("progress", "workers", "game")}
+        data["base"] = _run_options(data["base"])
         return data
 
     def _check_settings(self) -> None:
@@ -255,6 +255,7 @@ class TransferMatrix:
         settings = self._settings()
         if path.exists():
             saved = json.loads(path.read_text())
+            saved["base"] = _run_options(saved.get("base") or {})
             differ = sorted(k for k in RUN_SETTINGS if saved.get(k) != settings[k])
             if differ:
                 raise UsageError(f"{self.root} holds a matrix with other settings ({', '.join(differ)} differ); "
@@ -449,7 +450,7 @@ class TransferMatrix:
 
     def write_outputs(self) -> dict:
         """Writes matrix.json, matrix.csv, the heatmaps and the learning curves; returns matrix.json's content."""
-        from agents.pictures import learning_curves, transfer_heatmap
+        from agents.pictures import learning_curves, plt, transfer_heatmap
 
         cells = self.cells()
         summary = self.summary(cells)
@@ -476,7 +477,7 @@ class TransferMatrix:
                                        f"[95% interval]\n{self.cfg.frames:,} frames per run; "
                                        "bold: interval excludes 1")
                 fig.savefig(self.root / f"heatmap_{method}_vs_{control}.png", dpi=120)
-                fig.clf()
+                plt.close(fig)
         curves_dir = self.root / "curves"
         curves_dir.mkdir(exist_ok=True)
         x = (np.arange(self.cfg.bins) + 0.5) / self.cfg.bins * self.cfg.frames
@@ -488,8 +489,15 @@ class TransferMatrix:
             fig = learning_curves(curves, f"{source} -> {target}", baseline=("random", self.random_floor(target)["mean"]))
             name = f"{source}__{target}".replace("/", "-")
             fig.savefig(curves_dir / f"{name}.png", dpi=110)
-            fig.clf()
+            plt.close(fig)
         return matrix
+
+
+def _run_options(base: dict) -> dict:
+    """The options of the runs that decide what they learn: not the worker count, the progress bar,
+    the game or the folder (each run gets its own), so a matrix may be resumed with other workers or
+    moved."""
+    return {k: v for k, v in base.items() if k not in ("progress", "workers", "game", "logdir")}
 
 
 def _estimate(est: Estimate) -> dict:

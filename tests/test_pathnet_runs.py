@@ -169,6 +169,8 @@ def test_transfer_matrix_end_to_end_with_seeds_diagonal_and_resume(tmp_path):
     with pytest.raises(UsageError, match="other settings"):
         TransferMatrix(replace(cfg, frames=3000)).run(progress=False)
     assert json.loads((tmp_path / "transfer.json").read_text())["frames"] == 1500  # nothing overwritten
+    # other workers or a base --logdir (each run has its own folder) are not other settings
+    TransferMatrix(replace(cfg, base=replace(cfg.base, workers=3, logdir="elsewhere"))).run(progress=False)
 
 
 def _fake_cell(root, cell, **fields):
