@@ -156,9 +156,13 @@ def transfer(args) -> int:
         shutil.copyfile(curve, dst)
         images.append(f"![learning curves, {curve.stem.replace('__', ' -> ')}]({dst.name})")
     summary, cells = data["summary"], data["cells"]
-    summary_rows = [f"| {key} | {_fmt(s['off_diagonal'] and s['off_diagonal']['iqm'])} | "
-                    f"{_fmt(s['off_diagonal'] and s['off_diagonal']['mean'])} | "
-                    f"{_fmt(s['diagonal'] and s['diagonal']['mean'])} | {_num(s['mean_forgetting'], '+.2f')} | "
+    def part(s: dict, name: str, stat: str) -> dict | None:
+        return (s.get(name) or {}).get(stat)
+
+    # PathNet from scratch is scored per target ("targets"): it shows in the off-diagonal columns
+    summary_rows = [f"| {key} | {_fmt(part(s, 'off_diagonal', 'iqm') or part(s, 'targets', 'iqm'))} | "
+                    f"{_fmt(part(s, 'off_diagonal', 'mean') or part(s, 'targets', 'mean'))} | "
+                    f"{_fmt(part(s, 'diagonal', 'mean'))} | {_num(s['mean_forgetting'], '+.2f')} | "
                     f"{'' if s['source_identical'] is None else ('yes' if s['source_identical'] else 'no')} |"
                     for key, s in summary.items()]
     cell_rows = [f"| {c['source'] or '—'} | {c['target']} | {c['method']} | {c['control']} | "

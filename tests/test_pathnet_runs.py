@@ -148,6 +148,13 @@ def test_transfer_matrix_end_to_end_with_seeds_diagonal_and_resume(tmp_path):
             assert cell["source"] is None and cell["forgetting"] is None
     assert sum(c["source"] == c["target"] for c in data["cells"]) == 4  # the diagonal pair, 2 methods x 2 controls
     assert matrix["summary"] == data["summary"] and "pathnet vs independent" in data["summary"]
+    doc = tmp_path / "docs" / "BENCHMARKS.md"
+    doc.parent.mkdir()
+    written = pathzero("bench", "transfer", tmp_path, "--name", "tiny", "--doc", doc)
+    assert written.returncode == 0, written.stderr
+    text = doc.read_text()
+    assert "<!-- bench:pathnet-transfer-tiny -->" in text and "| pathnet vs independent |" in text
+    assert "| pathnet_scratch vs independent |" in text and (doc.parent / "tiny_heatmap_pathnet_vs_independent.png").exists()
     for name in ("heatmap_finetune_vs_independent.png", "heatmap_pathnet_vs_pathnet_scratch.png",
                  "curves/MinAtar-Breakout__MinAtar-Asterix.png", "curves/MinAtar-Breakout__MinAtar-Breakout.png"):
         assert (tmp_path / name).stat().st_size > 5000, name
