@@ -110,10 +110,6 @@ class Population:
     def __len__(self) -> int:
         return self.genotypes.shape[0]
 
-    def genotype(self, slot: int) -> np.ndarray:
-        with self.lock:
-            return self.genotypes[slot].numpy().copy()
-
     def claim(self) -> Trial:
         """The next slot in turn that no other worker is evaluating (the next in turn if all are)."""
         with self.lock:

@@ -52,6 +52,7 @@ from tqdm import tqdm
 
 from agents.common.checkpoint import CHECKPOINT_NAME
 from agents.common.runlog import read_episodes
+from agents.common.runner import game_shapes
 from agents.common.stats import Estimate, mean_interval, normalised_ratio, stratified
 from agents.pathnet import PathNetConfig, load_pathnet_checkpoint, train_pathnet
 from agents.replay import play
@@ -208,12 +209,8 @@ class UniformPolicy(nn.Module):
 
 def random_returns(game: str, episodes: int, seed: int) -> list[float]:
     """Unclipped returns of a uniform random policy on `game`, under the same protocol as training."""
-    from envs import make_env
-
     spec = resolve_game(game)
-    env = make_env(spec)
-    n_actions = int(env.action_space.n)
-    env.close()
+    _, n_actions = game_shapes(spec)
     return [r.ret for r in play(UniformPolicy(n_actions), spec, episodes=episodes, seed=seed)]
 
 
