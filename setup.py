@@ -1,13 +1,23 @@
-"""Installs pathzero: the agents, envs, nets and scripts packages and the `pathzero` command."""
-from setuptools import find_packages, setup
+"""Installs pathzero: one package, `pathzero`, whose subpackages live in the top-level folders
+agents/, envs/, nets/ and scripts/ (package_dir maps each name to its folder), and the `pathzero`
+command. Nothing named `agents`, `envs`, `nets` or `scripts` is installed at the top level."""
+from setuptools import setup
+
+FOLDERS = {"agents": ["common"], "envs": [], "nets": [], "scripts": []}  # folder: its subpackages
+
+packages, package_dir = ["pathzero"], {"pathzero": "pathzero"}
+for folder, subpackages in FOLDERS.items():
+    for name in [folder] + [f"{folder}.{sub}" for sub in subpackages]:
+        packages.append(f"pathzero.{name}")
+        package_dir[f"pathzero.{name}"] = name.replace(".", "/")
 
 setup(
     name="pathzero",
     version="0.1.0",
     description="A3C, PathNet and AlphaZero-style agents for Atari and board games, in PyTorch.",
     python_requires=">=3.10",
-    packages=find_packages(include=["agents", "agents.*", "envs", "envs.*", "nets", "nets.*",
-                                    "scripts", "scripts.*"]),
+    packages=packages,
+    package_dir=package_dir,
     install_requires=[
         "torch>=2.2",
         "numpy",
@@ -22,11 +32,12 @@ setup(
         "tqdm",
         "matplotlib",
         "scikit-learn",  # load_digits: the bundled data set of PathNet's supervised experiment
+        "tomli; python_version < '3.11'",  # --config FILE.toml (tomllib is in the standard library from 3.11)
         "open_spiel; python_version >= '3.11'",  # the external opponent and rules check for board games
     ],
     extras_require={
-        "test": ["pytest", "pytest-timeout"],
+        "test": ["pytest", "pytest-timeout", "setuptools>=70.1"],  # setuptools: the install test builds the package
         "bench": ["stable-baselines3"],
     },
-    entry_points={"console_scripts": ["pathzero=scripts.cli:main"]},
+    entry_points={"console_scripts": ["pathzero=pathzero.scripts.cli:main"]},
 )

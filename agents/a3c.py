@@ -21,15 +21,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from agents.common.checkpoint import load_checkpoint
-from agents.common.optim import OPTIMIZERS
-from agents.common.returns import LossTerms, actor_critic_loss, gae_advantages, n_step_returns
-from agents.common.runner import (DoneMsg, Recipe, TrainingError, WorkerContext, game_shapes, learn_step,
+from pathzero.agents.common.checkpoint import load_checkpoint
+from pathzero.agents.common.optim import OPTIMIZERS
+from pathzero.agents.common.returns import LossTerms, actor_critic_loss, gae_advantages, n_step_returns
+from pathzero.agents.common.runner import (DoneMsg, Recipe, TrainingError, WorkerContext, game_shapes, learn_step,
                                   make_env_batch, parent_gone)
-from agents.common.runner import train as run_training
-from agents.rollout import Rollout
-from envs import GameSpec, UsageError, resolve_game
-from nets import DualNet, NetConfig
+from pathzero.agents.common.runner import train as run_training
+from pathzero.agents.rollout import Rollout
+from pathzero.envs import GameSpec, UsageError, resolve_game
+from pathzero.nets import DualNet, NetConfig
 
 __all__ = ["A3CConfig", "A3CRecipe", "TrainingError", "load_a3c_checkpoint", "rollout_loss", "train"]
 
@@ -96,6 +96,15 @@ class A3CConfig:
     """Episodes of the final agent recorded to replay.mp4 at the end (0: none)."""
     replay_max_steps: int = 4500
     """Cap on agent steps per replay episode (4500 steps = 5 minutes of Atari)."""
+    eval_every: int = 0
+    """Evaluate the current policy every this many frames on environments of its own, logging
+    eval/return and evals.csv (0: never; the ALE and MinAtar presets turn it on)."""
+    evaluation_episodes: int = 10
+    """Whole episodes per evaluation (unclipped scores, the game's own episode ends)."""
+    eval_greedy: bool = False
+    """Evaluate with the most likely action instead of actions sampled from the policy."""
+    eval_video_every: int = 0
+    """Record the first episode of every K-th evaluation as a TensorBoard video, eval/video (0: never)."""
     target_return: float | None = None
     """Stop early once the mean return of the last 20 episodes reaches this (None: never)."""
     serial: bool = False
@@ -117,6 +126,9 @@ class A3CConfig:
             (self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"),
             (self.checkpoint_minutes > 0, f"--checkpoint-minutes must be > 0, got {self.checkpoint_minutes}"),
             (self.replay_episodes >= 0, f"--replay-episodes must be >= 0, got {self.replay_episodes}"),
+            (self.eval_every >= 0, f"--eval-every must be >= 0 frames (0: no evaluation), got {self.eval_every}"),
+            (self.evaluation_episodes >= 1, f"--evaluation-episodes must be >= 1, got {self.evaluation_episodes}"),
+            (self.eval_video_every >= 0, f"--eval-video-every must be >= 0 (0: no video), got {self.eval_video_every}"),
             (self.channels >= 1 and self.hidden >= 1 and self.blocks >= 0,
              "--channels and --hidden must be >= 1 and --blocks >= 0"),
         ]

@@ -27,15 +27,15 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-from agents.common.runlog import RunLog, new_run_dir, write_config
-from agents.common.threads import one_torch_thread
-from agents.mcts import MCTS, MCTSConfig, NetworkEvaluator, run_searches
-from agents.players import (OPPONENTS, MatchResult, NetworkPlayer, elo_difference, make_opponent, play_match,
+from pathzero.agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from pathzero.agents.common.runlog import RunLog, new_run_dir, write_config
+from pathzero.agents.common.threads import one_torch_thread
+from pathzero.agents.mcts import MCTS, MCTSConfig, NetworkEvaluator, run_searches
+from pathzero.agents.players import (OPPONENTS, MatchResult, NetworkPlayer, elo_difference, make_opponent, play_match,
                             random_openings, search_batch)
-from envs.boards import Game, make_board_game
-from envs.errors import UsageError
-from nets import DualNet, NetConfig
+from pathzero.envs.boards import Game, make_board_game
+from pathzero.envs.errors import UsageError
+from pathzero.nets import DualNet, NetConfig
 
 
 @dataclass(frozen=True)

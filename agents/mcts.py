@@ -13,7 +13,7 @@ from typing import Generator, Protocol, Sequence
 
 import numpy as np
 
-from envs.boards import Game
+from pathzero.envs.boards import Game
 
 
 class Evaluator(Protocol):

@@ -27,13 +27,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.a3c import A3CConfig, rollout_loss
-from agents.common.runner import (DoneMsg, Recipe, RunState, ScalarsMsg, WorkerContext, game_shapes, learn_step,
+from pathzero.agents.a3c import A3CConfig, rollout_loss
+from pathzero.agents.common.runner import (DoneMsg, Recipe, RunState, ScalarsMsg, WorkerContext, game_shapes, learn_step,
                                   make_env_batch, parent_gone, train)
-from agents.common.checkpoint import load_checkpoint
-from agents.common.runlog import RunLog
-from envs import GameSpec, UsageError, resolve_game
-from nets.pathnet import (GridConfig, PathNet, PathwayPolicy, check_pathway, fixed_pathway, layer_modules,
+from pathzero.agents.common.checkpoint import load_checkpoint
+from pathzero.agents.common.runlog import RunLog
+from pathzero.envs import GameSpec, UsageError, resolve_game
+from pathzero.nets.pathnet import (GridConfig, PathNet, PathwayPolicy, check_pathway, fixed_pathway, layer_modules,
                           pathway_modules, random_pathway)
 
 CHECKPOINT_FORMAT = "pathzero-pathnet"
@@ -220,7 +220,7 @@ class PathNetConfig(A3CConfig):
     """P: pathways in the population table."""
     eval_episodes: int = 16
     """T: a worker trains a pathway until this many of its episodes have ended; their mean
-    unclipped return is the pathway's fitness."""
+    unclipped return is the pathway's fitness (--evaluation-episodes is --eval-every's count)."""
     evolve: bool = True
     """Evolve pathways; --no-evolve trains one fixed maximal pathway (modules 0..N-1 of every layer,
     or the source's best with --transfer-from): the independent-learner and fine-tuning controls."""
@@ -421,6 +421,9 @@ class PathNetRecipe(Recipe):
                     random_pathway(cfg.grid, rng) if cfg.evolve else self.start)
         return PathNetShared(self.task, population, set(model.frozen))
 
+    def policy(self, model: PathNet, extra: PathNetShared) -> PathwayPolicy:
+        return PathwayPolicy(model, extra.population.best()[1], self.task)
+
     def payload(self, model: PathNet, extra: PathNetShared) -> dict:
         model.best[self.task] = extra.population.best()[1]  # the best so far
         return {"task": self.task, "task_games": self.task_games, "start": self.start.tolist(),
@@ -429,7 +432,7 @@ class PathNetRecipe(Recipe):
 
     def finish(self, cfg: PathNetConfig, spec: GameSpec, run_dir: Path, model: PathNet, extra: PathNetShared,
                log: RunLog, state: RunState) -> None:
-        from agents.pictures import draw_grid
+        from pathzero.agents.pictures import draw_grid
 
         _, best, fitness = extra.population.best()
         model.best[self.task] = best

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from envs.boards import Game
+from pathzero.envs.boards import Game
 
 
 class Minimax:

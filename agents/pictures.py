@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from nets.pathnet import PathNet, layer_modules  # noqa: E402
+from pathzero.nets.pathnet import PathNet, layer_modules  # noqa: E402
 
 
 def draw_grid(model: PathNet, title: str = "", pathways: dict[str, np.ndarray] | None = None) -> plt.Figure:

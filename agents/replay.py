@@ -1,14 +1,15 @@
 """Playing a trained agent and recording what it does as a video."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from agents.rollout import sample_actions
-from envs import GameSpec, make_env
+from pathzero.agents.rollout import sample_actions
+from pathzero.envs import GameSpec, make_env
 
 MIN_VIDEO_SIDE = 160  # small boards (MinAtar's 10x10) are scaled up to at least this
 
@@ -67,13 +68,19 @@ class VideoWriter:
 
 
 def play(model: torch.nn.Module, spec: GameSpec, *, episodes: int, seed: int, greedy: bool = False,
-         max_steps: int | None = None, video: VideoWriter | None = None) -> list[EpisodeResult]:
-    """Plays `episodes` episodes, streaming every RGB frame to `video` if given."""
+         max_steps: int | None = None, video: VideoWriter | None = None,
+         stop: threading.Event | None = None) -> list[EpisodeResult]:
+    """Plays `episodes` episodes (episode i from env seed `seed + i`), streaming every RGB frame to
+    `video` if given. Actions are sampled from the policy with a generator of its own, seeded by
+    `seed` (torch's global generator is left alone), or taken greedily. Setting `stop` ends play
+    after the current step; the episodes finished by then are returned."""
     env = make_env(spec, render=video is not None)
     results: list[EpisodeResult] = []
-    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
     try:
         for episode in range(episodes):
+            if stop is not None and stop.is_set():
+                break
             obs, _ = env.reset(seed=seed + episode)
             recorded = 0
             if video is not None:
@@ -81,7 +88,9 @@ def play(model: torch.nn.Module, spec: GameSpec, *, episodes: int, seed: int, gr
                 recorded += 1
             ret, length = 0.0, 0
             while True:
-                action = int(sample_actions(model, torch.from_numpy(np.asarray(obs)[None]), greedy)[0])
+                if stop is not None and stop.is_set():
+                    return results
+                action = int(sample_actions(model, torch.from_numpy(np.asarray(obs)[None]), greedy, generator)[0])
                 obs, reward, terminated, truncated, info = env.step(action)
                 ret += float(reward)  # no reward clipping here: this is the game score
                 length += 1

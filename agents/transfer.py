@@ -41,7 +41,7 @@ import csv
 import json
 import math
 import shutil
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +50,15 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from agents.common.checkpoint import CHECKPOINT_NAME
-from agents.common.runlog import read_episodes
-from agents.common.runner import game_shapes
-from agents.common.stats import Estimate, mean_interval, normalised_ratio, stratified
-from agents.pathnet import PathNetConfig, load_pathnet_checkpoint, train_pathnet
-from agents.replay import play
-from envs import UsageError, resolve_game
-from nets import DualOutput
-from nets.pathnet import PathwayPolicy, pathway_modules
+from pathzero.agents.common.checkpoint import CHECKPOINT_NAME
+from pathzero.agents.common.runlog import read_episodes
+from pathzero.agents.common.runner import game_shapes
+from pathzero.agents.common.stats import Estimate, mean_interval, normalised_ratio, stratified
+from pathzero.agents.pathnet import PathNetConfig, load_pathnet_checkpoint, train_pathnet
+from pathzero.agents.replay import play
+from pathzero.envs import UsageError, resolve_game
+from pathzero.nets import DualOutput
+from pathzero.nets.pathnet import PathwayPolicy, pathway_modules
 
 CONTROLS = ("independent", "pathnet_scratch")
 TRANSFERS = ("finetune", "pathnet")
@@ -269,7 +269,7 @@ class TransferMatrix:
         return replace(base, game=cell.target, total_frames=self.cfg.frames, seed=base.seed * 1000 + cell.seed,
                        logdir=str(self.root / "runs" / cell.key), evolve=cell.kind in ("evolved", "pathnet"),
                        transfer_from=source, freeze_source=cell.kind == "pathnet", progress=False,
-                       replay_episodes=0)
+                       replay_episodes=0, eval_every=0)
 
     def _train(self, cfg: PathNetConfig) -> Path:
         """Trains a run, resuming it if an earlier attempt left a checkpoint."""
@@ -447,7 +447,7 @@ class TransferMatrix:
 
     def write_outputs(self) -> dict:
         """Writes matrix.json, matrix.csv, the heatmaps and the learning curves; returns matrix.json's content."""
-        from agents.pictures import learning_curves, plt, transfer_heatmap
+        from pathzero.agents.pictures import learning_curves, plt, transfer_heatmap
 
         cells = self.cells()
         summary = self.summary(cells)
@@ -494,7 +494,46 @@ def _run_options(base: dict) -> dict:
     """The options of the runs that decide what they learn: not the worker count, the progress bar,
     the game or the folder (each run gets its own), so a matrix may be resumed with other workers or
     moved."""
-    return {k: v for k, v in base.items() if k not in ("progress", "workers", "game", "logdir")}
+    return {k: v for k, v in base.items() if k not in ("progress", "workers", "game", "logdir", *EVAL_OPTIONS)}
+
+
+EVAL_OPTIONS = ("eval_every", "evaluation_episodes", "eval_greedy", "eval_video_every")  # off in matrix runs
+# Options of the runs that the matrix sets itself.
+MATRIX_SET = ("game", "total_frames", "logdir", "transfer_from", "freeze_source", "evolve", "replay_episodes",
+              "replay_max_steps", "progress", "blocks", "target_return", *EVAL_OPTIONS)
+
+
+def transfer_matrix(games: list[str] | tuple[str, ...], *, methods: list[str] | tuple[str, ...] = METHODS,
+                    pairs: list | None = None, frames: int | None = None, seeds: int | None = None,
+                    logdir: str | None = None, diagonal: bool = True, random_episodes: int | None = None,
+                    score_episodes: int | None = None, bins: int | None = None, progress: bool = True,
+                    **run_options) -> dict:
+    """Runs (or resumes) a transfer matrix and returns it: {"dir", "summary", "cells", ...} as in
+    matrix.json. `run_options`: settings of every run (PathNetConfig's fields), over the preset of
+    the first game's family. What `pathzero transfer` and `pathzero.transfer` both call."""
+    from pathzero.agents.common.presets import apply_preset, describe_preset
+    from pathzero.agents.common.settings import check_names
+
+    check_names(PathNetConfig, run_options, "the run options")
+    fixed = sorted(set(run_options) & set(MATRIX_SET))
+    if fixed:
+        raise UsageError(f"{fixed[0]} is set by the matrix for each run; give frames=, logdir= and the methods "
+                         "instead")
+    games = tuple(games)
+    if not games:
+        raise UsageError("give at least one game")
+    spec = resolve_game(games[0])  # the family of the first game sets the preset of every run
+    base = PathNetConfig(**{**apply_preset(PathNetConfig, spec, run_options), "game": games[0]})
+    if progress:
+        print(describe_preset(spec, PathNetConfig, run_options))
+    defaults = {f.name: f.default for f in fields(TransferConfig)}
+    chosen = {"frames": frames, "seeds": seeds, "logdir": logdir, "random_episodes": random_episodes,
+              "score_episodes": score_episodes, "bins": bins}
+    cfg = TransferConfig(games=games, methods=tuple(dict.fromkeys(["independent", *methods])),
+                         base=base, diagonal=diagonal, pairs=tuple(map(tuple, pairs)) if pairs else None,
+                         **{k: (defaults[k] if v is None else v) for k, v in chosen.items()})
+    matrix = TransferMatrix(cfg).run(progress=progress)
+    return {"dir": Path(cfg.logdir), **matrix}
 
 
 def _estimate(est: Estimate) -> dict:

@@ -18,8 +18,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.boards import Game, make_board_game, replay
-from envs.errors import UsageError
+from pathzero.envs.boards import Game, make_board_game, replay
+from pathzero.envs.errors import UsageError
 
 CELL_PIXELS = 40
 BOARD_RGB = (30, 80, 200)
@@ -143,6 +143,6 @@ class BoardGameEnv(gym.Env):
         return {"action_mask": mask, "agent_seat": self.agent_seat, "illegal_action": illegal}
 
 
-gym.register(id="pathzero/TicTacToe-v0", entry_point="envs.board_env:BoardGameEnv", kwargs={"game": "tictactoe"})
-gym.register(id="pathzero/ConnectFour-v0", entry_point="envs.board_env:BoardGameEnv",
+gym.register(id="pathzero/TicTacToe-v0", entry_point="pathzero.envs.board_env:BoardGameEnv", kwargs={"game": "tictactoe"})
+gym.register(id="pathzero/ConnectFour-v0", entry_point="pathzero.envs.board_env:BoardGameEnv",
              kwargs={"game": "connect_four"})

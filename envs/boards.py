@@ -10,7 +10,7 @@ from typing import Hashable
 
 import numpy as np
 
-from envs.errors import UsageError
+from pathzero.envs.errors import UsageError
 
 
 class Game:

@@ -28,7 +28,7 @@ import numpy as np
 from gymnasium.wrappers import (AtariPreprocessing, ClipReward, FrameStackObservation,
                                 RecordEpisodeStatistics, TransformObservation)
 
-from envs.errors import UsageError
+from pathzero.envs.errors import UsageError
 
 # Rendering needs no screen: pygame (classic control) draws off-screen.
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -160,7 +160,8 @@ def make_env(game: str | GameSpec, *, clip_rewards: bool = False, render: bool =
                                  grayscale_obs=True, terminal_on_life_loss=False)
         env = FrameStackObservation(env, stack_size=4)
     elif spec.kind == "minatar":
-        env = _channels_first(gym.make(spec.env_id, render_mode=render_mode))
+        # MinAtar renders float RGB without a declared fps: the passive checker would warn at every replay
+        env = _channels_first(gym.make(spec.env_id, render_mode=render_mode, disable_env_checker=True))
     else:
         env = gym.make(spec.env_id.split(":")[-1], render_mode=render_mode)
     if not isinstance(env.action_space, gym.spaces.Discrete):

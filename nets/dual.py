@@ -16,7 +16,7 @@ from typing import NamedTuple, Sequence
 import torch
 from torch import nn
 
-from nets.blocks import NORMS, ResidualBlock, ResidualMLPBlock, _norm2d
+from pathzero.nets.blocks import NORMS, ResidualBlock, ResidualMLPBlock, _norm2d
 
 TRUNKS = ("atari", "planes", "mlp")
 ATARI_MIN_SIDE = 32  # images at least this large get the strided Atari stem

@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nets.blocks import ResidualBlock, ResidualMLPBlock
-from nets.dual import ConvStem, DualOutput, PolicyHead, ValueHead, orthogonal_init, to_float, trunk_kind
+from pathzero.nets.blocks import ResidualBlock, ResidualMLPBlock
+from pathzero.nets.dual import ConvStem, DualOutput, PolicyHead, ValueHead, orthogonal_init, to_float, trunk_kind
 
 COMBINE = ("sum", "mean")
 TASK_KINDS = ("rl", "classifier")

@@ -19,7 +19,7 @@ import re
 import time
 from pathlib import Path
 
-from scripts.common import ArgumentParser, run_command
+from pathzero.scripts.common import ArgumentParser, run_command
 
 DEFAULT_DOC = Path("docs/BENCHMARKS.md")
 
@@ -32,8 +32,8 @@ def _ceiling_worker(game: str, n_envs: int, frames: int, seed: int, clip_rewards
     import numpy as np
     import torch
 
-    from agents.rollout import EnvBatch
-    from envs import resolve_game
+    from pathzero.agents.rollout import EnvBatch
+    from pathzero.envs import resolve_game
 
     torch.set_num_threads(1)
     spec = resolve_game(game)
@@ -76,25 +76,25 @@ def env_ceiling_fps(game: str, workers: int, envs_per_worker: int, frames: int, 
 def training_config(agent: str, game: str, given: dict):
     """The config `pathzero train --agent AGENT` builds from these flags: the game family's preset
     under the flags given."""
-    from agents.common.presets import apply_preset
+    from pathzero.agents.common.presets import apply_preset
 
     if agent == "pathnet":
-        from agents.pathnet import PathNetConfig as cls
+        from pathzero.agents.pathnet import PathNetConfig as cls
     else:
-        from agents.a3c import A3CConfig as cls
+        from pathzero.agents.a3c import A3CConfig as cls
     return cls(**apply_preset(cls, game, {"game": game, **given}))
 
 
 def train_fps(cfg) -> tuple[float, float]:
     """(frames/s after start-up, frames/s of the whole `train` call) of a training run: the second
     counts spawning the workers, their imports, building the envs and the final checkpoint."""
-    from agents.common.checkpoint import load_checkpoint
+    from pathzero.agents.common.checkpoint import load_checkpoint
 
     pathnet = hasattr(cfg, "grid")
     if pathnet:
-        from agents.pathnet import train_pathnet as run
+        from pathzero.agents.pathnet import train_pathnet as run
     else:
-        from agents.a3c import train as run
+        from pathzero.agents.a3c import train as run
     start = time.perf_counter()
     run_dir = run(cfg)
     wall = time.perf_counter() - start
@@ -116,7 +116,7 @@ def sb3_a2c_fps(game: str, n_envs: int, frames: int) -> float:
     from stable_baselines3 import A2C
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    from envs import make_env, resolve_game
+    from pathzero.envs import make_env, resolve_game
 
     spec = resolve_game(game)
     torch.set_num_threads(os.cpu_count() or 1)
@@ -162,9 +162,9 @@ def write_section(doc: Path, name: str, body: str, note: str = "") -> None:
 
 
 def throughput(args) -> int:
-    from agents.a3c import A3CConfig
-    from agents.common.presets import describe_preset
-    from envs import UsageError, resolve_game
+    from pathzero.agents.a3c import A3CConfig
+    from pathzero.agents.common.presets import describe_preset
+    from pathzero.envs import UsageError, resolve_game
 
     spec = resolve_game(args.game)
     if args.frames < 1000 or args.workers < 1 or (args.envs_per_worker is not None and args.envs_per_worker < 1):
@@ -249,8 +249,8 @@ def plot_curve(run_dir: Path, out: Path, window: int = 20) -> dict:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from agents.common.runlog import read_config, read_episodes
-    from envs import UsageError
+    from pathzero.agents.common.runlog import read_config, read_episodes
+    from pathzero.envs import UsageError
 
     episodes = read_episodes(run_dir)
     if not episodes:
@@ -283,7 +283,7 @@ def plot_curve(run_dir: Path, out: Path, window: int = 20) -> dict:
 
 
 def curve(args) -> int:
-    from envs import UsageError
+    from pathzero.envs import UsageError
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.json").is_file():
@@ -310,7 +310,7 @@ unclipped score of the last {s['window']} episodes **{s['final_mean']:.1f}**, be
 
 
 # Modules adding more benchmarks: each has add_parsers(sub) -> {subcommand: handler(args) -> exit code}.
-BENCH_MODULES = ("scripts.bench_pathnet", "scripts.bench_boards")
+BENCH_MODULES = ("pathzero.scripts.bench_pathnet", "pathzero.scripts.bench_boards")
 
 
 def build_parser(prog: str = "pathzero bench") -> tuple[ArgumentParser, dict]:

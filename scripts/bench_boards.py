@@ -42,9 +42,9 @@ def pathzero_search(batch_size: int, simulations: int, side_by_side: int = 1) ->
     run in lockstep, each network call evaluating the leaves of all of them."""
     import torch
 
-    from agents.alphazero import AlphaZeroConfig, board_net
-    from agents.mcts import MCTS, MCTSConfig, NetworkEvaluator, run_searches
-    from envs.boards import ConnectFour, replay
+    from pathzero.agents.alphazero import AlphaZeroConfig, board_net
+    from pathzero.agents.mcts import MCTS, MCTSConfig, NetworkEvaluator, run_searches
+    from pathzero.envs.boards import ConnectFour, replay
 
     game = ConnectFour()
     torch.manual_seed(0)
@@ -90,9 +90,9 @@ def openspiel_search(kind: str, simulations: int, uct_c: float = 2.0) -> Callabl
 def search(args) -> int:
     import torch
 
-    from agents.alphazero import AlphaZeroConfig
-    from envs import UsageError
-    from scripts.bench import machine, write_section
+    from pathzero.agents.alphazero import AlphaZeroConfig
+    from pathzero.envs import UsageError
+    from pathzero.scripts.bench import machine, write_section
 
     net = AlphaZeroConfig()
     try:
@@ -175,11 +175,11 @@ def side_note(side, unbatched: float) -> str:
 def tictactoe(args) -> int:
     from dataclasses import replace
 
-    from agents.alphazero import AlphaZeroConfig, load_player, train_alphazero
-    from agents.players import PerfectPlayer, RandomPlayer, elo_difference, play_match
-    from envs import UsageError
-    from envs.boards import make_board_game
-    from scripts.bench import machine, write_section
+    from pathzero.agents.alphazero import AlphaZeroConfig, load_player, train_alphazero
+    from pathzero.agents.players import PerfectPlayer, RandomPlayer, elo_difference, play_match
+    from pathzero.envs import UsageError
+    from pathzero.envs.boards import make_board_game
+    from pathzero.scripts.bench import machine, write_section
 
     cfg = AlphaZeroConfig(game="tictactoe", logdir=args.logdir, workers=args.workers)
     if args.iterations is not None:
@@ -243,7 +243,7 @@ def plot_connect_four_curve(run_dir: Path, out: Path, final: tuple[int, float] |
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from agents.common.runlog import read_config, read_scalars
+    from pathzero.agents.common.runlog import read_config, read_scalars
 
     scalars = read_scalars(run_dir, [WIN_TAG, SCORE_TAG, "charts/minutes"])
     wins, points, minutes = scalars[WIN_TAG], scalars[SCORE_TAG], scalars["charts/minutes"]
@@ -282,13 +282,13 @@ def plot_connect_four_curve(run_dir: Path, out: Path, final: tuple[int, float] |
 def connect_four(args) -> int:
     from dataclasses import replace
 
-    from agents.alphazero import AlphaZeroConfig, load_alphazero_checkpoint, load_player, train_alphazero
-    from agents.common.threads import one_torch_thread
-    from agents.common.runlog import read_config
-    from agents.players import OpenSpielMCTSPlayer, play_match
-    from envs import UsageError
-    from envs.boards import make_board_game
-    from scripts.bench import machine, write_section
+    from pathzero.agents.alphazero import AlphaZeroConfig, load_alphazero_checkpoint, load_player, train_alphazero
+    from pathzero.agents.common.threads import one_torch_thread
+    from pathzero.agents.common.runlog import read_config
+    from pathzero.agents.players import OpenSpielMCTSPlayer, play_match
+    from pathzero.envs import UsageError
+    from pathzero.envs.boards import make_board_game
+    from pathzero.scripts.bench import machine, write_section
 
     if min(args.games, args.simulations, args.opponent_simulations, args.eval_simulations) < 1 or \
             args.eval_games < 0 or args.iterations < 0 or not args.minutes > 0:

@@ -19,7 +19,7 @@ DEFAULT_DOC = "docs/BENCHMARKS.md"
 
 def bootstrap_interval(values: np.ndarray, stat=np.mean) -> tuple[float, float]:
     """95% percentile-bootstrap interval of `stat` over the seeds."""
-    from agents.common.stats import bootstrap
+    from pathzero.agents.common.stats import bootstrap
 
     values = np.asarray(values)
     est = bootstrap(lambda i: stat(values[i]), len(values), reps=10_000)
@@ -30,9 +30,9 @@ def digits(args) -> int:
     import torch
     from tqdm import tqdm
 
-    from agents.pathnet import DIGIT_METHODS, SupervisedConfig, digits_trial
-    from agents.pictures import plt
-    from scripts.bench import machine, write_section
+    from pathzero.agents.pathnet import DIGIT_METHODS, SupervisedConfig, digits_trial
+    from pathzero.agents.pictures import plt
+    from pathzero.scripts.bench import machine, write_section
 
     torch.set_num_threads(1)  # a tiny MLP: more threads only contend with whatever else runs
     cfg = SupervisedConfig(threshold=args.threshold, generations=args.generations, lr=args.lr)
@@ -132,9 +132,9 @@ def goal_lines(summary: dict) -> list[str]:
 
 
 def transfer(args) -> int:
-    from agents.transfer import summary_table
-    from envs import UsageError
-    from scripts.bench import machine, write_section
+    from pathzero.agents.transfer import summary_table
+    from pathzero.envs import UsageError
+    from pathzero.scripts.bench import machine, write_section
 
     root = Path(args.matrix)
     if not (root / "matrix.json").is_file():

@@ -1,5 +1,5 @@
 """`pathzero <command>`: one module per command under scripts/, each also runnable as
-`python -m scripts.<command>`."""
+`python -m pathzero.scripts.<command>`."""
 from __future__ import annotations
 
 import importlib
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"pathzero: error: unknown command {name!r}; choose one of {', '.join(COMMANDS)}",
               file=sys.stderr)
         sys.exit(2)
-    module = importlib.import_module(f"scripts.{name}")
+    module = importlib.import_module(f"pathzero.scripts.{name}")
     module.main(rest, prog=f"pathzero {name}")
 
 

@@ -15,7 +15,7 @@ import types
 import typing
 from typing import Any, Callable, Sequence
 
-from envs.errors import UsageError
+from pathzero.envs.errors import UsageError
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -83,30 +83,6 @@ def given(namespace: argparse.Namespace, cls: type) -> dict[str, Any]:
     """The config fields the user set on the command line."""
     names = {f.name for f in dataclasses.fields(cls)}
     return {k: v for k, v in vars(namespace).items() if k in names}
-
-
-def config_from_args(cls: type, args: argparse.Namespace, resume: str | None, resumable: set[str],
-                     command: str, defaults: dict[str, Any] | None = None) -> Any:
-    """The run's config: from the flags over `defaults` (a preset), or, when resuming, from the run
-    folder's config.json with only the `resumable` flags applied on top."""
-    from pathlib import Path
-
-    from agents.common.runlog import read_config
-
-    overrides = given(args, cls)
-    if resume is None:
-        return cls(**{**(defaults or {}), **overrides})
-    run_dir = Path(resume)
-    if not (run_dir / "config.json").is_file():
-        raise UsageError(f"{run_dir} is not a run folder (no config.json); give a folder made by {command}")
-    fixed = sorted(set(overrides) - resumable)
-    if fixed:
-        raise UsageError(f"--{fixed[0].replace('_', '-')} cannot change when resuming; it is fixed by "
-                         f"{run_dir / 'config.json'} (start a new run to change it)")
-    try:
-        return cls(**{**read_config(run_dir), **overrides})
-    except TypeError as exc:  # keys of another tool's config
-        raise UsageError(f"{run_dir}/config.json is not a {command} config ({exc})") from None
 
 
 def run_command(prog: str, main: Callable[[], int | None]) -> typing.NoReturn:

@@ -13,8 +13,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from envs.errors import UsageError
-from scripts.common import ArgumentParser, add_config_flags, field_docs, given, run_command
+from pathzero.envs.errors import UsageError
+from pathzero.scripts.common import ArgumentParser, add_config_flags, field_docs, given, run_command
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class EvaluateConfig:
 
 
 def build_parser(prog: str = "pathzero evaluate") -> ArgumentParser:
-    from agents.players import OPPONENTS
+    from pathzero.agents.players import OPPONENTS
 
     parser = ArgumentParser(prog=prog, description="Play a self-play network against a reference opponent, "
                                                    "both colours, and record every game.")
@@ -66,15 +66,15 @@ def main(argv: list[str] | None = None, prog: str = "pathzero evaluate") -> None
     args = build_parser(prog).parse_args(argv)
 
     def body() -> int:
-        from agents.alphazero import load_player
-        from agents.players import make_opponent, play_match
+        from pathzero.agents.alphazero import load_player
+        from pathzero.agents.api import BoardAgent
 
         cfg = EvaluateConfig(**given(args, EvaluateConfig))
-        player = load_player(cfg.checkpoint, simulations=cfg.simulations, game=cfg.game)
-        game = player.game
-        opponent = make_opponent(cfg.opponent, game, seed=cfg.seed, simulations=cfg.opponent_simulations)
+        agent = BoardAgent(load_player(cfg.checkpoint, simulations=cfg.simulations, game=cfg.game))
+        game = agent.game
         print(f"{game.name}: agent ({cfg.simulations} simulations) vs {cfg.opponent}, {cfg.games} games")
-        result = play_match(game, player, opponent, cfg.games)
+        result = agent.match(cfg.games, opponent=cfg.opponent, seed=cfg.seed,
+                             opponent_simulations=cfg.opponent_simulations)
         settings = {k: v for k, v in asdict(cfg).items() if k not in ("game", "records")}
         path = cfg.records_path
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ explained and asked for again. `quit` or end of input (Ctrl-D) ends the game.
 """
 from __future__ import annotations
 
-from scripts.common import ArgumentParser, run_command
+from pathzero.scripts.common import ArgumentParser, run_command
 
 MOVE_HELP = {"tictactoe": "a cell 0-8, numbered row by row from the top left:\n012\n345\n678",
              "connect_four": "a column 0-6 (numbered under the board)"}
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None, prog: str = "pathzero play") -> None:
     args = build_parser(prog).parse_args(argv)
 
     def body() -> int:
-        from agents.alphazero import load_player
+        from pathzero.agents.alphazero import load_player
 
         agent = load_player(args.checkpoint, simulations=args.simulations, game=args.game)
         game = agent.game

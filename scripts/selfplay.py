@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import sys
 
-from scripts.common import ArgumentParser, add_config_flags, config_from_args, run_command
-
-RESUMABLE = {"iterations", "progress", "eval_games", "workers", "parallel_games", "max_minutes", "eval_every",
-             "eval_opponents", "eval_simulations", "opponent_simulations"}
+from pathzero.scripts.common import ArgumentParser, add_config_flags, given, run_command
 
 
 def build_parser(prog: str = "pathzero selfplay") -> ArgumentParser:
-    from agents.alphazero import AlphaZeroConfig
+    from pathzero.agents.alphazero import AlphaZeroConfig
 
-    parser = ArgumentParser(prog=prog, description="AlphaZero-style self-play on tic-tac-toe or Connect Four.")
+    parser = ArgumentParser(prog=prog, description="AlphaZero-style self-play on tic-tac-toe or Connect Four. "
+                            "Settings come from the game's preset (printed at the start), then --config FILE.toml, "
+                            "then the flags. The same as pathzero.train(agent='alphazero', ...) in Python.")
+    parser.add_argument("--config", metavar="FILE.toml", default=None,
+                        help="a TOML file of settings (names as the flags) over the preset; flags win over it")
     parser.add_argument("--resume", metavar="RUN_DIR", default=None,
                         help="continue the run in RUN_DIR (network, optimizer and replay buffer); only "
                              "--iterations, --max-minutes, the evaluation flags, --workers, --parallel-games "
@@ -37,15 +38,16 @@ def main(argv: list[str] | None = None, prog: str = "pathzero selfplay") -> None
     args = build_parser(prog).parse_args(argv)
 
     def body() -> int:
-        from agents.alphazero import AlphaZeroConfig, SelfPlayError, train_alphazero
+        from pathzero.agents.alphazero import AlphaZeroConfig, SelfPlayError
+        from pathzero.agents.api import train
 
-        cfg = config_from_args(AlphaZeroConfig, args, args.resume, RESUMABLE, "pathzero selfplay")
         try:
-            run_dir = train_alphazero(cfg, resume=args.resume)
+            run = train(agent="alphazero", resume=args.resume, config=args.config, verbose=args.resume is None,
+                        **given(args, AlphaZeroConfig))
         except SelfPlayError as exc:
             print(f"{prog}: {exc}", file=sys.stderr)
             return 1
-        print(f"run folder: {run_dir}")
+        print(f"run folder: {run.dir}")
         return 0
 
     run_command(prog, body)

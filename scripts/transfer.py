@@ -12,17 +12,12 @@ prints a summary table. Rerun the same command to resume; raise --seeds to add s
 """
 from __future__ import annotations
 
-from scripts.common import ArgumentParser, add_config_flags, given, run_command
-
-# Options of the runs that the matrix sets itself.
-MATRIX_SET = ("game", "total_frames", "logdir", "transfer_from", "freeze_source", "evolve", "replay_episodes",
-              "replay_max_steps", "progress", "blocks", "target_return")
-
+from pathzero.scripts.common import ArgumentParser, add_config_flags, given, run_command
 
 def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
-    from agents.common.optim import OPTIMIZERS
-    from agents.pathnet import PathNetConfig
-    from agents.transfer import METHODS, TransferConfig
+    from pathzero.agents.common.optim import OPTIMIZERS
+    from pathzero.agents.pathnet import PathNetConfig
+    from pathzero.agents.transfer import MATRIX_SET, METHODS, TransferConfig
 
     defaults = TransferConfig.__dataclass_fields__
     parser = ArgumentParser(
@@ -67,25 +62,16 @@ def main(argv: list[str] | None = None, prog: str = "pathzero transfer") -> None
     args = build_parser(prog).parse_args(argv)
 
     def body() -> int:
-        from agents.pathnet import PathNetConfig
-        from agents.transfer import TransferConfig, TransferMatrix, summary_table
+        from pathzero.agents.pathnet import PathNetConfig
+        from pathzero.agents.transfer import MATRIX_SET, summary_table, transfer_matrix
 
-        from agents.common.presets import apply_preset, describe_preset
-        from envs import resolve_game
-
-        chosen = given(args, PathNetConfig)
-        spec = resolve_game(args.games[0])  # the family of the first game sets the preset of every run
-        base = PathNetConfig(game=args.games[0], **apply_preset(PathNetConfig, spec, chosen))
-        if not args.no_progress:
-            print(describe_preset(spec, PathNetConfig, chosen))
-        cfg = TransferConfig(games=tuple(args.games), methods=tuple(dict.fromkeys(["independent", *args.methods])),
-                             frames=args.frames, seeds=args.seeds, logdir=args.logdir,
-                             score_episodes=args.score_episodes, random_episodes=args.random_episodes,
-                             bins=args.bins, base=base, diagonal=not args.no_diagonal,
-                             pairs=tuple(map(tuple, args.pair)) if args.pair else None)
-        matrix = TransferMatrix(cfg).run(progress=not args.no_progress)
-        print(summary_table(matrix["summary"], matrix["cells"], cfg.games))
-        print(f"matrix folder: {cfg.logdir} (matrix.csv, matrix.json, heatmap_*_vs_*.png, curves/)")
+        matrix = transfer_matrix(args.games, methods=args.methods, pairs=args.pair, frames=args.frames,
+                                 seeds=args.seeds, logdir=args.logdir, diagonal=not args.no_diagonal,
+                                 random_episodes=args.random_episodes, score_episodes=args.score_episodes,
+                                 bins=args.bins, progress=not args.no_progress,
+                                 **{k: v for k, v in given(args, PathNetConfig).items() if k not in MATRIX_SET})
+        print(summary_table(matrix["summary"], matrix["cells"], tuple(args.games)))
+        print(f"matrix folder: {matrix['dir']} (matrix.csv, matrix.json, heatmap_*_vs_*.png, curves/)")
         return 0
 
     run_command(prog, body)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from envs.errors import UsageError
-from scripts.common import ArgumentParser, run_command
+from pathzero.envs.errors import UsageError
+from pathzero.scripts.common import ArgumentParser, run_command
 
 RECORD_FPS = 2  # board positions per second in a record's video
 
@@ -51,38 +51,27 @@ def main(argv: list[str] | None = None, prog: str = "pathzero watch") -> None:
         if args.path.lower().endswith(".jsonl"):
             return watch_record(Path(args.path), args.game_index, args.video)
 
-        from agents.a3c import load_a3c_checkpoint
-        from agents.common.checkpoint import load_checkpoint
-        from agents.pathnet import CHECKPOINT_FORMAT, load_pathnet_policy, pathway_text
-        from agents.replay import VideoWriter, play, video_fps
-        from envs import resolve_game
+        from pathzero.agents.api import Agent, load
 
-        kind = load_checkpoint(args.path, ("pathzero-a3c", CHECKPOINT_FORMAT))["format"]
-        if kind == CHECKPOINT_FORMAT:
-            ckpt, model, game = load_pathnet_policy(args.path, args.task)
-            spec = resolve_game(game)
-            print(f"{spec.env_id}: PathNet checkpoint at {ckpt['state']['frames']:,} frames; task {model.task} "
-                  f"plays along its best pathway {pathway_text(model.pathway)}")
+        agent = load(args.path, task=args.task, greedy=args.greedy)
+        if not isinstance(agent, Agent):
+            raise UsageError(f"{args.path} is a self-play checkpoint; watch a board game through its records "
+                             "(.jsonl from pathzero evaluate) or play it with pathzero play")
+        if agent.kind == "pathnet":
+            from pathzero.agents.pathnet import pathway_text
+
+            print(f"{agent.spec.env_id}: PathNet checkpoint at {agent.frames:,} frames; task {agent.task} "
+                  f"plays along its best pathway {pathway_text(agent.model.pathway)}")
         else:
-            if args.task is not None:
-                raise UsageError("--task applies to PathNet runs only")
-            ckpt, model = load_a3c_checkpoint(args.path)
-            spec = resolve_game(ckpt["game"])
-            print(f"{spec.env_id}: checkpoint at {ckpt['state']['frames']:,} frames")
-        video = VideoWriter(args.video, video_fps(spec)) if args.video else None
-        try:
-            results = play(model.eval(), spec, episodes=args.episodes, seed=args.seed, greedy=args.greedy,
-                           max_steps=args.max_steps, video=video)
-        finally:
-            if video is not None:
-                video.close()
+            print(f"{agent.spec.env_id}: checkpoint at {agent.frames:,} frames")
+        results = agent.play(args.episodes, seed=args.seed, max_steps=args.max_steps, video=args.video)
         for i, r in enumerate(results):
             print(f"episode {i + 1}: score {r.ret:g} in {r.length} steps")
         if len(results) > 1:
             scores = [r.ret for r in results]
             print(f"mean score {sum(scores) / len(scores):g} over {len(scores)} episodes")
-        if video is not None:
-            print(f"video: {args.video} ({video.frames} frames)")
+        if args.video:
+            print(f"video: {args.video} ({sum(r.frames for r in results)} frames)")
         return 0
 
     run_command(prog, body)
@@ -90,9 +79,9 @@ def main(argv: list[str] | None = None, prog: str = "pathzero watch") -> None:
 
 def watch_record(path: Path, index: int, video: str | None) -> int:
     """Prints game `index` of a records file position by position, and writes its video if asked."""
-    from agents.replay import VideoWriter
-    from envs.board_env import board_image
-    from envs.boards import make_board_game, replay
+    from pathzero.agents.replay import VideoWriter
+    from pathzero.envs.board_env import board_image
+    from pathzero.envs.boards import make_board_game, replay
 
     if not path.is_file():
         raise UsageError(f"{path} does not exist; give a .jsonl file written by pathzero evaluate or selfplay")

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from agents.a3c import A3CConfig, TrainingError, train
-from agents.common.checkpoint import load_checkpoint
-from agents.common.runlog import read_episodes
-from envs import UsageError
+from pathzero.agents.a3c import A3CConfig, TrainingError, train
+from pathzero.agents.common.checkpoint import load_checkpoint
+from pathzero.agents.common.runlog import read_episodes
+from pathzero.envs import UsageError
 
 CARTPOLE = dict(game="CartPole-v1", envs_per_worker=8, hidden=64, clip_rewards=False, max_grad_norm=40.0,
                 lr=7e-4, progress=False, replay_episodes=0)

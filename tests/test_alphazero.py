@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from agents.alphazero import SelfPlayConfig, alphazero_loss, board_net, play_game, self_play
-from agents.players import NetworkPlayer, RandomPlayer, play_match
-from envs.boards import TicTacToe
-from nets import DualOutput, NetConfig
+from pathzero.agents.alphazero import SelfPlayConfig, alphazero_loss, board_net, play_game, self_play
+from pathzero.agents.players import NetworkPlayer, RandomPlayer, play_match
+from pathzero.envs.boards import TicTacToe
+from pathzero.nets import DualOutput, NetConfig
 
 
 def test_loss_by_hand():
@@ -55,7 +55,7 @@ def test_selfplay_command_writes_a_run_and_resumes(tmp_path):
     import sys
 
     def pathzero(*args):
-        return subprocess.run([sys.executable, "-m", "scripts.cli", "selfplay", *map(str, args)],
+        return subprocess.run([sys.executable, "-m", "pathzero.scripts.cli", "selfplay", *map(str, args)],
                               capture_output=True, text=True, timeout=600)
 
     tiny = ["--games-per-iteration", 2, "--train-steps", 2, "--simulations", 8, "--eval-games", 2,
@@ -83,7 +83,7 @@ TINY_RUN = dict(iterations=1, simulations=4, games_per_iteration=3, train_steps=
 
 
 def test_worker_processes_play_the_serial_games_and_report_failures():
-    from agents.alphazero import SelfPlayError, SelfPlayWorkers
+    from pathzero.agents.alphazero import SelfPlayError, SelfPlayWorkers
 
     game, cfg = TicTacToe(), SelfPlayConfig(simulations=4)
     torch.manual_seed(0)
@@ -106,7 +106,7 @@ def test_worker_processes_play_the_serial_games_and_report_failures():
 
 
 def test_a_run_with_two_workers_stores_every_game_and_a_checkpoint(tmp_path):
-    from agents.alphazero import AlphaZeroConfig, train_alphazero
+    from pathzero.agents.alphazero import AlphaZeroConfig, train_alphazero
 
     cfg = AlphaZeroConfig(workers=2, logdir=str(tmp_path), **{**TINY_RUN, "eval_games": 2})
     run_dir = train_alphazero(cfg)
@@ -120,7 +120,7 @@ def test_a_run_with_two_workers_stores_every_game_and_a_checkpoint(tmp_path):
     assert ckpt["buffer"]["outcome"].numel() == expected and expected >= 3 * 5 * 8
     # the Elo logged is the one the evaluation games against random give
     import json
-    from agents.players import elo_difference
+    from pathzero.agents.players import elo_difference
     results = [json.loads(line)["result"] for line in (run_dir / "evaluation_games.jsonl").read_text().splitlines()
                if json.loads(line)["opponent"] == "random"]
     counts = [sum(r > 0 for r in results), sum(r == 0 for r in results), sum(r < 0 for r in results)]
@@ -128,7 +128,7 @@ def test_a_run_with_two_workers_stores_every_game_and_a_checkpoint(tmp_path):
 
 
 def test_elo_difference_by_hand():
-    from agents.players import elo_difference
+    from pathzero.agents.players import elo_difference
 
     assert elo_difference(1, 0, 1) == 0 and elo_difference(0, 4, 0) == 0  # an even score: equal ratings
     assert elo_difference(3, 0, 1) == pytest.approx(400 * math.log10(3))  # 75%: 190.85
@@ -144,14 +144,14 @@ def test_elo_difference_by_hand():
 
 
 def _scalars(run_dir, tag):
-    from agents.common.runlog import read_scalars
+    from pathzero.agents.common.runlog import read_scalars
 
     return [value for _, value in read_scalars(run_dir, [tag])[tag]]
 
 
 @pytest.mark.parametrize("threshold,accepted", [(0.0, True), (1.5, False)])
 def test_the_gate_replaces_the_best_network_only_at_its_threshold(tmp_path, threshold, accepted):
-    from agents.alphazero import AlphaZeroConfig, load_alphazero_checkpoint, train_alphazero
+    from pathzero.agents.alphazero import AlphaZeroConfig, load_alphazero_checkpoint, train_alphazero
 
     cfg = AlphaZeroConfig(gate_games=2, gate_threshold=threshold, logdir=str(tmp_path), **TINY_RUN)
     run_dir = train_alphazero(cfg)
@@ -174,7 +174,7 @@ def test_the_gate_replaces_the_best_network_only_at_its_threshold(tmp_path, thre
 
 
 def test_the_gate_arena_plays_distinct_games_from_random_openings():
-    from agents.alphazero import GATE_OPENING_PLIES, gate
+    from pathzero.agents.alphazero import GATE_OPENING_PLIES, gate
 
     game = TicTacToe()
     torch.manual_seed(0)
@@ -187,7 +187,7 @@ def test_the_gate_arena_plays_distinct_games_from_random_openings():
 
 
 def test_a_time_limit_stops_after_the_iteration_that_passes_it_and_evaluates_it(tmp_path):
-    from agents.alphazero import AlphaZeroConfig, train_alphazero
+    from pathzero.agents.alphazero import AlphaZeroConfig, train_alphazero
 
     # a limit every iteration passes: the run stops after its first, evaluated though eval_every is 3
     cfg = AlphaZeroConfig(logdir=str(tmp_path), max_minutes=1e-9, eval_every=3,
@@ -200,8 +200,8 @@ def test_a_time_limit_stops_after_the_iteration_that_passes_it_and_evaluates_it(
 
 
 def test_evaluation_opponents_are_checked_where_they_enter():
-    from agents.alphazero import AlphaZeroConfig
-    from envs import UsageError
+    from pathzero.agents.alphazero import AlphaZeroConfig
+    from pathzero.envs import UsageError
 
     assert AlphaZeroConfig().opponent_names == ["random", "perfect"]
     assert AlphaZeroConfig(game="connect_four").opponent_names == ["random"]

@@ -6,7 +6,7 @@ from PIL import Image
 
 
 def pathzero(*args):
-    return subprocess.run([sys.executable, "-m", "scripts.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "pathzero.scripts.cli", *map(str, args)], capture_output=True, text=True,
                           timeout=600)
 
 

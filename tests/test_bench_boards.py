@@ -1,7 +1,7 @@
 """`pathzero bench search` and `bench tictactoe` on a tiny budget: they measure and write their sections."""
 import argparse
 
-from scripts.bench_boards import add_parsers
+from pathzero.scripts.bench_boards import add_parsers
 
 
 def bench(*args):

@@ -7,10 +7,10 @@ import pytest
 import torch
 from PIL import Image, ImageSequence
 
-from agents.alphazero import AlphaZeroConfig, load_player, train_alphazero
-from envs.boards import make_board_game, replay
-from envs.errors import UsageError
-from scripts import evaluate, watch
+from pathzero.agents.alphazero import AlphaZeroConfig, load_player, train_alphazero
+from pathzero.envs.boards import make_board_game, replay
+from pathzero.envs.errors import UsageError
+from pathzero.scripts import evaluate, watch
 
 TINY = dict(iterations=1, simulations=2, games_per_iteration=1, train_steps=1, batch_size=8, channels=8, blocks=1,
             eval_games=0, progress=False)
@@ -62,7 +62,7 @@ def test_load_player_refuses_bad_paths_foreign_files_and_other_games(runs, tmp_p
 
 def test_evaluate_prints_the_score_and_records_every_game(runs):
     run = runs["tictactoe"]
-    result = subprocess.run([sys.executable, "-m", "scripts.evaluate", "--checkpoint", run, "--games", "4",
+    result = subprocess.run([sys.executable, "-m", "pathzero.scripts.evaluate", "--checkpoint", run, "--games", "4",
                              "--simulations", "4", "--seed", "3"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in (run / "evaluate_random.jsonl").read_text().splitlines()]
@@ -105,7 +105,7 @@ def test_evaluate_bad_input_is_one_line_and_exit_code_2(runs, capsys):
 
 
 def play(*args, stdin):
-    return subprocess.run([sys.executable, "-m", "scripts.play", *map(str, args)], input=stdin,
+    return subprocess.run([sys.executable, "-m", "pathzero.scripts.play", *map(str, args)], input=stdin,
                           capture_output=True, text=True, timeout=600)
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from envs.board_env import BoardGameEnv, board_image
-from envs.boards import ConnectFour, TicTacToe, replay
-from envs.errors import UsageError
+from pathzero.envs.board_env import BoardGameEnv, board_image
+from pathzero.envs.boards import ConnectFour, TicTacToe, replay
+from pathzero.envs.errors import UsageError
 
 IDS = {"tictactoe": "pathzero/TicTacToe-v0", "connect_four": "pathzero/ConnectFour-v0"}
 
@@ -122,6 +122,7 @@ def test_bad_settings_are_refused():
 
 
 def test_envs_never_import_agents():
-    code = "import sys, envs.board_env; print(sorted(m for m in sys.modules if m.split('.')[0] == 'agents'))"
+    code = ("import sys, pathzero.envs.board_env; "
+            "print(sorted(m for m in sys.modules if m.startswith('pathzero.agents')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from envs import UsageError
-from envs.boards import ConnectFour, Game, TicTacToe, make_board_game
+from pathzero.envs import UsageError
+from pathzero.envs.boards import ConnectFour, Game, TicTacToe, make_board_game
 
 
 def play(game, actions):

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from agents.common.checkpoint import load_checkpoint, save_checkpoint
-from envs import UsageError
+from pathzero.agents.common.checkpoint import load_checkpoint, save_checkpoint
+from pathzero.envs import UsageError
 
 
 def test_round_trip_and_no_temporary_files(tmp_path):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from envs import UsageError, make_env, resolve_game
+from pathzero.envs import UsageError, make_env, resolve_game
 
 
 @pytest.mark.parametrize("name", ["Pong", "pong", "ALE/Pong-v5", "PONG"])

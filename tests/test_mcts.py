@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from agents.mcts import MCTS, MCTSConfig, RandomRolloutEvaluator
-from envs.boards import ConnectFour, TicTacToe
+from pathzero.agents.mcts import MCTS, MCTSConfig, RandomRolloutEvaluator
+from pathzero.envs.boards import ConnectFour, TicTacToe
 
 
 def position(game, moves):
@@ -61,7 +61,7 @@ def test_tree_reuse_keeps_the_subtree():
 
 
 def test_minimax_knows_tictactoe():
-    from agents.perfect import Minimax
+    from pathzero.agents.perfect import Minimax
     game = TicTacToe()
     perfect = Minimax(game)
     assert perfect.value(game.initial_state()) == 0  # tic-tac-toe is a draw
@@ -74,8 +74,8 @@ def test_minimax_knows_tictactoe():
 
 def test_network_evaluator_gives_legal_priors_and_bounded_values():
     import torch
-    from agents.mcts import NetworkEvaluator
-    from nets import DualNet, NetConfig
+    from pathzero.agents.mcts import NetworkEvaluator
+    from pathzero.nets import DualNet, NetConfig
     game = ConnectFour()
     torch.manual_seed(0)
     net = DualNet((2, 6, 7), 7, NetConfig(channels=8, blocks=1, hidden=16, value_tanh=True))
@@ -105,7 +105,7 @@ class PatternEvaluator:
 
 
 def test_searches_run_side_by_side_match_their_lone_runs_and_share_evaluator_calls():
-    from agents.mcts import run_searches
+    from pathzero.agents.mcts import run_searches
 
     game = ConnectFour()
     cfg = MCTSConfig(simulations=40, batch_size=4)

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from nets import DualNet, NetConfig, ResidualBlock, trunk_kind
+from pathzero.nets import DualNet, NetConfig, ResidualBlock, trunk_kind
 
 
 @pytest.mark.parametrize("obs_shape,dtype,kind", [

@@ -3,7 +3,7 @@ import multiprocessing as mp
 
 import torch
 
-from agents.common.optim import load_state_in_place, make_shared_optimizer
+from pathzero.agents.common.optim import load_state_in_place, make_shared_optimizer
 
 
 def _step_in_child(model, optimizer):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from agents.common.optim import make_shared_optimizer
-from agents.pathnet import (Population, SupervisedConfig, digit_task, evolve_supervised, mutate, mutation_rate,
+from pathzero.agents.common.optim import make_shared_optimizer
+from pathzero.agents.pathnet import (Population, SupervisedConfig, digit_task, evolve_supervised, mutate, mutation_rate,
                             tournament)
-from nets.pathnet import GridConfig, PathNet, check_pathway, fixed_pathway, layer_modules, pathway_modules
+from pathzero.nets.pathnet import GridConfig, PathNet, check_pathway, fixed_pathway, layer_modules, pathway_modules
 
 PATHWAY = np.array([[0, 1, 1, 5], [2, 3, 4, 9], [7, 7, 7, 7], [0, 1, 2, 3]])
 
@@ -218,8 +218,8 @@ def test_workers_taking_slots_in_turn_visit_every_slot(size, workers):
 
 
 def test_only_episodes_a_pathway_played_whole_count_for_its_fitness():
-    from agents.pathnet import EpisodeLedger
-    from agents.rollout import Episode
+    from pathzero.agents.pathnet import EpisodeLedger
+    from pathzero.agents.rollout import Episode
 
     ledger = EpisodeLedger(n_envs=2)
     assert ledger.count([Episode(3.0, 10, 0)]) == [3.0]  # the first trial starts with fresh envs
@@ -239,5 +239,5 @@ def test_supervised_pathnet_learns_three_versus_eight_within_a_generation_budget
     assert result.accuracy[-1] >= 0.97
     untrained = PathNet("mlp", cfg.grid)
     untrained.add_task(task.name, (64,), 2, kind="classifier")
-    from agents.pathnet import held_out_accuracy
+    from pathzero.agents.pathnet import held_out_accuracy
     assert held_out_accuracy(untrained, result.best, task) < 0.9

@@ -11,18 +11,18 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from agents.common.runlog import read_episodes
-from agents.pathnet import PathNetConfig, load_pathnet_checkpoint, train_pathnet
-from agents.transfer import Cell, TransferConfig, TransferMatrix, plan
-from envs import UsageError
-from nets.pathnet import pathway_modules
+from pathzero.agents.common.runlog import read_episodes
+from pathzero.agents.pathnet import PathNetConfig, load_pathnet_checkpoint, train_pathnet
+from pathzero.agents.transfer import Cell, TransferConfig, TransferMatrix, plan
+from pathzero.envs import UsageError
+from pathzero.nets.pathnet import pathway_modules
 
 TINY = PathNetConfig(game="CartPole-v1", serial=True, total_frames=1500, envs_per_worker=4, population=3,
                      eval_episodes=2, hidden=16, width=16, progress=False, replay_episodes=0)
 
 
 def pathzero(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "scripts.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "pathzero.scripts.cli", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, timeout=600)
 
 
@@ -255,7 +255,7 @@ def test_transfer_command_rejects_bad_input_in_one_line(tmp_path):
 
 
 def test_learning_curve_bins_episodes_by_frames_and_carries_empty_bins(tmp_path):
-    from agents.transfer import area, learning_curve
+    from pathzero.agents.transfer import area, learning_curve
 
     (tmp_path / "episodes.csv").write_text("frames,wall_seconds,return,length,worker\n"
                                            "10,0,1,5,0\n30,0,3,5,0\n55,0,5,5,0\n99,0,9,5,0\n")

@@ -1,9 +1,9 @@
 """Players and matches: perfect play never loses, OpenSpiel's bot is a real and strong opponent."""
 import pytest
 
-from agents.players import (OpenSpielMCTSPlayer, PerfectPlayer, RandomPlayer, play_match, replay)
-from envs import UsageError
-from envs.boards import ConnectFour, TicTacToe
+from pathzero.agents.players import (OpenSpielMCTSPlayer, PerfectPlayer, RandomPlayer, play_match, replay)
+from pathzero.envs import UsageError
+from pathzero.envs.boards import ConnectFour, TicTacToe
 
 
 def test_perfect_player_never_loses_and_beats_random_often():
@@ -33,7 +33,7 @@ def test_bad_requests_are_refused():
 
 
 def test_random_openings_are_distinct_and_played_from_both_sides():
-    from agents.players import RandomPlayer, play_match, random_openings
+    from pathzero.agents.players import RandomPlayer, play_match, random_openings
 
     game = TicTacToe()
     openings = random_openings(game, 5, plies=2, seed=3)

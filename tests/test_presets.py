@@ -3,12 +3,11 @@ import json
 import subprocess
 import sys
 
-import pytest
 
-from agents.a3c import A3CConfig
-from agents.common.presets import apply_preset, describe_preset, preset
-from agents.pathnet import PathNetConfig
-from envs import resolve_game
+from pathzero.agents.a3c import A3CConfig
+from pathzero.agents.common.presets import apply_preset, describe_preset, preset
+from pathzero.agents.pathnet import PathNetConfig
+from pathzero.envs import resolve_game
 
 
 def test_minatar_preset_for_a3c_sets_the_network_and_learning_settings():
@@ -35,15 +34,39 @@ def test_pathnet_keeps_its_grid_and_gets_the_learning_settings():
     assert cfg.channels == PathNetConfig.channels and cfg.lr == 3e-3
 
 
-@pytest.mark.parametrize("game", ["Pong", "CartPole-v1"])
-def test_other_families_keep_the_class_defaults(game):
-    assert preset(resolve_game(game), A3CConfig) == {}
-    assert apply_preset(A3CConfig, game, {"lr": 1e-4}) == {"lr": 1e-4}
-    assert "none" in describe_preset(resolve_game(game), A3CConfig, {})
+def test_ale_keeps_the_atari_defaults_and_adds_evaluation():
+    assert preset(resolve_game("Pong"), A3CConfig) == {"eval_every": 500_000, "evaluation_episodes": 10}
+    cfg = A3CConfig(**apply_preset(A3CConfig, "Pong", {"lr": 1e-4}))
+    assert (cfg.lr, cfg.clip_rewards, cfg.life_loss, cfg.hidden, cfg.eval_every) == (1e-4, True, True, 256, 500_000)
+
+
+def test_classic_control_gets_unclipped_rewards_and_a_small_mlp():
+    cfg = A3CConfig(**apply_preset(A3CConfig, "CartPole-v1", {"game": "CartPole-v1"}))
+    assert (cfg.clip_rewards, cfg.life_loss, cfg.hidden, cfg.eval_every) == (False, False, 64, 20_000)
+    assert describe_preset(resolve_game("CartPole-v1"), A3CConfig, {}).startswith("preset gym: ")
+
+
+def test_board_games_get_their_own_self_play_settings():
+    from pathzero.agents.common.presets import board_preset
+
+    assert board_preset("tictactoe") == {}
+    assert board_preset("connect_four")["dirichlet_alpha"] == 1.4  # about 10 / legal moves (7)
+    assert board_preset("Connect-Four") == board_preset("connect_four")  # any name of the game
+
+
+def test_a_game_without_a_family_preset_says_so():
+    from pathzero.agents.common import presets
+
+    saved = presets.LEARNING.pop("gym"), presets.NETWORK.pop("gym")
+    try:
+        assert preset(resolve_game("CartPole-v1"), A3CConfig) == {}
+        assert "none" in describe_preset(resolve_game("CartPole-v1"), A3CConfig, {})
+    finally:
+        presets.LEARNING["gym"], presets.NETWORK["gym"] = saved
 
 
 def test_train_applies_the_preset_and_prints_it(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "scripts.cli", "train", "--game", "MinAtar/Breakout", "--serial",
+    result = subprocess.run([sys.executable, "-m", "pathzero.scripts.cli", "train", "--game", "MinAtar/Breakout", "--serial",
                              "--total-frames", "400", "--envs-per-worker", "4", "--lr", "1e-3", "--no-progress",
                              "--replay-episodes", "0", "--logdir", str(tmp_path)],
                             capture_output=True, text=True, timeout=300)

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from agents.common.returns import actor_critic_loss, gae_advantages, n_step_returns
+from pathzero.agents.common.returns import actor_critic_loss, gae_advantages, n_step_returns
 
 
 def naive_returns(rewards, dones, bootstrap, gamma):

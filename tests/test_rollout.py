@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from agents.rollout import EnvBatch, sample_from_logits
-from envs import resolve_game
-from nets import DualNet, DualOutput, NetConfig
+from pathzero.agents.rollout import EnvBatch, sample_from_logits
+from pathzero.envs import resolve_game
+from pathzero.nets import DualNet, DualOutput, NetConfig
 
 
 def test_gumbel_max_sampling_follows_the_softmax():

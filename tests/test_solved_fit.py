@@ -4,9 +4,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.perfect import Minimax
-from envs.boards import TicTacToe
-from nets import DualNet, NetConfig
+from pathzero.agents.perfect import Minimax
+from pathzero.envs.boards import TicTacToe
+from pathzero.nets import DualNet, NetConfig
 
 
 def solved_dataset():

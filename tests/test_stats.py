@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from agents.common.stats import Estimate, bootstrap, iqm, mean_interval, normalised_ratio, stratified
+from pathzero.agents.common.stats import Estimate, bootstrap, iqm, mean_interval, normalised_ratio, stratified
 
 
 def naive_iqm(values):

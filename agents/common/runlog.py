@@ -9,7 +9,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from envs.errors import UsageError
+from pathzero.envs.errors import UsageError
 
 EPISODE_FIELDS = ("frames", "wall_seconds", "return", "length", "worker")
 
@@ -43,12 +43,12 @@ def read_config(run_dir: Path) -> dict:
     return data
 
 
-def _truncate_csv(path: Path, max_frames: int) -> None:
+def truncate_csv(path: Path, max_frames: int) -> None:
     """Keeps the rows logged up to `max_frames` (atomically: a new file, then a rename)."""
     with path.open(newline="") as f:
         rows = list(csv.reader(f))
     header, body = rows[:1], rows[1:]
-    kept = [r for r in body if r and _number(r[0]) is not None and _number(r[0]) <= max_frames]
+    kept = [r for r in body if r and number(r[0]) is not None and number(r[0]) <= max_frames]
     if len(kept) == len(body):
         return
     tmp = path.with_suffix(".csv.tmp")
@@ -57,7 +57,7 @@ def _truncate_csv(path: Path, max_frames: int) -> None:
     os.replace(tmp, path)
 
 
-def _number(text: str) -> float | None:
+def number(text: str) -> float | None:
     try:
         return float(text)
     except ValueError:
@@ -80,7 +80,7 @@ class RunLog:
             return
         path = self.run_dir / "episodes.csv"
         if purge_step is not None and path.exists():
-            _truncate_csv(path, purge_step)
+            truncate_csv(path, purge_step)
         fresh = not path.exists() or path.stat().st_size == 0
         self._csv_file = path.open("a", newline="")
         self._csv = csv.writer(self._csv_file)
@@ -118,7 +118,7 @@ def read_episodes(run_dir: Path) -> list[dict[str, float]]:
         rows = list(csv.DictReader(f))
     # a row cut short by a crash is skipped, not fatal
     return [{k: float(v) for k, v in row.items()} for row in rows
-            if all(_number(row.get(k) or "") is not None for k in EPISODE_FIELDS)]
+            if all(number(row.get(k) or "") is not None for k in EPISODE_FIELDS)]
 
 
 def read_scalars(run_dir: Path, tags: list[str]) -> dict[str, list[tuple[int, float]]]:

@@ -31,13 +31,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-from agents.common.optim import load_state_in_place, make_shared_optimizer, set_learning_rate
-from agents.common.returns import LossTerms
-from agents.common.runlog import RunLog, new_run_dir, write_config
-from agents.common.threads import one_torch_thread
-from agents.rollout import EnvBatch, Rollout
-from envs import GameSpec, UsageError, make_env, resolve_game
+from pathzero.agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from pathzero.agents.common.evaluation import Evaluator, evaluation_mode
+from pathzero.agents.common.optim import load_state_in_place, make_shared_optimizer, set_learning_rate
+from pathzero.agents.common.returns import LossTerms
+from pathzero.agents.common.runlog import RunLog, new_run_dir, write_config
+from pathzero.agents.common.threads import one_torch_thread
+from pathzero.agents.rollout import EnvBatch, Rollout
+from pathzero.envs import GameSpec, UsageError, make_env, resolve_game
 
 # `cfg` below is an A3CConfig or a subclass of it (agents/a3c.py): the runner reads its run fields
 # (game, workers, serial, total_frames, seed, logdir, lr, optimizer, checkpoint_minutes, progress, ...).
@@ -193,8 +194,10 @@ class Monitor:
     """Receives the workers' messages: logs them, drives the progress bar, checkpoints on time."""
 
     def __init__(self, run_dir: Path, cfg: Config, state: RunState, save: Callable[[], None],
-                 log: RunLog, stop, agent: str) -> None:
+                 log: RunLog, stop, agent: str, evaluator: Evaluator | None = None,
+                 policy: Callable[[], nn.Module] | None = None) -> None:
         self.run_dir, self.cfg, self.state, self.save, self.log = run_dir, cfg, state, save, log
+        self.evaluator, self.policy = evaluator, policy
         self.stop, self.agent = stop, agent
         self.start_wall = time.monotonic() - state.wall_seconds
         self.recent: deque[float] = deque(maxlen=20)
@@ -244,8 +247,11 @@ class Monitor:
             self.state.frames = frames
 
     def tick(self) -> None:
-        """Periodic duties: scalars every log_every frames, a checkpoint every checkpoint_minutes."""
+        """Periodic duties: scalars every log_every frames, a checkpoint every checkpoint_minutes,
+        an evaluation every eval_every frames."""
         now = time.monotonic()
+        if self.evaluator is not None:
+            self.evaluator.poll(self.frames, self.policy, self.elapsed())
         last_t, last_f = self._last_log
         if self._losses and self.frames - last_f >= self.log_every:
             def mean(field: str) -> float:
@@ -308,11 +314,15 @@ class Recipe:
         """What the checkpoint holds besides the config, optimizer, counters and RNG."""
         raise NotImplementedError
 
+    def policy(self, model: nn.Module, extra: Any) -> nn.Module:
+        """The module that acts now (observations -> a DualOutput): what evaluations play."""
+        return model
+
     def finish(self, cfg: Config, spec: GameSpec, run_dir: Path, model: nn.Module, extra: Any,
                log: RunLog, state: RunState) -> None:
         """After training: record the replay video of the final agent (`model` maps observations to a DualOutput)."""
         if cfg.replay_episodes > 0:
-            from agents.replay import record_replay
+            from pathzero.agents.replay import record_replay
 
             results = record_replay(model, spec, run_dir / "replay.mp4", episodes=cfg.replay_episodes,
                                     seed=cfg.seed + 10_000, max_steps=cfg.replay_max_steps)
@@ -359,9 +369,14 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
             "rng": torch.get_rng_state()})
 
     log = RunLog(run_dir, purge_step=state.frames if ckpt is not None else None)
+    evaluator = Evaluator(cfg, spec, run_dir, log.writer, purge_frames=state.frames if ckpt is not None else None)
+    if evaluator.enabled and cfg.progress:
+        print(f"evaluating every {cfg.eval_every:,} frames: {cfg.evaluation_episodes} episodes, actions "
+              f"{evaluation_mode(cfg.eval_greedy)}; results in {run_dir / 'evals.csv'}")
     frames = mp_ctx.Value("q", state.frames)
     stop = mp_ctx.Event()
-    monitor = Monitor(run_dir, cfg, state, save, log, stop, recipe.agent)
+    monitor = Monitor(run_dir, cfg, state, save, log, stop, recipe.agent, evaluator,
+                      lambda: recipe.policy(model, extra))
     ctx = WorkerContext(model, optimizer, frames, stop, monitor, extra)
     interrupted = False
     previous_sigterm = None
@@ -385,6 +400,8 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
         monitor.close()
         state.frames = max(state.frames, frames.value)
         monitor.checkpoint()
+    final = not (monitor.errors or interrupted)
+    evaluator.finish(state.frames, lambda: recipe.policy(model, extra), monitor.elapsed(), final)
     if monitor.errors:
         log.close()
         raise TrainingError("; ".join(monitor.errors) + f" — checkpoint saved; resume with "

@@ -1,0 +1,4 @@
+"""`python -m pathzero <command>`: the same as the `pathzero` command."""
+from pathzero.scripts.cli import main
+
+main()

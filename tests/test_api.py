@@ -1,0 +1,185 @@
+"""The Python API (`import pathzero`), the installed package's layout, and evaluation during training."""
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pathzero
+from pathzero.agents.common.runlog import read_episodes
+from pathzero.envs import UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(game="MinAtar/Breakout", serial=True, envs_per_worker=4, channels=8, blocks=0, hidden=32,
+            replay_episodes=0, progress=False)
+
+
+def test_import_pathzero_is_cheap_and_names_the_api():
+    code = "import sys, pathzero; print('torch' in sys.modules, sorted(pathzero.__all__))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/").stdout
+    imported_torch, names = out.split(" ", 1)
+    assert imported_torch == "False"
+    assert "train" in names and "load" in names and "transfer" in names
+
+
+def test_a_non_editable_install_is_one_pathzero_package(tmp_path):
+    """pip install . (not editable): pathzero and its subpackages import from site-packages, and no
+    top-level agents, envs, nets or scripts module exists (they would clash with other projects)."""
+    target = tmp_path / "site"
+    build = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation",
+                            "--quiet", "--target", str(target), str(ROOT)],
+                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert build.returncode == 0, build.stderr
+    installed = {p.name for p in target.iterdir() if not p.name.endswith(".dist-info")}
+    assert "pathzero" in installed and installed <= {"pathzero", "bin"}  # bin: the pathzero command
+    code = ("import importlib.util, pathzero, pathzero.agents.a3c, pathzero.scripts.cli, pathzero.nets, pathzero.envs\n"
+            "print(pathzero.__file__)\nprint(pathzero.agents.a3c.__file__)\n"
+            "print([n for n in ('agents', 'envs', 'nets', 'scripts') if importlib.util.find_spec(n)])")
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    init, a3c, top_level = out.stdout.splitlines()
+    assert init.startswith(str(target)) and a3c == str(target / "pathzero" / "agents" / "a3c.py")
+    assert top_level == "[]"
+    cli = subprocess.run([sys.executable, "-m", "pathzero", "--help"], capture_output=True, text=True, cwd=tmp_path,
+                         env=env, timeout=300)
+    assert cli.returncode == 0 and "commands:" in cli.stdout
+
+
+@pytest.fixture(scope="module")
+def api_run(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("api")
+    run = pathzero.train(agent="a3c", total_frames=3000, logdir=str(logdir), eval_every=1000, evaluation_episodes=3,
+                         eval_video_every=2, **{k: v for k, v in TINY.items() if k != "game"}, game=TINY["game"])
+    return run
+
+
+def test_train_returns_the_run_with_its_logs_and_evaluations(api_run):
+    assert api_run.dir.is_dir() and os.fspath(api_run) == str(api_run.dir)
+    assert api_run.config["game"] == "MinAtar/Breakout" and api_run.config["lr"] == 3e-3  # the MinAtar preset
+    assert api_run.episodes()
+    evals = api_run.evals()
+    with (api_run.dir / "evals.csv").open() as f:
+        assert next(csv.reader(f)) == ["frames", "episodes", "mean_return", "median_return", "ci_low", "ci_high",
+                                       "wall_seconds"]
+    frames = [int(e["frames"]) for e in evals]
+    assert frames == sorted(frames) and frames[-1] >= 3000 and len(frames) >= 3  # every 1000 frames and the end
+    assert all(e["episodes"] == 3 and e["ci_low"] <= e["mean_return"] <= e["ci_high"] for e in evals)
+
+
+def test_evaluations_are_logged_to_tensorboard_with_a_video(api_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(api_run.dir), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    steps = [e.step for e in events.Scalars("eval/return")]
+    assert steps == [int(e["frames"]) for e in api_run.evals()]
+    videos = events.Images("eval/video")  # every 2nd evaluation, starting with the first
+    assert [v.step for v in videos] == steps[::2]
+    assert videos[0].encoded_image_string[:3] == b"GIF"
+
+
+def test_load_gives_an_agent_that_acts_and_evaluates(api_run):
+    agent = pathzero.load(api_run)
+    assert agent.frames >= 3000 and agent.spec.env_id.startswith("MinAtar/Breakout")
+    env = agent.make_env()
+    obs, _ = env.reset(seed=0)
+    action = agent.act(obs)
+    assert isinstance(action, int) and env.action_space.contains(action)
+    batch = agent.act(np.stack([obs, obs, obs]))
+    assert batch.shape == (3,)
+    scores = agent.evaluate(episodes=3, seed=5)
+    assert len(scores) == 3 and all(isinstance(s, float) for s in scores)
+    greedy = pathzero.load(api_run.dir / "checkpoint.pt", greedy=True)
+    assert greedy.evaluate(episodes=2, seed=5) == greedy.evaluate(episodes=2, seed=5)  # greedy: deterministic
+    with pytest.raises(UsageError, match="task"):
+        pathzero.load(api_run, task="MinAtar-Breakout")
+
+
+def test_api_and_command_make_the_same_run(tmp_path):
+    """The CLI is built on the API: the same settings give the same config and, in the serial
+    (reproducible) mode, the same training episodes."""
+    settings = dict(TINY, total_frames=1500, eval_every=0, seed=3)
+    run = pathzero.train(logdir=str(tmp_path / "api"), **settings)
+    flags = ["--game", "MinAtar/Breakout", "--serial", "--envs-per-worker", "4", "--channels", "8", "--blocks", "0",
+             "--hidden", "32", "--replay-episodes", "0", "--no-progress", "--total-frames", "1500",
+             "--eval-every", "0", "--seed", "3", "--logdir", str(tmp_path / "cli")]
+    result = subprocess.run([sys.executable, "-m", "pathzero", "train", *flags], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    (cli_dir,) = (tmp_path / "cli").iterdir()
+    api_config, cli_config = json.loads((run.dir / "config.json").read_text()), json.loads((cli_dir / "config.json").read_text())
+    assert {k: v for k, v in api_config.items() if k != "logdir"} == {k: v for k, v in cli_config.items() if k != "logdir"}
+    assert [e["return"] for e in read_episodes(run.dir)] == [e["return"] for e in read_episodes(cli_dir)]
+
+
+def test_unknown_or_bad_options_are_refused_in_one_line(tmp_path):
+    with pytest.raises(UsageError, match="unknown setting 'entropy'.*entropy_coef"):
+        pathzero.train(game="MinAtar/Breakout", entropy=0.1, logdir=str(tmp_path))
+    with pytest.raises(UsageError, match="unknown agent"):
+        pathzero.train(game="MinAtar/Breakout", agent="dqn")
+    with pytest.raises(UsageError, match="eval-every must be >= 0"):
+        pathzero.train(game="MinAtar/Breakout", eval_every=-5, logdir=str(tmp_path))
+    with pytest.raises(UsageError, match="nowhere does not exist; give a run folder"):
+        pathzero.load(tmp_path / "nowhere")
+
+
+def test_a_toml_file_sits_between_the_preset_and_the_flags(tmp_path):
+    from pathzero.agents.api import configure
+
+    settings = tmp_path / "mine.toml"
+    settings.write_text('game = "MinAtar/Asterix"\nentropy-coef = 0.02\nlr = 0.001\n')
+    _, cfg = configure("a3c", {"lr": 5e-4}, config=settings, verbose=False)
+    assert cfg.game == "MinAtar/Asterix" and cfg.entropy_coef == 0.02  # from the file
+    assert cfg.lr == 5e-4 and cfg.hidden == 128  # the flag wins over the file; the MinAtar preset under both
+    settings.write_text("lr = [oops\n")
+    with pytest.raises(UsageError, match="not valid TOML"):
+        configure("a3c", {}, config=settings, verbose=False)
+    settings.write_text("learning_rate = 0.1\n")
+    with pytest.raises(UsageError, match="unknown setting 'learning_rate'"):
+        configure("a3c", {}, config=settings, verbose=False)
+    result = subprocess.run([sys.executable, "-m", "pathzero", "train", "--config", str(tmp_path / "none.toml")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "none.toml: cannot read it" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_settings_are_printed_in_one_line_and_saved(tmp_path, capsys):
+    run = pathzero.train(logdir=str(tmp_path), **dict(TINY, total_frames=400, eval_every=0))
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("preset minatar: ") and out[1].startswith("settings: ")
+    assert "lr=0.003" in out[1] and "game=MinAtar/Breakout" in out[1]
+    assert json.loads((run.dir / "config.json").read_text())["lr"] == 0.003
+
+
+def test_evals_csv_is_trimmed_to_the_checkpoint_on_resume(tmp_path):
+    run = pathzero.train(logdir=str(tmp_path), **dict(TINY, total_frames=1000, eval_every=500, evaluation_episodes=2))
+    with (run.dir / "evals.csv").open("a") as f:  # as if evaluated after the checkpoint, then killed
+        f.write("999999,2,5,5,5,5,1.0\n")
+    resumed = pathzero.train(resume=run.dir, total_frames=2000)
+    frames = [int(e["frames"]) for e in resumed.evals()]
+    assert 999999 not in frames and frames == sorted(frames) and frames[-1] == 2000
+
+
+def test_pathnet_runs_load_per_task(tmp_path):
+    from pathzero.agents.pathnet import PathNetConfig
+
+    tiny = dict(TINY, total_frames=1200, eval_every=600, evaluation_episodes=2, population=2, eval_episodes=2,
+                layers=2, modules=3, active=2, channels=4, width=8, hidden=16)
+    tiny.pop("blocks")
+    assert set(tiny) <= {f.name for f in __import__("dataclasses").fields(PathNetConfig)}
+    source = pathzero.train(agent="pathnet", logdir=str(tmp_path), **tiny)
+    assert source.evals()  # evaluation plays the best pathway so far
+    target = pathzero.train(agent="pathnet", logdir=str(tmp_path), transfer_from=str(source.dir),
+                            **dict(tiny, game="MinAtar/Asterix"))
+    own = pathzero.load(target)
+    earlier = pathzero.load(target, task="MinAtar-Breakout")
+    assert own.spec.env_id.startswith("MinAtar/Asterix") and earlier.spec.env_id.startswith("MinAtar/Breakout")
+    assert len(earlier.evaluate(episodes=2)) == 2
+    with pytest.raises(UsageError, match="no task"):
+        pathzero.load(target, task="Pong")
