@@ -29,6 +29,7 @@ setup(
         "tensorboard",
         "imageio",
         "imageio-ffmpeg",
+        "moviepy<2",  # TensorBoard add_video (evaluation videos) encodes with moviepy 1.x
         "tqdm",
         "matplotlib",
         "scikit-learn",  # load_digits: the bundled data set of PathNet's supervised experiment

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from pathzero.agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-from pathzero.agents.common.runlog import RunLog, new_run_dir, write_config
+from pathzero.agents.common.runlog import RunLog, new_run_dir, truncate_jsonl, write_config
 from pathzero.agents.common.threads import one_torch_thread
 from pathzero.agents.mcts import MCTS, MCTSConfig, NetworkEvaluator, run_searches
 from pathzero.agents.players import (OPPONENTS, MatchResult, NetworkPlayer, elo_difference, make_opponent, play_match,
@@ -545,6 +545,9 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
         iteration = ckpt["iteration"]
         if iteration >= cfg.iterations:
             raise UsageError(f"{run_dir} has done {iteration} of {cfg.iterations} iterations; raise --iterations")
+        games = run_dir / "evaluation_games.jsonl"
+        if games.exists():  # games of an iteration after the checkpoint are played again
+            truncate_jsonl(games, "iteration", iteration)
     else:
         run_dir = new_run_dir(cfg.logdir, game.name, "alphazero", cfg.seed)
     write_config(run_dir, cfg)

@@ -51,10 +51,11 @@ class RandomRolloutEvaluator:
 class Node:
     """A tree node: the move's prior, statistics, and the state once the node is reached."""
 
-    __slots__ = ("prior", "state", "terminal", "visits", "value_sum", "virtual", "children")
+    __slots__ = ("prior", "clean_prior", "state", "terminal", "visits", "value_sum", "virtual", "children")
 
     def __init__(self, prior: float, state=None, terminal: bool = False) -> None:
         self.prior = prior
+        self.clean_prior = prior  # the evaluator's prior; `prior` adds the root's noise to it
         self.state = state  # filled when the node is reached, with `terminal` beside it
         self.terminal = terminal
         self.visits = 0
@@ -123,10 +124,16 @@ class MCTS:
         legal = self.game.legal_actions(node.state)
         p = priors[legal].astype(np.float64)
         p = p / p.sum() if p.sum() > 0 else np.full(len(legal), 1.0 / len(legal))
-        if node is self.root and self.cfg.dirichlet_fraction > 0:
-            noise = self.rng.dirichlet([self.cfg.dirichlet_alpha] * len(legal))
-            p = (1 - self.cfg.dirichlet_fraction) * p + self.cfg.dirichlet_fraction * noise
         node.children = {a: Node(float(pa)) for a, pa in zip(legal, p.tolist())}
+
+    def _noise_root(self) -> None:
+        """Mixes fresh Dirichlet noise into the root's priors, always from the evaluator's own
+        priors: a root reused from an earlier search (or searched again) gets new noise, never
+        noise on top of noise."""
+        f = self.cfg.dirichlet_fraction
+        noise = self.rng.dirichlet([self.cfg.dirichlet_alpha] * len(self.root.children))
+        for child, eta in zip(self.root.children.values(), noise):
+            child.prior = (1 - f) * child.clean_prior + f * float(eta)
 
     def _select_leaf(self) -> list[Node]:
         """Descends by PUCT to a leaf, adding a virtual visit along the way; returns the path.
@@ -176,10 +183,8 @@ class MCTS:
         if not self.root.expanded:  # the root's own evaluation is not one of the simulations
             (priors, _), = yield [self.root.state]
             self._expand(self.root, np.asarray(priors))
-        elif self.cfg.dirichlet_fraction > 0:  # a reused root gets fresh noise too
-            noise = self.rng.dirichlet([self.cfg.dirichlet_alpha] * len(self.root.children))
-            for child, eta in zip(self.root.children.values(), noise):
-                child.prior = (1 - self.cfg.dirichlet_fraction) * child.prior + self.cfg.dirichlet_fraction * eta
+        if self.cfg.dirichlet_fraction > 0:
+            self._noise_root()
         done = 0
         while done < self.cfg.simulations:
             paths = [self._select_leaf() for _ in range(min(self.cfg.batch_size, self.cfg.simulations - done))]
@@ -241,10 +246,13 @@ class NetworkEvaluator:
         if not states:
             return []
         planes = torch.from_numpy(np.stack([self.game.planes(s) for s in states]))  # [B, C, rows, cols]
-        if self.model.training:
-            self.model.eval()
-        with torch.inference_mode():
-            out = self.model(planes)
+        training = self.model.training
+        self.model.eval()  # batch norm with its running statistics; the caller's mode comes back after
+        try:
+            with torch.inference_mode():
+                out = self.model(planes)
+        finally:
+            self.model.train(training)
         logits = out.logits.numpy().astype(np.float64)  # [B, A]
         values = out.value.numpy().tolist()  # [B]
         legal = np.zeros(logits.shape, dtype=bool)  # [B, A]

@@ -91,6 +91,18 @@ class ConvStem(nn.Module):
         return self.layers(to_float(x))
 
 
+def probe_features(layers: nn.Module, obs_shape: Sequence[int]) -> int:
+    """Features `layers` give one observation, found by a forward pass in eval mode, so that batch
+    norm's running statistics stay as initialised."""
+    training = layers.training
+    layers.eval()
+    try:
+        with torch.no_grad():
+            return layers(torch.zeros(1, *obs_shape)).numel()
+    finally:
+        layers.train(training)
+
+
 class ConvTrunk(nn.Module):
     """Conv stem, residual blocks, then a fully connected layer: [B, C, H, W] -> [B, hidden]."""
 
@@ -99,8 +111,7 @@ class ConvTrunk(nn.Module):
         kind = trunk_kind(obs_shape)
         self.stem = ConvStem(obs_shape, cfg.channels, kind, cfg.norm)
         self.blocks = nn.Sequential(*[ResidualBlock(cfg.channels, cfg.norm) for _ in range(cfg.blocks)])
-        with torch.no_grad():
-            n_flat = self.blocks(self.stem(torch.zeros(1, *obs_shape))).numel()
+        n_flat = probe_features(nn.Sequential(self.stem, self.blocks), obs_shape)
         self.fc = nn.Linear(n_flat, cfg.hidden)
         self.out_features = cfg.hidden
 

@@ -33,7 +33,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from pathzero.nets.blocks import ResidualBlock, ResidualMLPBlock
-from pathzero.nets.dual import ConvStem, DualOutput, PolicyHead, ValueHead, orthogonal_init, to_float, trunk_kind
+from pathzero.nets.dual import (ConvStem, DualOutput, PolicyHead, ValueHead, orthogonal_init, probe_features, to_float,
+                                trunk_kind)
 
 COMBINE = ("sum", "mean")
 TASK_KINDS = ("rl", "classifier")
@@ -111,8 +112,7 @@ class TaskHeads(nn.Module):
             n_flat = cfg.width
         else:
             self.stem = ConvStem(obs_shape, cfg.channels, trunk_kind(obs_shape), "none")
-            with torch.no_grad():
-                n_flat = self.stem(torch.zeros(1, *obs_shape)).numel()
+            n_flat = probe_features(self.stem, obs_shape)
         self.fc = nn.Linear(n_flat, cfg.hidden)
         orthogonal_init(self)
         if kind == "rl":

@@ -65,7 +65,9 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, skip: Sequence[
         tp, optional = _base_type(hints[f.name])
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
-        help_text = f"{docs.get(f.name, '')} (default: {default})"
+        doc = docs.get(f.name, "")
+        # a field whose docstring names its default itself (e.g. "one per CPU core") keeps only that
+        help_text = doc if "(default:" in doc else f"{doc} (default: {default})"
         if tp is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
                                 help=help_text)

@@ -26,8 +26,32 @@ def new_run_dir(logdir: str | Path, game: str, agent: str, seed: int) -> Path:
 
 
 def write_config(run_dir: Path, config: Any) -> None:
+    """config.json, atomically (a new file, then a rename): a crash leaves the old one or the new one."""
     data = asdict(config) if is_dataclass(config) else dict(config)
-    (run_dir / "config.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    write_atomic(Path(run_dir) / "config.json", json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def truncate_jsonl(path: Path, key: str, max_value: float) -> None:
+    """Keeps the JSON lines whose `key` is at most `max_value` (atomically), e.g. the evaluation
+    games of the iterations a resumed run's checkpoint holds; unreadable lines are dropped."""
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get(key), (int, float)) and record[key] <= max_value:
+            kept.append(line)
+    write_atomic(path, "".join(line + "\n" for line in kept))
 
 
 def read_config(run_dir: Path) -> dict:
