@@ -7,25 +7,41 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 TRAIN_ARGS ?=
 TEST_ARGS ?=
+# The exact versions the test suite passed with (Python 3.11, Linux x86-64); `make lock` refreshes
+# them. `make test CONSTRAINTS=` installs without them (setup.py keeps ranges).
+CONSTRAINTS ?= constraints.txt
+PIN := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
-.PHONY: train test bench bench-transfer-minatar bench-transfer-ale install install-test clean
+.PHONY: train test bench bench-transfer-minatar bench-transfer-ale install install-test lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-$(VENV)/.installed: $(PY) setup.py
-	$(PIP) install $(TORCH)
-	$(PIP) install -e .
+$(VENV)/.installed: $(PY) setup.py $(CONSTRAINTS)
+	$(PIP) install $(PIN) $(TORCH)
+	$(PIP) install $(PIN) -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install -e '.[test]'
+	$(PIP) install $(PIN) -e '.[test]'
 	touch $@
 
 $(VENV)/.installed-bench: $(VENV)/.installed
-	$(PIP) install -e '.[bench]' $(TORCH)
+	$(PIP) install $(PIN) -e '.[bench]' $(TORCH)
 	touch $@
+
+# Resolves the newest versions setup.py allows in a fresh venv and writes them to constraints.txt
+# (torch's local build label, e.g. +cpu, is dropped: torch==X matches any build of X).
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet $(TORCH)
+	.venv-lock/bin/python -m pip install --quiet -e '.[test,bench]'
+	.venv-lock/bin/python -m pip freeze --all --exclude-editable | sed -E 's/\+[A-Za-z0-9.]+$$//' \
+		| grep -v -E '^(pip|wheel)==' > constraints.txt
+	rm -rf .venv-lock
 
 install: $(VENV)/.installed
 
