@@ -34,3 +34,27 @@ def test_bench_throughput_and_curve_write_the_doc(tmp_path):
 def test_bench_refuses_a_folder_that_is_not_a_run(tmp_path):
     result = pathzero("bench", "curve", tmp_path)
     assert result.returncode == 2 and "is not a run folder" in result.stderr
+
+
+def test_bench_api_times_both_ways_and_finds_the_same_run(tmp_path):
+    doc = tmp_path / "BENCHMARKS.md"
+    result = pathzero("bench", "api", "--frames", 1000, "--repeats", 1, "--doc", doc)
+    assert result.returncode == 0, result.stderr
+    text = doc.read_text()
+    assert "## The Python API against the command" in text and "API / command wall time: **" in text
+    assert "same training episodes (serial mode is reproducible): True" in text
+    assert "Same config.json (but the folder): True" in text
+
+
+def test_bench_suite_clones_runs_make_test_and_reads_the_count(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "Makefile").write_text("test:\n\t@echo '7 passed, 1 skipped in 0.10s'\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "-C", str(repo), "add", "Makefile"], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-qm", "a suite"], check=True)
+    doc = tmp_path / "BENCHMARKS.md"
+    result = pathzero("bench", "suite", "--repo", repo, "--doc", doc)
+    assert result.returncode == 0, result.stderr
+    assert "| 0 | 7 | 0 | 1 |" in doc.read_text()
