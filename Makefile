@@ -57,13 +57,15 @@ bench: $(VENV)/.installed-bench
 # The issue-5 transfer matrices (docs/BENCHMARKS.md): resumable, finished runs are skipped; the cells
 # and outputs live in docs/matrices/<name>/ (run folders are not kept in git: a missing source run is retrained).
 MINATAR_MATRIX := pathzero transfer --games MinAtar/Breakout MinAtar/SpaceInvaders MinAtar/Seaquest \
-	--frames 300000 --seeds 5 --workers 2 --hidden 128 --logdir docs/matrices/minatar
+	--frames 300000 --seeds 5 --workers 2 --hidden 128 --logdir docs/matrices/minatar \
+	--methods independent pathnet_scratch finetune pathnet
 bench-transfer-minatar: $(VENV)/.installed
 	$(VENV)/bin/$(MINATAR_MATRIX)
 	$(VENV)/bin/pathzero bench transfer docs/matrices/minatar --name minatar --flags "--workers 2 --hidden 128"
 
 ALE_MATRIX := pathzero transfer --games Pong Breakout --frames 250000 --seeds 2 --workers 2 \
-	--score-episodes 3 --random-episodes 20 --logdir docs/matrices/ale
+	--score-episodes 3 --random-episodes 20 --logdir docs/matrices/ale \
+	--methods independent pathnet_scratch finetune pathnet
 bench-transfer-ale: $(VENV)/.installed
 	$(VENV)/bin/$(ALE_MATRIX)
 	$(VENV)/bin/pathzero bench transfer docs/matrices/ale --name ale --flags "--workers 2 --score-episodes 3 --random-episodes 20"

@@ -28,13 +28,14 @@ import torch
 import torch.nn.functional as F
 
 from pathzero.agents.a3c import A3CConfig, rollout_loss
-from pathzero.agents.common.runner import (DoneMsg, Recipe, RunState, ScalarsMsg, WorkerContext, game_shapes, learn_step,
-                                  make_env_batch, parent_gone, train)
 from pathzero.agents.common.checkpoint import load_checkpoint
 from pathzero.agents.common.runlog import RunLog
+from pathzero.agents.common.runner import (DoneMsg, Recipe, RunState, ScalarsMsg, WorkerContext, game_shapes,
+                                           learn_step, make_env_batch, parent_gone, train)
+from pathzero.agents.forgetting import PENALTIES, penalised
 from pathzero.envs import GameSpec, UsageError, resolve_game
 from pathzero.nets.pathnet import (GridConfig, PathNet, PathwayPolicy, check_pathway, fixed_pathway, layer_modules,
-                          pathway_modules, random_pathway)
+                                   pathway_modules, random_pathway)
 
 CHECKPOINT_FORMAT = "pathzero-pathnet"
 
@@ -229,6 +230,16 @@ class PathNetConfig(A3CConfig):
     freeze_source: bool = True
     """With --transfer-from: freeze the source's best pathway and re-initialise every other module
     (PathNet); --no-freeze-source keeps every weight and trains on (fine-tuning)."""
+    penalty: str = "none"
+    """Fine-tuning only (--no-freeze-source): anchor the source's weights while the target trains,
+    ewc (Fisher of the source policy, every trained weight) or wpl (weight-plasticity loss: the
+    shared pathway's weights, averaged squared loss gradients); none: plain fine-tuning."""
+    ewc_lambda: float = 1e4
+    """EWC's strength lambda in (lambda / 2) * sum F (theta - theta*)^2 (CORA's Atari value)."""
+    wpl_alpha: float = 60.0
+    """WPL's strength alpha in (alpha / 2) * sum F (theta - theta*)^2 (the authors' value)."""
+    fisher_samples: int = 2048
+    """Source states over which EWC's Fisher (or WPL's gradient average) is estimated."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -236,10 +247,24 @@ class PathNetConfig(A3CConfig):
             raise UsageError(f"--population must be >= 2 for a tournament, got {self.population}")
         if self.eval_episodes < 1:
             raise UsageError(f"--eval-episodes must be >= 1, got {self.eval_episodes}")
+        if self.penalty not in PENALTIES:
+            raise UsageError(f"--penalty must be one of {', '.join(PENALTIES)}, got {self.penalty!r}")
+        if self.penalty != "none" and (self.transfer_from is None or self.freeze_source):
+            raise UsageError(f"--penalty {self.penalty} anchors fine-tuning: give --transfer-from RUN and "
+                             "--no-freeze-source (PathNet's frozen pathway needs no anchor)")
+        if not (self.ewc_lambda >= 0 and self.wpl_alpha >= 0):
+            raise UsageError(f"--ewc-lambda and --wpl-alpha must be >= 0 (0: no anchor), got "
+                             f"{self.ewc_lambda} and {self.wpl_alpha}")
+        if self.fisher_samples < 1:
+            raise UsageError(f"--fisher-samples must be >= 1, got {self.fisher_samples}")
         try:
             self.grid
         except ValueError as exc:
             raise UsageError(f"bad grid: {exc}") from None
+
+    @property
+    def penalty_strength(self) -> float:
+        return {"ewc": self.ewc_lambda, "wpl": self.wpl_alpha}.get(self.penalty, 0.0)
 
     @property
     def grid(self) -> GridConfig:
@@ -254,6 +279,7 @@ class PathNetShared:
     task: str
     population: Population
     frozen: set = field(default_factory=set)
+    anchor: dict | None = None  # fine-tuning with --penalty: the source's weights and their importance
 
 
 class EpisodeLedger:
@@ -290,6 +316,9 @@ def pathnet_worker_loop(worker: int, cfg: PathNetConfig, ctx: WorkerContext, see
     spec = resolve_game(cfg.game)
     envs = make_env_batch(cfg, spec, seed)
     local = PathNet.from_description(ctx.shared_model.describe())
+    loss_fn = rollout_loss
+    if shared.anchor is not None:
+        loss_fn = penalised(rollout_loss, local, shared.anchor, cfg.penalty_strength)
     ledger = EpisodeLedger(len(envs))
     try:
         while not ctx.stop.is_set() and not parent_gone():
@@ -298,7 +327,7 @@ def pathnet_worker_loop(worker: int, cfg: PathNetConfig, ctx: WorkerContext, see
             returns: list[float] = []
             frames = 0
             while len(returns) < cfg.eval_episodes and not ctx.stop.is_set() and frames < cfg.total_frames:
-                episodes, frames = learn_step(worker, local, policy, envs, spec, cfg, ctx, rollout_loss)
+                episodes, frames = learn_step(worker, local, policy, envs, spec, cfg, ctx, loss_fn)
                 returns += ledger.count(episodes)
                 if parent_gone():
                     return
@@ -373,6 +402,7 @@ class PathNetRecipe(Recipe):
         self.task = ""
         self.start: np.ndarray | None = None  # the fixed pathway of the controls
         self.task_games: dict[str, str] = {}  # every task of the network -> the game it plays
+        self.anchor: dict | None = None  # --penalty: the source's weights and their importance
 
     def build(self, cfg: PathNetConfig, spec: GameSpec, ckpt: dict | None, where: Path | None) -> PathNet:
         obs_shape, n_actions = game_shapes(spec)
@@ -383,6 +413,7 @@ class PathNetRecipe(Recipe):
             self.task = ckpt["task"]
             self.start = np.asarray(ckpt["start"], dtype=np.int64)
             self.task_games = task_games(ckpt)
+            self.anchor = ckpt.get("anchor")
             return model
         if cfg.transfer_from is None:
             model = PathNet(PathNet.grid_kind_for(obs_shape), cfg.grid)
@@ -401,6 +432,8 @@ class PathNetRecipe(Recipe):
                 model.reinit_unfrozen()
             else:
                 model.keep_task(source["task"], self.start)
+                if cfg.penalty != "none":
+                    self.anchor = source_anchor(model, source, cfg)
         self.task = task_name(model, spec)
         self.task_games[self.task] = spec.env_id
         model.add_task(self.task, obs_shape, n_actions)
@@ -419,14 +452,19 @@ class PathNetRecipe(Recipe):
             for slot in range(size):
                 population.genotypes[slot] = torch.from_numpy(
                     random_pathway(cfg.grid, rng) if cfg.evolve else self.start)
-        return PathNetShared(self.task, population, set(model.frozen))
+        if self.anchor is not None:
+            for group in self.anchor.values():
+                for tensor in group.values():
+                    tensor.share_memory_()
+        return PathNetShared(self.task, population, set(model.frozen), self.anchor)
 
     def policy(self, model: PathNet, extra: PathNetShared) -> PathwayPolicy:
         return PathwayPolicy(model, extra.population.best()[1], self.task)
 
     def payload(self, model: PathNet, extra: PathNetShared) -> dict:
         model.best[self.task] = extra.population.best()[1]  # the best so far
-        return {"task": self.task, "task_games": self.task_games, "start": self.start.tolist(),
+        anchor = {"anchor": self.anchor} if self.anchor is not None else {}
+        return {**anchor, "task": self.task, "task_games": self.task_games, "start": self.start.tolist(),
                 "pathnet": model.describe(),
                 "model": model.state_dict(), "population": extra.population.state_dict()}
 
@@ -442,6 +480,24 @@ class PathNetRecipe(Recipe):
         if cfg.progress:
             print(f"best pathway on {self.task}: {pathway_text(best)} (fitness {fitness:g})")
         super().finish(cfg, spec, run_dir, PathwayPolicy(model, best, self.task), extra, log, state)
+
+
+def source_anchor(model: PathNet, source: dict, cfg: PathNetConfig) -> dict:
+    """The source task's weights and their importance (agents/forgetting.py): EWC over every
+    parameter the target trains, WPL over the source pathway's modules (those the tasks share)."""
+    from pathzero.agents.forgetting import ewc_fisher, make_anchor, wpl_fisher
+
+    task, pathway = source["task"], np.asarray(model.best[source["task"]])
+    policy = PathwayPolicy(model, pathway, task)
+    game = resolve_game(task_games(source)[task])
+    if cfg.penalty == "ewc":
+        params = {n: p for n, p in model.named_parameters() if p.requires_grad}
+        fisher = ewc_fisher(policy, params, game, cfg.fisher_samples, seed=cfg.seed)
+    else:
+        shared = {f"grid.{layer}.{m}." for layer, m in pathway_modules(pathway)}
+        params = {n: p for n, p in model.named_parameters() if p.requires_grad and n.startswith(tuple(shared))}
+        fisher = wpl_fisher(policy, params, game, cfg.fisher_samples, rollout_loss, cfg, seed=cfg.seed)
+    return make_anchor(params, fisher)
 
 
 def pathway_text(pathway: np.ndarray) -> str:
@@ -502,6 +558,10 @@ class SupervisedConfig:
     """Budget: tournaments (each trains two pathways for `batches` minibatches)."""
     threshold: float = 0.99
     """Held-out accuracy at which a task counts as learned (the paper: 99.8% on MNIST's training set)."""
+
+    @property
+    def penalty_strength(self) -> float:
+        return {"ewc": self.ewc_lambda, "wpl": self.wpl_alpha}.get(self.penalty, 0.0)
 
     @property
     def grid(self) -> GridConfig:

@@ -11,8 +11,8 @@ Runs. For every game and seed two runs are trained once and serve twice:
 For every ordered pair A -> B (the diagonal A -> A included unless `diagonal=False`: transfer from a
 game to itself must come out clearly positive, or the instrument is broken) and every seed, the
 transfer methods train on B with the same frame budget: `finetune` (the fixed run of A, every weight
-trained on) and `pathnet` (A's best pathway frozen, every other module re-initialised, a new
-population evolved). A uniform random policy is played on every game (`random_episodes` episodes).
+trained on), `ewc` and `wpl` (fine-tuning with a quadratic anchor on A's weights: agents/forgetting.py)
+and `pathnet` (A's best pathway frozen, every other module re-initialised, a new population evolved). A uniform random policy is played on every game (`random_episodes` episodes).
 
 Score. Performance is the area under the learning curve (AUC: the mean unclipped return per episode
 over training, binned by frames), the paper's measure. Baselined by the random policy's mean return R,
@@ -41,7 +41,7 @@ import csv
 import json
 import math
 import shutil
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +61,11 @@ from pathzero.nets import DualOutput
 from pathzero.nets.pathnet import PathwayPolicy, pathway_modules
 
 CONTROLS = ("independent", "pathnet_scratch")
-TRANSFERS = ("finetune", "pathnet")
+TRANSFERS = ("finetune", "ewc", "wpl", "pathnet")
+FINETUNES = ("finetune", "ewc", "wpl")  # start from the source's fixed-pathway run and train every weight on
 METHODS = CONTROLS + TRANSFERS
 RUN_KIND = {"independent": "fixed", "pathnet_scratch": "evolved"}  # the run that is each control
-SOURCE_KIND = {"finetune": "fixed", "pathnet": "evolved"}  # the source run each transfer starts from
+SOURCE_KIND = {"finetune": "fixed", "ewc": "fixed", "wpl": "fixed", "pathnet": "evolved"}  # each transfer's source run
 # Settings that change what a run trains or records; a matrix folder refuses a rerun that differs in them.
 RUN_SETTINGS = ("frames", "base", "score_episodes", "random_episodes", "bins")
 
@@ -77,7 +78,7 @@ class TransferConfig:
     """Games of the matrix; every ordered pair is a cell (the diagonal too, unless diagonal=False)."""
     methods: tuple[str, ...] = METHODS
     """Methods: the controls independent (always trained: every score's baseline) and pathnet_scratch,
-    and the transfer methods finetune and pathnet."""
+    and the transfer methods finetune, ewc, wpl (fine-tuning with a penalty) and pathnet."""
     frames: int = 500_000
     """Frames of every run (source and target alike)."""
     seeds: int = 3
@@ -138,7 +139,7 @@ class TransferConfig:
 class Cell:
     """One run of the matrix (or the random policy's episodes on a game, kind `random`)."""
 
-    kind: str  # random, fixed | evolved (per game) or finetune | pathnet (transfer runs)
+    kind: str  # random, fixed | evolved (per game) or finetune | ewc | wpl | pathnet (transfer runs)
     target: str
     seed: int
     source: str | None = None
@@ -166,7 +167,7 @@ def plan(cfg: TransferConfig) -> list[Cell]:
     cells = [Cell("random", game, 0) for game in cfg.games if game in sources | targets]
     for seed in range(1, cfg.seeds + 1):
         for game in cfg.games:
-            if game in targets or (game in sources and "finetune" in cfg.methods):
+            if game in targets or (game in sources and set(FINETUNES) & set(cfg.methods)):
                 cells.append(Cell("fixed", game, seed))
             if (game in targets and "pathnet_scratch" in cfg.methods) or (game in sources and "pathnet" in cfg.methods):
                 cells.append(Cell("evolved", game, seed))
@@ -252,7 +253,9 @@ class TransferMatrix:
         settings = self._settings()
         if path.exists():
             saved = json.loads(path.read_text())
-            saved["base"] = _run_options(saved.get("base") or {})
+            # a setting added to pathzero after the matrix was started had its default value then
+            defaults = {f.name: f.default for f in fields(PathNetConfig) if f.default is not MISSING}
+            saved["base"] = _run_options({**defaults, **(saved.get("base") or {})})
             differ = sorted(k for k in RUN_SETTINGS if saved.get(k) != settings[k])
             if differ:
                 raise UsageError(f"{self.root} holds a matrix with other settings ({', '.join(differ)} differ); "
@@ -269,7 +272,7 @@ class TransferMatrix:
         return replace(base, game=cell.target, total_frames=self.cfg.frames, seed=base.seed * 1000 + cell.seed,
                        logdir=str(self.root / "runs" / cell.key), evolve=cell.kind in ("evolved", "pathnet"),
                        transfer_from=source, freeze_source=cell.kind == "pathnet", progress=False,
-                       replay_episodes=0, eval_every=0)
+                       replay_episodes=0, eval_every=0, penalty=cell.kind if cell.kind in ("ewc", "wpl") else "none")
 
     def _train(self, cfg: PathNetConfig) -> Path:
         """Trains a run, resuming it if an earlier attempt left a checkpoint."""
@@ -500,7 +503,7 @@ def _run_options(base: dict) -> dict:
 EVAL_OPTIONS = ("eval_every", "evaluation_episodes", "eval_greedy", "eval_video_every")  # off in matrix runs
 # Options of the runs that the matrix sets itself.
 MATRIX_SET = ("game", "total_frames", "logdir", "transfer_from", "freeze_source", "evolve", "replay_episodes",
-              "replay_max_steps", "progress", "blocks", "target_return", *EVAL_OPTIONS)
+              "replay_max_steps", "progress", "blocks", "target_return", "penalty", *EVAL_OPTIONS)
 
 
 def transfer_matrix(games: list[str] | tuple[str, ...], *, methods: list[str] | tuple[str, ...] = METHODS,
