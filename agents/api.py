@@ -27,7 +27,7 @@ import numpy as np
 
 from pathzero.envs.errors import UsageError
 
-AGENTS = ("a3c", "pathnet", "alphazero")
+AGENTS = ("a3c", "pathnet", "gumbel", "alphazero")
 # Settings a resumed run may change; the rest are fixed by its config.json.
 RESUMABLE = {
     "a3c": {"total_frames", "workers", "progress", "checkpoint_minutes", "replay_episodes", "replay_max_steps",
@@ -35,7 +35,7 @@ RESUMABLE = {
     "alphazero": {"iterations", "progress", "eval_games", "workers", "parallel_games", "max_minutes", "eval_every",
                   "eval_opponents", "eval_simulations", "opponent_simulations"},
 }
-RESUMABLE["pathnet"] = RESUMABLE["a3c"]
+RESUMABLE["pathnet"] = RESUMABLE["gumbel"] = RESUMABLE["a3c"]
 
 
 def config_class(agent: str) -> type:
@@ -45,6 +45,9 @@ def config_class(agent: str) -> type:
     if agent == "pathnet":
         from pathzero.agents.pathnet import PathNetConfig
         return PathNetConfig
+    if agent == "gumbel":
+        from pathzero.agents.gumbel import GumbelConfig
+        return GumbelConfig
     if agent == "alphazero":
         from pathzero.agents.alphazero import AlphaZeroConfig
         return AlphaZeroConfig
@@ -59,6 +62,8 @@ def agent_of_run(run_dir: str | Path) -> str:
     fields = {agent: {f.name for f in dataclasses.fields(config_class(agent))} for agent in AGENTS}
     if "iterations" in keys and "simulations" in keys:
         return "alphazero"
+    if fields["gumbel"] - fields["pathnet"] <= keys:
+        return "gumbel"
     return "pathnet" if fields["pathnet"] - fields["a3c"] <= keys else "a3c"
 
 
@@ -145,7 +150,8 @@ def train(game: str | None = None, agent: str | None = "a3c", total_frames: int 
           resume: str | Path | None = None, verbose: bool = True, **options) -> Run:
     """Trains an agent and returns its run.
 
-    `agent`: "a3c" or "pathnet" (Atari, MinAtar, classic control), or "alphazero" (self-play on
+    `agent`: "a3c", "pathnet" or "gumbel" (PathNet's grid with a Gumbel-softmax pathway search;
+    Atari, MinAtar, classic control), or "alphazero" (self-play on
     tictactoe or connect_four; its budget is `iterations`, not frames). `options` are the agent's
     settings by their config names (`pathzero train --help`: --entropy-coef is entropy_coef).
     The game family's preset, then the TOML file `config`, then these arguments decide each
@@ -167,6 +173,9 @@ def train(game: str | None = None, agent: str | None = "a3c", total_frames: int 
     if chosen == "pathnet":
         from pathzero.agents.pathnet import train_pathnet
         return Run(Path(train_pathnet(cfg, resume=resume)))
+    if chosen == "gumbel":
+        from pathzero.agents.gumbel import train_gumbel
+        return Run(Path(train_gumbel(cfg, resume=resume)))
     from pathzero.agents.a3c import train as train_a3c
     return Run(Path(train_a3c(cfg, resume=resume)))
 

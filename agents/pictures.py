@@ -15,9 +15,12 @@ from matplotlib.patches import Rectangle  # noqa: E402
 from pathzero.nets.pathnet import PathNet, layer_modules  # noqa: E402
 
 
-def draw_grid(model: PathNet, title: str = "", pathways: dict[str, np.ndarray] | None = None) -> plt.Figure:
+def draw_grid(model: PathNet, title: str = "", pathways: dict[str, np.ndarray] | None = None,
+              probabilities: np.ndarray | None = None) -> plt.Figure:
     """The module grid as in the paper's figure 1: layers left to right, modules top to bottom; each
-    task's best pathway drawn as coloured lines through its modules; frozen modules shaded."""
+    task's best pathway drawn as coloured lines through its modules; frozen modules shaded.
+    `probabilities` [L, M] (a Gumbel search's expected choices of each module, 0..N) tint each
+    module blue in proportion and print the value beside it."""
     pathways = dict(model.best if pathways is None else pathways)
     cfg = model.cfg
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * cfg.layers, 1.0 + 0.45 * cfg.modules))
@@ -27,6 +30,11 @@ def draw_grid(model: PathNet, title: str = "", pathways: dict[str, np.ndarray] |
             frozen = (layer, m) in model.frozen
             ax.add_patch(Rectangle((layer - 0.18, m - 0.3), 0.36, 0.6, facecolor="0.55" if frozen else "white",
                                    edgecolor="0.3", hatch="//" if frozen else None, zorder=1))
+            if probabilities is not None:
+                share = float(np.clip(probabilities[layer, m] / cfg.active, 0.0, 1.0))
+                ax.add_patch(Rectangle((layer - 0.18, m - 0.3), 0.36, 0.6, facecolor="tab:blue", alpha=0.6 * share,
+                                       edgecolor="none", zorder=1.5))
+                ax.text(layer + 0.22, m + 0.3, f"{probabilities[layer, m]:.2f}", fontsize=6, color="0.25", zorder=4)
     for k, (task, pathway) in enumerate(pathways.items()):
         colour = colours(k % 10)
         offset = (k - (len(pathways) - 1) / 2) * 0.06

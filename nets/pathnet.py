@@ -24,6 +24,7 @@ frozen set, every task's heads and its best pathway are part of `describe()`, wh
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Iterator, Sequence
 
@@ -145,6 +146,9 @@ class PathNet(nn.Module):
         self.frozen: set[tuple[int, int]] = set()
         self.frozen_tasks: set[str] = set()
         self.best: dict[str, np.ndarray] = {}  # each task's best pathway, once known
+        # Gumbel-softmax pathway search (SNAS): per task, logits [L, N, M + 1] of N choices per
+        # layer among the M modules and "none" (the last column; never for the first choice)
+        self.search = nn.ParameterDict()
 
     @staticmethod
     def grid_kind_for(obs_shape: Sequence[int]) -> str:
@@ -186,6 +190,70 @@ class PathNet(nn.Module):
                 total = total / len(active)
             h = torch.relu(h + total)
         return torch.relu(heads.fc(h.flatten(1)))
+
+    # -- Gumbel-softmax pathway search -----------------------------------------------------------
+    def add_search(self, task: str) -> None:
+        """Learnable pathway logits for `task`, all choices equally likely to start."""
+        self._heads(task)
+        cfg = self.cfg
+        self.search[task] = nn.Parameter(torch.zeros(cfg.layers, cfg.active, cfg.modules + 1))
+
+    def search_mask(self) -> torch.Tensor:
+        """[N, M + 1] additive mask: the first choice of a layer may not be "none", so every layer
+        keeps at least one module."""
+        mask = torch.zeros(self.cfg.active, self.cfg.modules + 1)
+        mask[0, -1] = -math.inf
+        return mask
+
+    def search_pathway(self, task: str) -> np.ndarray:
+        """The pathway the search settled on: each choice's most likely module, a "none" choice
+        standing for the layer's first choice (a module counted once)."""
+        choice = (self.search[task].detach() + self.search_mask()).argmax(-1).numpy()  # [L, N]
+        none = choice == self.cfg.modules
+        choice[none] = np.broadcast_to(choice[:, :1], choice.shape)[none]
+        return check_pathway(choice, self.cfg)
+
+    def module_flops(self, obs_shape: Sequence[int]) -> float:
+        """Floating-point operations of one module's forward pass for one observation (a multiply-
+        add counts 2): two 3x3 convolutions over the stem's output, or two linear layers."""
+        cfg = self.cfg
+        if self.grid_kind == "mlp":
+            return 2 * 2.0 * cfg.width * cfg.width
+        stem = ConvStem(obs_shape, cfg.channels, trunk_kind(obs_shape), "none")
+        area = probe_features(stem, obs_shape) // cfg.channels
+        return 2 * 2.0 * 9 * cfg.channels * cfg.channels * area
+
+    def module_params(self) -> int:
+        return sum(p.numel() for p in self.grid[0][0].parameters())
+
+    def soft_features(self, x: torch.Tensor, weights: torch.Tensor, task: str) -> torch.Tensor:
+        """Observations -> the task's features, every layer combining all its modules weighted by
+        `weights` [L, M] (a layer's relaxed choices summed): sum_m w_m * module_m.branch(h)."""
+        heads = self._heads(task)
+        h = heads.embed(x)
+        for layer, w in zip(self.grid, weights):
+            total = self.weighted_branch_sum(list(layer), w, h)
+            if self.cfg.combine == "mean":
+                total = total / w.sum().clamp_min(1e-6)
+            h = torch.relu(h + total)
+        return torch.relu(heads.fc(h.flatten(1)))
+
+    def weighted_branch_sum(self, modules: list[nn.Module], w: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """sum_m w_m * module_m.branch(h) in two kernels, as `branch_sum`: the second layer is linear,
+        so each module's first-layer output is scaled by its weight before it, and the bias is
+        the weighted sum of the second layers' biases."""
+        if self.grid_kind == "conv":
+            first, second = [m.conv1 for m in modules], [m.conv2 for m in modules]
+            y = torch.relu(F.conv2d(h, torch.cat([c.weight for c in first]), torch.cat([c.bias for c in first]),
+                                    padding=1))  # [B, M*C, H, W]
+            y = y * w.repeat_interleave(self.cfg.channels)[None, :, None, None]
+            bias = (w[:, None] * torch.stack([c.bias for c in second])).sum(0)
+            return F.conv2d(y, torch.cat([c.weight for c in second], 1), bias, padding=1)
+        first, second = [m.fc1 for m in modules], [m.fc2 for m in modules]
+        y = torch.relu(F.linear(h, torch.cat([f.weight for f in first]), torch.cat([f.bias for f in first])))
+        y = y * w.repeat_interleave(self.cfg.width)[None, :]
+        bias = (w[:, None] * torch.stack([f.bias for f in second])).sum(0)
+        return F.linear(y, torch.cat([f.weight for f in second], 1), bias)
 
     def branch_sum(self, modules: list[nn.Module], h: torch.Tensor) -> torch.Tensor:
         """sum_m module_m.branch(h), computed for all k modules at once in two kernels instead of 2k,
@@ -246,6 +314,8 @@ class PathNet(nn.Module):
                 module.requires_grad_((layer, m) not in self.frozen)
         for name, heads in self.heads.items():
             heads.requires_grad_(name not in self.frozen_tasks)
+        for name, logits in self.search.items():
+            logits.requires_grad_(name not in self.frozen_tasks)
 
     def frozen_parameters(self) -> Iterator[nn.Parameter]:
         for layer, m in sorted(self.frozen):
@@ -278,7 +348,8 @@ class PathNet(nn.Module):
                 "tasks": [{"name": name, **spec} for name, spec in self.tasks.items()],
                 "frozen": sorted([list(lm) for lm in self.frozen]),
                 "frozen_tasks": sorted(self.frozen_tasks),
-                "best": {task: p.tolist() for task, p in self.best.items()}}
+                "best": {task: p.tolist() for task, p in self.best.items()},
+                "search": sorted(self.search)}
 
     @classmethod
     def from_description(cls, desc: dict) -> "PathNet":
@@ -288,8 +359,47 @@ class PathNet(nn.Module):
         net.frozen = {(int(layer), int(m)) for layer, m in desc["frozen"]}
         net.frozen_tasks = set(desc["frozen_tasks"])
         net.best = {task: check_pathway(p, net.cfg) for task, p in desc["best"].items()}
+        for task in desc.get("search", []):
+            net.add_search(task)
         net._apply_freeze()
         return net
+
+
+class GumbelPolicy(nn.Module):
+    """A PathNet seen through a relaxed pathway for one RL task (SNAS): each layer's N choices are
+    Z = softmax((logits + G) / tau) over its M modules and "none", G Gumbel noise drawn by
+    `resample` and kept until the next draw, so that acting and the loss see one pathway per
+    update while gradients reach the logits. `cost()` is sum Z * FLOPs, as a share of the
+    largest pathway's (N modules in every layer)."""
+
+    def __init__(self, net: PathNet, task: str, module_flops: float) -> None:
+        super().__init__()
+        self.net, self.task, self.module_flops = net, task, module_flops
+        self.noise = torch.zeros_like(net.search[task])
+        self.tau = 1.0
+
+    def resample(self, tau: float, generator: torch.Generator | None = None) -> None:
+        uniform = torch.rand(self.net.search[self.task].shape, generator=generator).clamp(1e-10, 1 - 1e-10)
+        self.noise, self.tau = -torch.log(-torch.log(uniform)), tau
+
+    def relaxed(self) -> torch.Tensor:
+        """Z [L, N, M + 1]."""
+        logits = self.net.search[self.task] + self.net.search_mask()
+        return torch.softmax((logits + self.noise) / self.tau, -1)
+
+    def weights(self, z: torch.Tensor | None = None) -> torch.Tensor:
+        """[L, M]: each module's weight, its choices summed ("none" dropped)."""
+        z = self.relaxed() if z is None else z
+        return z[..., :-1].sum(1)
+
+    def cost(self) -> torch.Tensor:
+        cfg = self.net.cfg
+        return self.weights().sum() / (cfg.layers * cfg.active)  # every module costs module_flops
+
+    def forward(self, obs: torch.Tensor) -> DualOutput:
+        heads = self.net._heads(self.task)
+        h = self.net.soft_features(obs, self.weights(), self.task)
+        return DualOutput(heads.policy(h), heads.value(h))
 
 
 class PathwayPolicy(nn.Module):

@@ -20,7 +20,7 @@ from pathlib import Path
 from pathzero.envs.errors import UsageError
 from pathzero.scripts.common import ArgumentParser, add_config_flags, given, run_command
 
-AGENTS = ("a3c", "pathnet")
+AGENTS = ("a3c", "pathnet", "gumbel")
 
 
 def build_parser(prog: str = "pathzero train", agent: str = "a3c") -> ArgumentParser:
@@ -28,12 +28,14 @@ def build_parser(prog: str = "pathzero train", agent: str = "a3c") -> ArgumentPa
     from pathzero.agents.common.optim import OPTIMIZERS
 
     what = {"a3c": "A3C with a dual residual network",
-            "pathnet": "PathNet: pathways through a residual module grid, evolved while A3C trains them"}[agent]
+            "pathnet": "PathNet: pathways through a residual module grid, evolved while A3C trains them",
+            "gumbel": "PathNet's module grid with a Gumbel-softmax pathway search (SNAS) instead of evolution, "
+                      "with a FLOPs penalty"}[agent]
     parser = ArgumentParser(prog=prog, description=f"Train an agent on a game: {what}. Settings come from "
                             "the game family's preset (ALE, MinAtar, classic control; printed at the start), "
                             "then --config FILE.toml, then the flags; config.json in the run folder keeps them.",
                             epilog="Frames are emulator frames: one ALE agent step is 4 frames. "
-                                   "`pathzero train --agent pathnet --help` lists PathNet's options.")
+                                   "`pathzero train --agent pathnet --help` lists PathNet's options, --agent gumbel the search's.")
     parser.add_argument("--agent", choices=AGENTS, default="a3c", help="learning algorithm (default: a3c)")
     parser.add_argument("--config", metavar="FILE.toml", default=None,
                         help="a TOML file of settings (names as the flags, e.g. lr = 0.002 or entropy-coef = "
@@ -43,7 +45,8 @@ def build_parser(prog: str = "pathzero train", agent: str = "a3c") -> ArgumentPa
                              "schedule, optimizer and logs go on (a larger --total-frames stretches the "
                              "learning-rate schedule to the new end); only "
                              f"{', '.join('--' + n.replace('_', '-') for n in sorted(RESUMABLE[agent]))} may be changed")
-    add_config_flags(parser, config_class(agent), skip=("blocks",) if agent == "pathnet" else (),
+    skip = {"a3c": (), "pathnet": ("blocks",), "gumbel": ("blocks", "evolve", "population", "eval_episodes")}[agent]
+    add_config_flags(parser, config_class(agent), skip=skip,
                      choices={"optimizer": OPTIMIZERS, "combine": ("sum", "mean")})
     return parser
 
