@@ -12,7 +12,9 @@ For every ordered pair A -> B (the diagonal A -> A included unless `diagonal=Fal
 game to itself must come out clearly positive, or the instrument is broken) and every seed, the
 transfer methods train on B with the same frame budget: `finetune` (the fixed run of A, every weight
 trained on), `ewc` and `wpl` (fine-tuning with a quadratic anchor on A's weights: agents/forgetting.py)
-and `pathnet` (A's best pathway frozen, every other module re-initialised, a new population evolved). A uniform random policy is played on every game (`random_episodes` episodes).
+`pathnet` (A's best pathway frozen, every other module re-initialised, a new population evolved)
+and `gumbel` (the same, with a Gumbel-softmax pathway search instead of evolution: agents/gumbel.py;
+its cells also give the FLOPs and parameters of the pathway it settled on). A uniform random policy is played on every game (`random_episodes` episodes).
 
 Score. Performance is the area under the learning curve (AUC: the mean unclipped return per episode
 over training, binned by frames), the paper's measure. Baselined by the random policy's mean return R,
@@ -54,6 +56,7 @@ from pathzero.agents.common.checkpoint import CHECKPOINT_NAME
 from pathzero.agents.common.runlog import read_episodes
 from pathzero.agents.common.runner import game_shapes
 from pathzero.agents.common.stats import Estimate, mean_interval, normalised_ratio, stratified
+from pathzero.agents.gumbel import GumbelConfig, train_gumbel
 from pathzero.agents.pathnet import PathNetConfig, load_pathnet_checkpoint, train_pathnet
 from pathzero.agents.replay import play
 from pathzero.envs import UsageError, resolve_game
@@ -61,11 +64,12 @@ from pathzero.nets import DualOutput
 from pathzero.nets.pathnet import PathwayPolicy, pathway_modules
 
 CONTROLS = ("independent", "pathnet_scratch")
-TRANSFERS = ("finetune", "ewc", "wpl", "pathnet")
+TRANSFERS = ("finetune", "ewc", "wpl", "pathnet", "gumbel")
 FINETUNES = ("finetune", "ewc", "wpl")  # start from the source's fixed-pathway run and train every weight on
 METHODS = CONTROLS + TRANSFERS
 RUN_KIND = {"independent": "fixed", "pathnet_scratch": "evolved"}  # the run that is each control
-SOURCE_KIND = {"finetune": "fixed", "ewc": "fixed", "wpl": "fixed", "pathnet": "evolved"}  # each transfer's source run
+SOURCE_KIND = {"finetune": "fixed", "ewc": "fixed", "wpl": "fixed", "pathnet": "evolved",
+               "gumbel": "evolved"}  # the source run each transfer starts from
 # Settings that change what a run trains or records; a matrix folder refuses a rerun that differs in them.
 RUN_SETTINGS = ("frames", "base", "score_episodes", "random_episodes", "bins")
 
@@ -85,7 +89,7 @@ class TransferConfig:
     """Seeds per cell (1, 2, ... K); raise it later to add seeds to a finished matrix."""
     logdir: str = "runs/transfer"
     """The matrix folder: runs, cells, matrix.csv/json and figures; rerun to resume."""
-    base: PathNetConfig = field(default_factory=lambda: PathNetConfig(game="MinAtar/Breakout"))
+    base: PathNetConfig = field(default_factory=lambda: GumbelConfig(game="MinAtar/Breakout"))
     """Every other option of the runs (workers, envs, learning rate, grid, population, ...)."""
     score_episodes: int = 10
     """Episodes that score the source policy on the source game, before and after target training."""
@@ -139,7 +143,7 @@ class TransferConfig:
 class Cell:
     """One run of the matrix (or the random policy's episodes on a game, kind `random`)."""
 
-    kind: str  # random, fixed | evolved (per game) or finetune | ewc | wpl | pathnet (transfer runs)
+    kind: str  # random, fixed | evolved (per game) or finetune | ewc | wpl | pathnet | gumbel (transfer runs)
     target: str
     seed: int
     source: str | None = None
@@ -169,7 +173,8 @@ def plan(cfg: TransferConfig) -> list[Cell]:
         for game in cfg.games:
             if game in targets or (game in sources and set(FINETUNES) & set(cfg.methods)):
                 cells.append(Cell("fixed", game, seed))
-            if (game in targets and "pathnet_scratch" in cfg.methods) or (game in sources and "pathnet" in cfg.methods):
+            if (game in targets and "pathnet_scratch" in cfg.methods) or \
+                    (game in sources and {"pathnet", "gumbel"} & set(cfg.methods)):
                 cells.append(Cell("evolved", game, seed))
         for source, target in pairs:
             cells += [Cell(method, target, seed, source) for method in cfg.transfers]
@@ -248,15 +253,21 @@ class TransferMatrix:
         data["base"] = _run_options(data["base"])
         return data
 
+    @staticmethod
+    def _comparable(base: dict) -> dict:
+        """A base's settings with those it lacks at their defaults: a setting added to pathzero after a
+        matrix was started (or one only gumbel runs have) had its default value there."""
+        defaults = {f.name: f.default for f in fields(GumbelConfig) if f.default is not MISSING}
+        return _run_options({**defaults, **base})
+
     def _check_settings(self) -> None:
         path = self.root / "transfer.json"
         settings = self._settings()
         if path.exists():
             saved = json.loads(path.read_text())
-            # a setting added to pathzero after the matrix was started had its default value then
-            defaults = {f.name: f.default for f in fields(PathNetConfig) if f.default is not MISSING}
-            saved["base"] = _run_options({**defaults, **(saved.get("base") or {})})
-            differ = sorted(k for k in RUN_SETTINGS if saved.get(k) != settings[k])
+            saved["base"] = self._comparable(saved.get("base") or {})
+            current = {**settings, "base": self._comparable(settings["base"])}
+            differ = sorted(k for k in RUN_SETTINGS if saved.get(k) != current[k])
             if differ:
                 raise UsageError(f"{self.root} holds a matrix with other settings ({', '.join(differ)} differ); "
                                  "use those settings to resume it, or another --logdir")
@@ -265,17 +276,22 @@ class TransferMatrix:
 
     # -- runs ----------------------------------------------------------------------------------
     def _run_config(self, cell: Cell) -> PathNetConfig:
+        """The run's config: a GumbelConfig for the gumbel method, a PathNetConfig for the others."""
         base = self.cfg.base
         source = None
         if cell.source is not None:
             source = str(self._run_dir(self._source(Cell(SOURCE_KIND[cell.kind], cell.source, cell.seed))))
-        return replace(base, game=cell.target, total_frames=self.cfg.frames, seed=base.seed * 1000 + cell.seed,
-                       logdir=str(self.root / "runs" / cell.key), evolve=cell.kind in ("evolved", "pathnet"),
-                       transfer_from=source, freeze_source=cell.kind == "pathnet", progress=False,
-                       replay_episodes=0, eval_every=0, penalty=cell.kind if cell.kind in ("ewc", "wpl") else "none")
+        values = {**asdict(base), "game": cell.target, "total_frames": self.cfg.frames,
+                  "seed": base.seed * 1000 + cell.seed, "logdir": str(self.root / "runs" / cell.key),
+                  "evolve": cell.kind in ("evolved", "pathnet"), "transfer_from": source,
+                  "freeze_source": cell.kind in ("pathnet", "gumbel"), "progress": False, "replay_episodes": 0,
+                  "eval_every": 0, "penalty": cell.kind if cell.kind in ("ewc", "wpl") else "none"}
+        cls = GumbelConfig if cell.kind == "gumbel" else PathNetConfig
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
     def _train(self, cfg: PathNetConfig) -> Path:
         """Trains a run, resuming it if an earlier attempt left a checkpoint."""
+        trainer = train_gumbel if isinstance(cfg, GumbelConfig) else train_pathnet
         folder = Path(cfg.logdir)
         previous = sorted(folder.glob("*/" + CHECKPOINT_NAME)) if folder.exists() else []
         if previous:
@@ -283,10 +299,10 @@ class TransferMatrix:
             ckpt, _ = load_pathnet_checkpoint(run_dir)
             if ckpt["state"]["frames"] >= cfg.total_frames:
                 return run_dir  # trained to the end; only its cell was not written
-            return train_pathnet(cfg, resume=run_dir)
+            return trainer(cfg, resume=run_dir)
         if folder.exists():
             shutil.rmtree(folder)  # an attempt that died before its first checkpoint
-        return train_pathnet(cfg)
+        return trainer(cfg)
 
     def _load(self, cell: Cell) -> dict:
         return json.loads(cell.path(self.root).read_text())
@@ -325,6 +341,8 @@ class TransferMatrix:
         result["auc"] = area(np.array(result["curve"]))
         ckpt, _ = load_pathnet_checkpoint(run_dir)
         result["task"] = ckpt["task"]
+        if "search" in ckpt:  # gumbel: the size of the pathway it settled on
+            result["search"] = {k: ckpt["search"][k] for k in ("modules", "flops", "params", "max_flops")}
         seed = 50_000 + cell.seed
         if cell.source is None:
             result["own_score"] = source_score(run_dir, ckpt["task"], cell.target, self.cfg.score_episodes, seed)
@@ -398,9 +416,13 @@ class TransferMatrix:
             "auc_seeds": auc.tolist(), "auc_control_seeds": auc_control.tolist(),
             "forgetting": None, "forgetting_ci_low": None, "forgetting_ci_high": None, "forgetting_raw": None,
             "source_before": None, "source_after": None, "source_identical": None,
-            "note": note, "frames": self.cfg.frames}
+            "note": note, "frames": self.cfg.frames,
+            "pathway_modules": None, "pathway_flops": None, "pathway_params": None}  # gumbel's pathway size
         if source is not None:
             cell.update(self._forgetting(runs, source))
+        if method == "gumbel":
+            for key in ("modules", "flops", "params"):
+                cell[f"pathway_{key}"] = float(np.mean([r["search"][key] for r in runs]))
         return cell
 
     def _forgetting(self, runs: list[dict], source: str) -> dict:
@@ -497,7 +519,7 @@ def _run_options(base: dict) -> dict:
     """The options of the runs that decide what they learn: not the worker count, the progress bar,
     the game or the folder (each run gets its own), so a matrix may be resumed with other workers or
     moved."""
-    return {k: v for k, v in base.items() if k not in ("progress", "workers", "game", "logdir", *EVAL_OPTIONS)}
+    return {k: v for k, v in base.items() if k not in ("workers", *MATRIX_SET)}
 
 
 EVAL_OPTIONS = ("eval_every", "evaluation_episodes", "eval_greedy", "eval_video_every")  # off in matrix runs
@@ -512,12 +534,13 @@ def transfer_matrix(games: list[str] | tuple[str, ...], *, methods: list[str] | 
                     score_episodes: int | None = None, bins: int | None = None, progress: bool = True,
                     **run_options) -> dict:
     """Runs (or resumes) a transfer matrix and returns it: {"dir", "summary", "cells", ...} as in
-    matrix.json. `run_options`: settings of every run (PathNetConfig's fields), over the preset of
+    matrix.json. `run_options`: settings of every run (GumbelConfig's fields: PathNet's and the
+    search's), over the preset of
     the first game's family. What `pathzero transfer` and `pathzero.transfer` both call."""
     from pathzero.agents.common.presets import apply_preset, describe_preset
     from pathzero.agents.common.settings import check_names
 
-    check_names(PathNetConfig, run_options, "the run options")
+    check_names(GumbelConfig, run_options, "the run options")
     fixed = sorted(set(run_options) & set(MATRIX_SET))
     if fixed:
         raise UsageError(f"{fixed[0]} is set by the matrix for each run; give frames=, logdir= and the methods "
@@ -526,9 +549,9 @@ def transfer_matrix(games: list[str] | tuple[str, ...], *, methods: list[str] | 
     if not games:
         raise UsageError("give at least one game")
     spec = resolve_game(games[0])  # the family of the first game sets the preset of every run
-    base = PathNetConfig(**{**apply_preset(PathNetConfig, spec, run_options), "game": games[0]})
+    base = GumbelConfig(**{**apply_preset(GumbelConfig, spec, run_options), "game": games[0]})
     if progress:
-        print(describe_preset(spec, PathNetConfig, run_options))
+        print(describe_preset(spec, GumbelConfig, run_options))
     defaults = {f.name: f.default for f in fields(TransferConfig)}
     chosen = {"frames": frames, "seeds": seeds, "logdir": logdir, "random_episodes": random_episodes,
               "score_episodes": score_episodes, "bins": bins}

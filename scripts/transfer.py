@@ -16,7 +16,7 @@ from pathzero.scripts.common import ArgumentParser, add_config_flags, given, run
 
 def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
     from pathzero.agents.common.optim import OPTIMIZERS
-    from pathzero.agents.pathnet import PathNetConfig
+    from pathzero.agents.gumbel import GumbelConfig
     from pathzero.agents.transfer import MATRIX_SET, METHODS, TransferConfig
 
     defaults = TransferConfig.__dataclass_fields__
@@ -52,8 +52,9 @@ def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
     parser.add_argument("--bins", type=int, default=defaults["bins"].default,
                         help="points of the learning curves (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    runs = parser.add_argument_group("options of every run (as pathzero train --agent pathnet)")
-    add_config_flags(runs, PathNetConfig, skip=MATRIX_SET, choices={"optimizer": OPTIMIZERS,
+    runs = parser.add_argument_group("options of every run (as pathzero train --agent pathnet; the tau and "
+                                     "flops-penalty options are the gumbel method's)")
+    add_config_flags(runs, GumbelConfig, skip=MATRIX_SET, choices={"optimizer": OPTIMIZERS,
                                                                     "combine": ("sum", "mean")})
     return parser
 
@@ -62,14 +63,14 @@ def main(argv: list[str] | None = None, prog: str = "pathzero transfer") -> None
     args = build_parser(prog).parse_args(argv)
 
     def body() -> int:
-        from pathzero.agents.pathnet import PathNetConfig
+        from pathzero.agents.gumbel import GumbelConfig
         from pathzero.agents.transfer import MATRIX_SET, summary_table, transfer_matrix
 
         matrix = transfer_matrix(args.games, methods=args.methods, pairs=args.pair, frames=args.frames,
                                  seeds=args.seeds, logdir=args.logdir, diagonal=not args.no_diagonal,
                                  random_episodes=args.random_episodes, score_episodes=args.score_episodes,
                                  bins=args.bins, progress=not args.no_progress,
-                                 **{k: v for k, v in given(args, PathNetConfig).items() if k not in MATRIX_SET})
+                                 **{k: v for k, v in given(args, GumbelConfig).items() if k not in MATRIX_SET})
         print(summary_table(matrix["summary"], matrix["cells"], tuple(args.games)))
         print(f"matrix folder: {matrix['dir']} (matrix.csv, matrix.json, heatmap_*_vs_*.png, curves/)")
         return 0

@@ -113,11 +113,30 @@ REQUIRED = {"source", "target", "method", "score", "ci_low", "ci_high", "seeds",
             "forgetting", "note"}
 
 
+def test_ewc_wpl_and_gumbel_cells_carry_the_same_fields_and_gumbel_its_pathway_size(tmp_path):
+    base = replace(TINY, game="MinAtar/Breakout", envs_per_worker=4, hidden=16, channels=4, fisher_samples=64)
+    cfg = TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix"), frames=1500, seeds=1, logdir=str(tmp_path),
+                         base=base, score_episodes=2, random_episodes=5, bins=5,
+                         pairs=(("MinAtar/Breakout", "MinAtar/Asterix"),),
+                         methods=("independent", "ewc", "wpl", "gumbel"))
+    data = TransferMatrix(cfg).run(progress=False)
+    cells = {c["method"]: c for c in data["cells"]}
+    assert set(cells) == {"ewc", "wpl", "gumbel"} and all(REQUIRED <= set(c) for c in cells.values())
+    for method in ("ewc", "wpl"):  # fine-tuning variants: the source's weights train on, so forgetting is measured
+        assert cells[method]["source_identical"] is False and cells[method]["forgetting_raw"] is not None
+    gumbel = cells["gumbel"]
+    assert gumbel["source_identical"] is True and gumbel["forgetting_raw"] == 0.0  # the source pathway is frozen
+    assert gumbel["pathway_modules"] >= 1 and gumbel["pathway_flops"] > 0 and gumbel["pathway_params"] > 0
+    runs = {c.kind for c in plan(cfg)}
+    assert runs == {"random", "fixed", "evolved", "ewc", "wpl", "gumbel"}
+
+
 def test_transfer_matrix_end_to_end_with_seeds_diagonal_and_resume(tmp_path):
     base = replace(TINY, game="MinAtar/Breakout", envs_per_worker=4, hidden=16, channels=4)
     pairs = (("MinAtar/Breakout", "MinAtar/Asterix"), ("MinAtar/Breakout", "MinAtar/Breakout"))
     cfg = TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix"), frames=1500, seeds=2, logdir=str(tmp_path),
-                         base=base, score_episodes=2, random_episodes=5, bins=5, pairs=pairs)
+                         base=base, score_episodes=2, random_episodes=5, bins=5, pairs=pairs,
+                         methods=("independent", "pathnet_scratch", "finetune", "pathnet"))
     matrix = TransferMatrix(cfg).run(progress=False)
     cells = plan(cfg)
     # random per game; per seed: fixed and evolved per game, finetune and pathnet per pair
@@ -222,7 +241,9 @@ def test_pairs_restrict_the_plan_to_what_they_need():
                             "fixed__MinAtar-Breakout__1", "fixed__MinAtar-Asterix__1",
                             "evolved__MinAtar-Breakout__1", "evolved__MinAtar-Asterix__1",
                             "finetune__MinAtar-Breakout-MinAtar-Asterix__1",
-                            "pathnet__MinAtar-Breakout-MinAtar-Asterix__1"])
+                            "ewc__MinAtar-Breakout-MinAtar-Asterix__1", "wpl__MinAtar-Breakout-MinAtar-Asterix__1",
+                            "pathnet__MinAtar-Breakout-MinAtar-Asterix__1",
+                            "gumbel__MinAtar-Breakout-MinAtar-Asterix__1"])
     with pytest.raises(UsageError, match="pair"):
         TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix"), pairs=(("MinAtar/Breakout", "Pong"),), base=TINY)
 

@@ -104,7 +104,7 @@ def test_bad_input_gives_one_line_and_exit_code_2(trained_run, tmp_path):
     assert_one_line_error(pathzero("watch", truncated), "not a readable pathzero checkpoint")
     foreign = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(3)}, foreign)
-    assert_one_line_error(pathzero("watch", foreign), "not a pathzero-a3c or pathzero-pathnet checkpoint")
+    assert_one_line_error(pathzero("watch", foreign), "not a pathzero-a3c or pathzero-pathnet or pathzero-alphazero checkpoint")
     empty = tmp_path / "empty"
     empty.mkdir()
     assert_one_line_error(pathzero("watch", empty), "holds no checkpoint.pt")
