@@ -313,6 +313,34 @@ def load(run_or_checkpoint: str | os.PathLike | Run, *, task: str | None = None,
     return Agent(model, ckpt["game"], frames=ckpt["state"]["frames"], greedy=greedy, seed=seed)
 
 
+def continual(games: list[str], *, cycles: int = 1, frames: int | None = None, methods=None, seeds: int | None = None,
+              eval_every: int | None = None, evaluation_episodes: int | None = None, random_episodes: int | None = None,
+              logdir: str | None = None, progress: bool = True, **run_options) -> dict:
+    """A continual-learning sequence (agents/continual.py), run or resumed: returns {"dir", "summary",
+    ...} as in continual.json. `run_options`: every run's settings by name, over the first game's preset."""
+    from pathzero.agents.common.presets import apply_preset, describe_preset
+    from pathzero.agents.common.settings import check_names
+    from pathzero.agents.continual import METHODS, Continual, ContinualConfig
+    from pathzero.agents.pathnet import PathNetConfig
+    from pathzero.envs import resolve_game
+
+    check_names(PathNetConfig, run_options, "the run options")
+    games = tuple(games)
+    if not games:
+        raise UsageError("give two or more games")
+    spec = resolve_game(games[0])
+    base = PathNetConfig(**{**apply_preset(PathNetConfig, spec, run_options), "game": games[0]})
+    if progress:
+        print(describe_preset(spec, PathNetConfig, run_options))
+    defaults = {f.name: f.default for f in dataclasses.fields(ContinualConfig) if f.default is not dataclasses.MISSING}
+    chosen = {"frames": frames, "seeds": seeds, "eval_every": eval_every, "evaluation_episodes": evaluation_episodes,
+              "random_episodes": random_episodes, "logdir": logdir}
+    cfg = ContinualConfig(games=games, cycles=cycles, methods=tuple(methods or METHODS), base=base,
+                          **{k: defaults[k] if v is None else v for k, v in chosen.items()})
+    data = Continual(cfg).run(progress=progress)
+    return {"dir": Path(cfg.logdir), **data}
+
+
 def transfer(games: list[str], **options) -> dict:
     """A transfer matrix (agents/transfer.py), run or resumed: `pathzero.transfer(games=[...],
     frames=..., seeds=..., logdir=...)` returns {"dir", "summary", "cells", ...} as in matrix.json.

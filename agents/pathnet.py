@@ -240,6 +240,13 @@ class PathNetConfig(A3CConfig):
     """WPL's strength alpha in (alpha / 2) * sum F (theta - theta*)^2 (the authors' value)."""
     fisher_samples: int = 2048
     """Source states over which EWC's Fisher (or WPL's gradient average) is estimated."""
+    eval_tasks: bool = False
+    """Evaluations (--eval-every) also play every earlier task of the network along its best pathway on
+    its own game: evals_tasks.csv (frames, task, game, ...) and eval_tasks/<task> in TensorBoard."""
+    revisit: bool = False
+    """With --transfer-from and --no-freeze-source: when the network already has a task for this
+    game (a continual sequence's later cycle), train that task again, its own heads along its own
+    pathway, instead of adding a new task."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -255,6 +262,9 @@ class PathNetConfig(A3CConfig):
         if not (self.ewc_lambda >= 0 and self.wpl_alpha >= 0):
             raise UsageError(f"--ewc-lambda and --wpl-alpha must be >= 0 (0: no anchor), got "
                              f"{self.ewc_lambda} and {self.wpl_alpha}")
+        if self.revisit and (self.transfer_from is None or self.freeze_source):
+            raise UsageError("--revisit trains an earlier task again: give --transfer-from RUN and --no-freeze-source "
+                             "(PathNet's frozen tasks cannot change)")
         if self.fisher_samples < 1:
             raise UsageError(f"--fisher-samples must be >= 1, got {self.fisher_samples}")
         try:
@@ -434,9 +444,23 @@ class PathNetRecipe(Recipe):
                 model.keep_task(source["task"], self.start)
                 if cfg.penalty != "none":
                     self.anchor = source_anchor(model, source, cfg)
+            if cfg.revisit:
+                return self._revisit(model, spec, cfg)
         self.task = task_name(model, spec)
         self.task_games[self.task] = spec.env_id
         model.add_task(self.task, obs_shape, n_actions)
+        return model
+
+    def _revisit(self, model: PathNet, spec: GameSpec, cfg: PathNetConfig) -> PathNet:
+        """The network's latest task for this game trains again: its heads unfrozen, its pathway the start."""
+        earlier = [task for task, game in self.task_games.items() if game == spec.env_id]
+        if not earlier:
+            raise UsageError(f"--revisit: {cfg.transfer_from} has no task for {spec.env_id}; its tasks play "
+                             f"{', '.join(sorted(set(self.task_games.values())))}")
+        self.task = earlier[-1]
+        model.frozen_tasks.discard(self.task)
+        model._apply_freeze()
+        self.start = np.asarray(model.best[self.task], dtype=np.int64)
         return model
 
     def parameters(self, model: PathNet) -> list:
@@ -461,6 +485,15 @@ class PathNetRecipe(Recipe):
     def policy(self, model: PathNet, extra: PathNetShared) -> PathwayPolicy:
         return PathwayPolicy(model, extra.population.best()[1], self.task)
 
+    def evaluated(self, cfg: PathNetConfig, spec: GameSpec, model: PathNet, extra: PathNetShared):
+        own = self.policy(model, extra)
+        if not cfg.eval_tasks:
+            return own
+        others = [(task, resolve_game(self.task_games[task]), PathwayPolicy(model, pathway, task))
+                  for task, pathway in model.best.items()
+                  if task != self.task and task in self.task_games and model.tasks[task]["kind"] == "rl"]
+        return [(self.task, spec, own), *others]
+
     def payload(self, model: PathNet, extra: PathNetShared) -> dict:
         model.best[self.task] = extra.population.best()[1]  # the best so far
         anchor = {"anchor": self.anchor} if self.anchor is not None else {}
@@ -484,7 +517,9 @@ class PathNetRecipe(Recipe):
 
 def source_anchor(model: PathNet, source: dict, cfg: PathNetConfig) -> dict:
     """The source task's weights and their importance (agents/forgetting.py): EWC over every
-    parameter the target trains, WPL over the source pathway's modules (those the tasks share)."""
+    parameter the target trains, WPL over the source pathway's modules (those the tasks share). A
+    source that had an anchor itself (an earlier task of a sequence) passes its importance on,
+    added to the new one, with the anchor at the source's final weights (online EWC)."""
     from pathzero.agents.forgetting import ewc_fisher, make_anchor, wpl_fisher
 
     task, pathway = source["task"], np.asarray(model.best[source["task"]])
@@ -497,6 +532,13 @@ def source_anchor(model: PathNet, source: dict, cfg: PathNetConfig) -> dict:
         shared = {f"grid.{layer}.{m}." for layer, m in pathway_modules(pathway)}
         params = {n: p for n, p in model.named_parameters() if p.requires_grad and n.startswith(tuple(shared))}
         fisher = wpl_fisher(policy, params, game, cfg.fisher_samples, rollout_loss, cfg, seed=cfg.seed)
+    previous = source.get("anchor")  # a sequence: the earlier tasks' importance adds up (online EWC)
+    if previous is not None:
+        named = dict(model.named_parameters())
+        for name, f in previous["fisher"].items():
+            if name in named:
+                params.setdefault(name, named[name])
+                fisher[name] = fisher.get(name, torch.zeros_like(f)) + f
     return make_anchor(params, fisher)
 
 

@@ -181,6 +181,23 @@ def plan(cfg: TransferConfig) -> list[Cell]:
     return cells
 
 
+def train_or_resume(cfg: PathNetConfig) -> Path:
+    """Trains a run into cfg.logdir, resuming it if an earlier attempt left a checkpoint there (a
+    GumbelConfig trains the gumbel search); returns the run folder."""
+    trainer = train_gumbel if isinstance(cfg, GumbelConfig) else train_pathnet
+    folder = Path(cfg.logdir)
+    previous = sorted(folder.glob("*/" + CHECKPOINT_NAME)) if folder.exists() else []
+    if previous:
+        run_dir = previous[-1].parent
+        ckpt, _ = load_pathnet_checkpoint(run_dir)
+        if ckpt["state"]["frames"] >= cfg.total_frames:
+            return run_dir  # trained to the end; only its cell was not written
+        return trainer(cfg, resume=run_dir)
+    if folder.exists():
+        shutil.rmtree(folder)  # an attempt that died before its first checkpoint
+    return trainer(cfg)
+
+
 def learning_curve(run_dir: Path, frames: int, bins: int) -> np.ndarray:
     """Mean unclipped return per frame bin [bins]; a bin without episodes carries the one before."""
     episodes = read_episodes(run_dir)
@@ -290,19 +307,7 @@ class TransferMatrix:
         return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
     def _train(self, cfg: PathNetConfig) -> Path:
-        """Trains a run, resuming it if an earlier attempt left a checkpoint."""
-        trainer = train_gumbel if isinstance(cfg, GumbelConfig) else train_pathnet
-        folder = Path(cfg.logdir)
-        previous = sorted(folder.glob("*/" + CHECKPOINT_NAME)) if folder.exists() else []
-        if previous:
-            run_dir = previous[-1].parent
-            ckpt, _ = load_pathnet_checkpoint(run_dir)
-            if ckpt["state"]["frames"] >= cfg.total_frames:
-                return run_dir  # trained to the end; only its cell was not written
-            return trainer(cfg, resume=run_dir)
-        if folder.exists():
-            shutil.rmtree(folder)  # an attempt that died before its first checkpoint
-        return trainer(cfg)
+        return train_or_resume(cfg)
 
     def _load(self, cell: Cell) -> dict:
         return json.loads(cell.path(self.root).read_text())

@@ -11,11 +11,11 @@ pathzero itself is cheap: the API below imports what it needs when it is called.
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["train", "load", "transfer", "Run", "Agent", "__version__"]
+__all__ = ["train", "load", "transfer", "continual", "Run", "Agent", "BoardAgent", "__version__"]
 
 
 def __getattr__(name: str):
-    if name in ("train", "load", "transfer", "Run", "Agent", "BoardAgent"):
+    if name in ("train", "load", "transfer", "continual", "Run", "Agent", "BoardAgent"):
         from pathzero.agents import api
 
         return getattr(api, name)

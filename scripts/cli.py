@@ -9,6 +9,7 @@ COMMANDS = {
     "train": "train an agent on a game (A3C or PathNet), with logs, checkpoints and a replay video",
     "transfer": "a source x target transfer matrix of scratch, fine-tuning and PathNet, with heatmaps",
     "watch": "play a trained agent, print its scores and write a video; or replay a board-game record",
+    "continual": "one agent through a sequence of games per method: forgetting, forward transfer, final score",
     "selfplay": "AlphaZero-style self-play on tic-tac-toe or Connect Four (same dual network)",
     "evaluate": "play a self-play network against random, perfect or OpenSpiel MCTS play, both colours",
     "play": "play tic-tac-toe or Connect Four against a self-play network in the terminal",
@@ -19,7 +20,7 @@ COMMANDS = {
 def usage() -> str:
     lines = ["usage: pathzero <command> [options]   (pathzero <command> --help for its options)", "",
              "commands:"]
-    lines += [f"  {name:<8} {text}" for name, text in COMMANDS.items()]
+    lines += [f"  {name:<9} {text}" for name, text in COMMANDS.items()]
     return "\n".join(lines)
 
 

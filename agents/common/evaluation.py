@@ -24,6 +24,7 @@ from pathzero.agents.common.stats import mean_interval
 from pathzero.envs import GameSpec
 
 EVAL_FIELDS = ("frames", "episodes", "mean_return", "median_return", "ci_low", "ci_high", "wall_seconds")
+TASK_FIELDS = ("frames", "task", "game", "episodes", "mean_return", "median_return", "ci_low", "ci_high")
 VIDEO_MAX_FRAMES = 900  # of the first episode, in a TensorBoard video (a minute of Atari)
 EVAL_SEED = 1_000_003  # evaluation episodes start from seeds no training environment uses
 
@@ -33,6 +34,7 @@ class Evaluation(NamedTuple):
     returns: list[float]
     wall_seconds: float
     video: np.ndarray | None  # [T, H, W, 3] uint8, or None
+    tasks: list  # with eval_tasks: [(task, game id, returns)], the run's own task first
 
 
 class FrameBuffer:
@@ -60,6 +62,25 @@ def read_evals(run_dir: str | Path) -> list[dict[str, float]]:
             if all(number(row.get(k) or "") is not None for k in EVAL_FIELDS)]
 
 
+def read_task_evals(run_dir: str | Path) -> list[dict]:
+    """The rows of a run's evals_tasks.csv (every task of a PathNet run evaluated, with --eval-tasks)."""
+    path = Path(run_dir) / "evals_tasks.csv"
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    out = []
+    for row in rows:
+        if all(number(row.get(k) or "") is not None for k in ("frames", "episodes", "mean_return")):
+            out.append({**row, **{k: float(row[k]) for k in ("frames", "episodes", "mean_return", "median_return")}})
+    return out
+
+
+def _interval_text(returns: np.ndarray) -> list[str]:
+    interval = mean_interval(returns)
+    return ["" if interval.low is None else f"{interval.low:g}", "" if interval.high is None else f"{interval.high:g}"]
+
+
 def evaluation_mode(greedy: bool) -> str:
     return "greedy (the most likely action)" if greedy else "sampled from the policy"
 
@@ -72,8 +93,13 @@ class Evaluator:
         self.cfg, self.spec, self.writer = cfg, spec, writer
         self.every, self.episodes = cfg.eval_every, cfg.evaluation_episodes
         self.path = Path(run_dir) / "evals.csv"
-        if purge_frames is not None and self.path.exists():
-            truncate_csv(self.path, purge_frames)
+        self.tasks_path = Path(run_dir) / "evals_tasks.csv" if getattr(cfg, "eval_tasks", False) else None
+        for path in (self.path, self.tasks_path):
+            if purge_frames is not None and path is not None and path.exists():
+                truncate_csv(path, purge_frames)
+        if self.tasks_path is not None and not self.tasks_path.exists():
+            with self.tasks_path.open("w", newline="") as f:
+                csv.writer(f).writerow(TASK_FIELDS)
         done = read_evals(run_dir)
         self.count = len(done)  # evaluations so far, resumes included
         self.next = (int(done[-1]["frames"]) // self.every + 1) * self.every if done and self.every else self.every
@@ -94,7 +120,8 @@ class Evaluator:
 
     def poll(self, frames: int, policy: Any, wall_seconds: float) -> None:
         """Logs a finished evaluation; starts the next one once `frames` reaches its turn.
-        `policy`: a callable returning the module that acts (copied before play starts)."""
+        `policy`: a callable returning the module that acts, or, with eval_tasks, the list of every
+        task's (task, game spec, module), the run's own first (copied before play starts)."""
         if not self.enabled:
             return
         if self._thread is not None and not self._thread.is_alive():
@@ -105,16 +132,19 @@ class Evaluator:
             self.start(frames, policy(), wall_seconds)
             self.next = (frames // self.every + 1) * self.every
 
-    def start(self, frames: int, model: torch.nn.Module, wall_seconds: float) -> None:
-        snapshot = copy.deepcopy(model).eval()
+    def start(self, frames: int, acting: Any, wall_seconds: float) -> None:
+        tasks = acting if isinstance(acting, list) else [(self.spec.name, self.spec, acting)]
+        snapshot = copy.deepcopy([module for _, _, module in tasks])  # one copy of a network the tasks share
+        tasks = [(task, spec, module.eval()) for (task, spec, _), module in zip(tasks, snapshot)]
         video = self.cfg.eval_video_every > 0 and self.count % self.cfg.eval_video_every == 0
-        self._thread = threading.Thread(target=self._run, args=(frames, snapshot, wall_seconds, video),
+        self._thread = threading.Thread(target=self._run, args=(frames, tasks, wall_seconds, video),
                                         name="pathzero-eval", daemon=True)
         self._thread.start()
 
-    def _run(self, frames: int, model: torch.nn.Module, wall_seconds: float, video: bool) -> None:
+    def _run(self, frames: int, tasks: list, wall_seconds: float, video: bool) -> None:
         from pathzero.agents.replay import play
 
+        model = tasks[0][2]
         try:
             seed, greedy = EVAL_SEED + self.cfg.seed, self.cfg.eval_greedy
             buffer = FrameBuffer(VIDEO_MAX_FRAMES) if video else None
@@ -123,9 +153,13 @@ class Evaluator:
                 results = play(model, self.spec, episodes=1, seed=seed, greedy=greedy, video=buffer, stop=self.stop)
             results += play(model, self.spec, episodes=self.episodes - len(results), seed=seed + len(results),
                             greedy=greedy, stop=self.stop)
-            if len(results) == self.episodes:  # an evaluation cut short by the end of training is dropped
+            done = [(tasks[0][0], tasks[0][1].env_id, [r.ret for r in results])]
+            for task, spec, module in tasks[1:] if self.tasks_path is not None else []:
+                other = play(module, spec, episodes=self.episodes, seed=seed, greedy=greedy, stop=self.stop)
+                done.append((task, spec.env_id, [r.ret for r in other]))
+            if all(len(returns) == self.episodes for _, _, returns in done):  # cut short by the end: dropped
                 clip = np.stack(buffer.images) if buffer is not None and buffer.images else None
-                self._result = Evaluation(frames, [r.ret for r in results], wall_seconds, clip)
+                self._result = Evaluation(frames, [r.ret for r in results], wall_seconds, clip, done)
         except Exception as exc:  # an evaluation must never stop training; the monitor reports it
             self._error = f"{type(exc).__name__}: {exc}"
 
@@ -137,12 +171,17 @@ class Evaluator:
         if result is None:
             return
         returns = np.asarray(result.returns, dtype=float)
-        interval = mean_interval(returns)
         row = [result.frames, len(returns), f"{returns.mean():g}", f"{np.median(returns):g}",
-               "" if interval.low is None else f"{interval.low:g}",
-               "" if interval.high is None else f"{interval.high:g}", f"{result.wall_seconds:.2f}"]
+               *_interval_text(returns), f"{result.wall_seconds:.2f}"]
         with self.path.open("a", newline="") as f:
             csv.writer(f).writerow(row)
+        if self.tasks_path is not None:
+            with self.tasks_path.open("a", newline="") as f:
+                for task, game, task_returns in result.tasks:
+                    values = np.asarray(task_returns, dtype=float)
+                    csv.writer(f).writerow([result.frames, task, game, len(values), f"{values.mean():g}",
+                                            f"{np.median(values):g}", *_interval_text(values)])
+                    self.writer.add_scalar(f"eval_tasks/{task}", float(values.mean()), result.frames)
         self.writer.add_scalar("eval/return", float(returns.mean()), result.frames)
         self.writer.add_scalar("eval/median_return", float(np.median(returns)), result.frames)
         if result.video is not None:

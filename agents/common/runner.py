@@ -318,6 +318,11 @@ class Recipe:
         """The module that acts now (observations -> a DualOutput): what evaluations play."""
         return model
 
+    def evaluated(self, cfg: Config, spec: GameSpec, model: nn.Module, extra: Any) -> Any:
+        """What an evaluation plays: the acting module, or (with PathNet's eval_tasks) the list of every
+        task's (task, game spec, module), the run's own first."""
+        return self.policy(model, extra)
+
     def finish(self, cfg: Config, spec: GameSpec, run_dir: Path, model: nn.Module, extra: Any,
                log: RunLog, state: RunState) -> None:
         """After training: record the replay video of the final agent (`model` maps observations to a DualOutput)."""
@@ -376,7 +381,7 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
     frames = mp_ctx.Value("q", state.frames)
     stop = mp_ctx.Event()
     monitor = Monitor(run_dir, cfg, state, save, log, stop, recipe.agent, evaluator,
-                      lambda: recipe.policy(model, extra))
+                      lambda: recipe.evaluated(cfg, spec, model, extra))
     ctx = WorkerContext(model, optimizer, frames, stop, monitor, extra)
     interrupted = False
     previous_sigterm = None
@@ -401,7 +406,7 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
         state.frames = max(state.frames, frames.value)
         monitor.checkpoint()
     final = not (monitor.errors or interrupted)
-    evaluator.finish(state.frames, lambda: recipe.policy(model, extra), monitor.elapsed(), final)
+    evaluator.finish(state.frames, lambda: recipe.evaluated(cfg, spec, model, extra), monitor.elapsed(), final)
     if monitor.errors:
         log.close()
         raise TrainingError("; ".join(monitor.errors) + f" — checkpoint saved; resume with "

@@ -1,0 +1,348 @@
+"""Continual learning: one agent trained through a sequence of games, and what it keeps.
+
+For each method and seed the agent trains on games[0], games[1], ... for `frames` each, the whole
+sequence `cycles` times. Each phase is a PathNet run that starts from the previous phase's run:
+
+- `finetune`: one fixed pathway; every weight trains on (earlier tasks keep their own heads);
+- `ewc`, `wpl`: fine-tuning with a quadratic anchor on the earlier tasks' weights, their importance
+  adding up along the sequence (agents/forgetting.py);
+- `pathnet`: each game's best pathway is frozen after its phase, the next game evolves a new one.
+
+A game met again in a later cycle trains its own task again (fine-tuning variants); PathNet's tasks are
+frozen once learned, so a PathNet phase of a game met before trains nothing and is only evaluated.
+Every `eval_every` frames every task learned so far is evaluated on its own game
+(`evaluation_episodes` whole episodes, unclipped). References per game: a uniform random policy's
+mean return R and the single-task learner (the fixed pathway trained on that game alone for
+`frames`, seed for seed), whose final evaluation S makes scores comparable across games:
+normalised score = (return - R) / (S - R). The figures, per method, mean over seeds with a 95%
+bootstrap interval (Continual World's definitions, Wolczyk et al. 2021):
+
+- performance: the normalised score at the end of the sequence, averaged over the games;
+- forgetting: per game, the normalised score at the end of its last own phase minus at the end of the
+  sequence, averaged over every game but the one trained last;
+- forward transfer: per game, (AUC - AUC_ref) / (1 - AUC_ref), AUC the mean normalised evaluation score
+  during the game's first phase and AUC_ref the single-task learner's over the same frames.
+
+Finished phases are stored as JSON cells under DIR/cells/ as they finish: rerunning resumes.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from pathzero.agents.common.evaluation import read_task_evals
+from pathzero.agents.common.stats import mean_interval
+from pathzero.agents.pathnet import PathNetConfig
+from pathzero.envs import UsageError, resolve_game
+
+METHODS = ("finetune", "ewc", "wpl", "pathnet")
+REFERENCE = "single"  # the single-task learner's cells
+
+
+@dataclass(frozen=True)
+class ContinualConfig:
+    """A continual-learning sequence: games, cycles, budget per phase, methods, seeds, evaluation."""
+
+    games: tuple[str, ...] = ("MinAtar/Breakout", "MinAtar/SpaceInvaders")
+    cycles: int = 1
+    frames: int = 200_000
+    """Frames of every phase (one game, once)."""
+    methods: tuple[str, ...] = METHODS
+    seeds: int = 3
+    eval_every: int = 50_000
+    evaluation_episodes: int = 10
+    random_episodes: int = 50
+    logdir: str = "runs/continual"
+    base: PathNetConfig = field(default_factory=lambda: PathNetConfig(game="MinAtar/Breakout"))
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown:
+            raise UsageError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+        if not self.methods:
+            raise UsageError(f"give at least one method of {', '.join(METHODS)}")
+        if len(self.games) < 2 or len(set(self.games)) != len(self.games):
+            raise UsageError(f"--games needs two or more different games, got {list(self.games)}")
+        for name in ("cycles", "frames", "seeds", "eval_every", "evaluation_episodes", "random_episodes"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.eval_every > self.frames:
+            raise UsageError(f"--eval-every {self.eval_every} is longer than a phase (--frames {self.frames}); "
+                             "evaluate at least once per phase")
+        for game in self.games:
+            resolve_game(game)
+
+    @property
+    def phases(self) -> int:
+        return len(self.games) * self.cycles
+
+    def game(self, phase: int) -> str:
+        return self.games[phase % len(self.games)]
+
+
+def _key(method: str, seed: int, phase: int | None, game: str | None = None) -> str:
+    where = f"{phase}" if phase is not None else str(game).replace("/", "-")
+    return f"{method}__{seed}__{where}"
+
+
+class Continual:
+    """Runs (or resumes) a sequence for every method and seed, then writes its figures."""
+
+    def __init__(self, cfg: ContinualConfig) -> None:
+        self.cfg, self.root = cfg, Path(cfg.logdir)
+
+    # -- cells -------------------------------------------------------------------------------------
+    def _cell_path(self, key: str) -> Path:
+        return self.root / "cells" / f"{key}.json"
+
+    def _load(self, key: str) -> dict | None:
+        path = self._cell_path(key)
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def _store(self, key: str, result: dict) -> dict:
+        path = self._cell_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result, indent=1) + "\n")
+        tmp.replace(path)  # a cell is on disk whole, or not at all
+        return result
+
+    def _check_settings(self) -> None:
+        settings = {"games": list(self.cfg.games), "cycles": self.cfg.cycles, "frames": self.cfg.frames,
+                    "eval_every": self.cfg.eval_every, "evaluation_episodes": self.cfg.evaluation_episodes,
+                    "base": {k: v for k, v in asdict(self.cfg.base).items() if k not in ("workers", "progress", "logdir")}}
+        saved_path = self.root / "settings.json"
+        if saved_path.exists():
+            saved = json.loads(saved_path.read_text())
+            differ = sorted(k for k in settings if saved.get(k) != settings[k])
+            if differ:
+                raise UsageError(f"{self.root} holds a sequence with other settings ({', '.join(differ)} differ); "
+                                 "use those settings to resume it, or another --logdir")
+        self.root.mkdir(parents=True, exist_ok=True)
+        saved_path.write_text(json.dumps(settings, indent=2) + "\n")
+
+    # -- runs --------------------------------------------------------------------------------------
+    def _config(self, method: str, seed: int, phase: int | None, game: str, source: str | None,
+                revisit: bool) -> PathNetConfig:
+        key = _key(method, seed, phase, game)
+        base = self.cfg.base
+        values = {**asdict(base), "game": game, "total_frames": self.cfg.frames, "seed": base.seed * 1000 + seed,
+                  "logdir": str(self.root / "runs" / key), "evolve": method == "pathnet", "transfer_from": source,
+                  "freeze_source": method == "pathnet" and source is not None, "progress": False,
+                  "replay_episodes": 0, "eval_every": self.cfg.eval_every,
+                  "evaluation_episodes": self.cfg.evaluation_episodes, "eval_tasks": True,
+                  "penalty": method if method in ("ewc", "wpl") and source is not None else "none",
+                  "revisit": revisit}
+        return PathNetConfig(**{f.name: values[f.name] for f in fields(PathNetConfig)})
+
+    def _train(self, cfg: PathNetConfig) -> Path:
+        from pathzero.agents.transfer import train_or_resume
+
+        return train_or_resume(cfg)
+
+    def _phase(self, method: str, seed: int, phase: int) -> dict:
+        key = _key(method, seed, phase)
+        done = self._load(key)
+        if done is not None:
+            return done
+        game = self.cfg.game(phase)
+        previous = self._phase(method, seed, phase - 1) if phase else None
+        source = None if previous is None else previous["last_run"]
+        seen = phase >= len(self.cfg.games)  # a later cycle: the game has a task already
+        if method == "pathnet" and seen:  # a frozen task: nothing to train, only evaluated
+            result = {"method": method, "seed": seed, "phase": phase, "game": game, "trained": False,
+                      "last_run": source, "run_dir": None}
+            return self._store(key, result)
+        cfg = self._config(method, seed, phase, game, None if source is None else str(self.root / source), seen)
+        run_dir = self._train(cfg)
+        result = {"method": method, "seed": seed, "phase": phase, "game": game, "trained": True,
+                  "run_dir": str(run_dir.relative_to(self.root)), "last_run": str(run_dir.relative_to(self.root))}
+        return self._store(key, result)
+
+    def _single(self, game: str, seed: int) -> dict:
+        key = _key(REFERENCE, seed, None, game)
+        done = self._load(key)
+        if done is not None:
+            return done
+        run_dir = self._train(self._config(REFERENCE, seed, None, game, None, False))
+        evals = read_task_evals(run_dir)
+        return self._store(key, {"game": game, "seed": seed, "run_dir": str(run_dir.relative_to(self.root)),
+                                 "evals": [[e["frames"], e["mean_return"]] for e in evals]})
+
+    def _random(self, game: str) -> dict:
+        from pathzero.agents.transfer import random_returns
+
+        key = _key("random", 0, None, game)
+        done = self._load(key)
+        if done is not None:
+            return done
+        returns = random_returns(game, self.cfg.random_episodes, seed=90_000)
+        return self._store(key, {"game": game, "mean": float(np.mean(returns)), "episodes": len(returns)})
+
+    def run(self, progress: bool = True) -> dict:
+        self._check_settings()
+        jobs = [("random", g, 0) for g in self.cfg.games]
+        jobs += [("single", g, s) for s in range(1, self.cfg.seeds + 1) for g in self.cfg.games]
+        jobs += [(m, p, s) for s in range(1, self.cfg.seeds + 1) for m in self.cfg.methods for p in range(self.cfg.phases)]
+        bar = tqdm(total=len(jobs), unit="run", desc="continual", disable=not progress, dynamic_ncols=True)
+        try:
+            for kind, what, seed in jobs:
+                bar.set_postfix_str(f"{kind} {what} {seed}")
+                if kind == "random":
+                    self._random(what)
+                elif kind == "single":
+                    self._single(what, seed)
+                else:
+                    self._phase(kind, seed, what)
+                bar.update(1)
+        finally:
+            bar.close()
+        return self.write_outputs()
+
+    # -- figures -----------------------------------------------------------------------------------
+    def timeline(self, method: str, seed: int) -> list[tuple[float, str, float]]:
+        """(frames since the sequence began, game, mean return) of every evaluation of the sequence;
+        a phase that trains nothing repeats the last scores at its end."""
+        out: list[tuple[float, str, float]] = []
+        for phase in range(self.cfg.phases):
+            cell = self._load(_key(method, seed, phase))
+            offset = phase * self.cfg.frames
+            if not cell["trained"]:
+                last = {}
+                for _, game, value in out:
+                    last[game] = value
+                out += [(offset + self.cfg.frames, game, value) for game, value in last.items()]
+                continue
+            for e in read_task_evals(self.root / cell["run_dir"]):
+                out.append((offset + min(e["frames"], self.cfg.frames), e["game"], e["mean_return"]))
+        return out
+
+    def _normalise(self, game: str, value: float, refs: dict) -> float:
+        floor, single = refs[game]
+        return (value - floor) / (single - floor)
+
+    def references(self) -> dict[str, tuple[float, float]]:
+        """game -> (random mean, single-task learner's final evaluation, mean over seeds)."""
+        refs = {}
+        for game in self.cfg.games:
+            finals = [self._load(_key(REFERENCE, s, None, game))["evals"][-1][1] for s in range(1, self.cfg.seeds + 1)]
+            refs[game] = (self._load(_key("random", 0, None, game))["mean"], float(np.mean(finals)))
+        return refs
+
+    def figures(self, method: str, seed: int, refs: dict) -> dict[str, float]:
+        games, frames = self.cfg.games, self.cfg.frames
+        line = self.timeline(method, seed)
+        env_ids = {g: resolve_game(g).env_id for g in games}
+
+        def score_at(game: str, until: float, after: float = -1.0) -> list[float]:
+            return [v for x, g, v in line if g == env_ids[game] and after < x <= until]
+
+        end = self.cfg.phases * frames
+        final = {g: self._normalise(g, score_at(g, end)[-1], refs) for g in games}
+        performance = float(np.mean(list(final.values())))
+        last_phase = {g: max(p for p in range(self.cfg.phases) if self.cfg.game(p) == g) for g in games}
+        trained_last = self.cfg.game(self.cfg.phases - 1)
+        forgetting = [self._normalise(g, score_at(g, (last_phase[g] + 1) * frames)[-1], refs) - final[g]
+                      for g in games if g != trained_last]
+        transfers = []
+        for k, g in enumerate(games):
+            own = score_at(g, (k + 1) * frames, k * frames)
+            auc = float(np.mean([self._normalise(g, v, refs) for v in own]))
+            ref_runs = [self._load(_key(REFERENCE, s, None, g))["evals"] for s in range(1, self.cfg.seeds + 1)]
+            auc_ref = float(np.mean([self._normalise(g, v, refs) for run in ref_runs for _, v in run]))
+            transfers.append((auc - auc_ref) / (1 - auc_ref) if auc_ref < 1 else float("nan"))
+        return {"performance": performance, "forgetting": float(np.mean(forgetting)),
+                "forward_transfer": float(np.nanmean(transfers)) if np.isfinite(transfers).any() else float("nan"),
+                **{f"final/{g}": final[g] for g in games}}
+
+    def summary(self) -> dict:
+        refs = self.references()
+        out: dict[str, Any] = {}
+        for method in self.cfg.methods:
+            per_seed = [self.figures(method, s, refs) for s in range(1, self.cfg.seeds + 1)]
+            entry = {}
+            for name in per_seed[0]:
+                values = np.array([f[name] for f in per_seed], dtype=float)
+                if np.isfinite(values).all():
+                    est = mean_interval(values)
+                    entry[name] = {"value": est.value, "ci_low": est.low, "ci_high": est.high,
+                                   "seeds": values.tolist()}
+                else:
+                    entry[name] = {"value": None, "ci_low": None, "ci_high": None, "seeds": values.tolist(),
+                                   "note": "undefined for a seed: forward transfer needs the single-task learner's "
+                                           "mean normalised score over training (AUC_ref) below 1"}
+            out[method] = entry
+        return out
+
+    def write_outputs(self) -> dict:
+        refs = self.references()
+        notes = [f"{g}: the single-task learner ({refs[g][1]:.3g}) did not beat random ({refs[g][0]:.3g}); "
+                 "normalised scores there are not meaningful" for g in self.cfg.games if refs[g][1] <= refs[g][0]]
+        data = {"games": list(self.cfg.games), "cycles": self.cfg.cycles, "frames": self.cfg.frames,
+                "methods": list(self.cfg.methods), "seeds": self.cfg.seeds,
+                "references": {g: {"random": r, "single_task": s} for g, (r, s) in refs.items()},
+                "notes": notes, "summary": self.summary()}
+        (self.root / "continual.json").write_text(json.dumps(data, indent=1) + "\n")
+        with (self.root / "continual.csv").open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["method", "figure", "value", "ci_low", "ci_high", "seeds"])
+            for method, entry in data["summary"].items():
+                for name, est in entry.items():
+                    writer.writerow([method, name, est["value"], est["ci_low"], est["ci_high"], len(est["seeds"])])
+        self.plot(refs).savefig(self.root / "continual.png", dpi=120)
+        return data
+
+    def plot(self, refs: dict):
+        import matplotlib.pyplot as plt
+
+        games, frames = self.cfg.games, self.cfg.frames
+        fig, axes = plt.subplots(len(games), 1, figsize=(7.5, 2.2 * len(games) + 0.6), sharex=True, squeeze=False)
+        colours = plt.get_cmap("tab10")
+        for row, game in enumerate(games):
+            ax = axes[row][0]
+            env_id = resolve_game(game).env_id
+            for phase in range(self.cfg.phases):
+                if self.cfg.game(phase) == game:
+                    ax.axvspan(phase * frames, (phase + 1) * frames, color="0.9", zorder=0)
+            for k, method in enumerate(self.cfg.methods):
+                lines = []
+                for seed in range(1, self.cfg.seeds + 1):
+                    points = [(x, self._normalise(game, v, refs)) for x, g, v in self.timeline(method, seed) if g == env_id]
+                    if points:
+                        xs, ys = zip(*points)
+                        ax.plot(xs, ys, color=colours(k), alpha=0.25, lw=0.8)
+                        lines.append(dict(points))
+                common = sorted(set.intersection(*(set(line) for line in lines))) if lines else []
+                if common:
+                    ax.plot(common, [np.mean([line[x] for line in lines]) for x in common], color=colours(k), lw=1.8,
+                            label=method if row == 0 else None)
+            ax.axhline(1.0, color="0.4", ls="--", lw=0.8)
+            ax.axhline(0.0, color="0.4", ls=":", lw=0.8)
+            ax.set_ylabel(f"{game}\n(0 random, 1 single)", fontsize=8)
+        axes[-1][0].set_xlabel("frames since the sequence began (grey: the game's own training phases)")
+        axes[0][0].legend(fontsize=7, ncol=len(self.cfg.methods), loc="upper right")
+        fig.suptitle(f"Continual: {' -> '.join(games)} x {self.cfg.cycles}, {self.cfg.seeds} seeds")
+        fig.tight_layout()
+        return fig
+
+
+def summary_table(data: dict) -> str:
+    lines = [f"{'method':<10} {'performance':>26} {'forgetting':>26} {'forward transfer':>26}"]
+
+    def text(est: dict) -> str:
+        if est["value"] is None:
+            return "undefined"
+        if est["ci_low"] is None:
+            return f"{est['value']:+.3f}"
+        return f"{est['value']:+.3f} [{est['ci_low']:+.3f}, {est['ci_high']:+.3f}]"
+
+    for method, entry in data["summary"].items():
+        lines.append(f"{method:<10} {text(entry['performance']):>26} {text(entry['forgetting']):>26} "
+                     f"{text(entry['forward_transfer']):>26}")
+    return "\n".join(lines + data["notes"])

@@ -1,0 +1,59 @@
+"""`pathzero continual`: a sequence of games per method, resumable, with Continual World's figures."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from pathzero.agents.continual import Continual, ContinualConfig
+from pathzero.agents.pathnet import PathNetConfig
+from pathzero.envs import UsageError
+
+BASE = PathNetConfig(game="MinAtar/Breakout", serial=True, envs_per_worker=4, hidden=16, width=8, layers=2, modules=3,
+                     active=2, channels=4, population=2, eval_episodes=2, fisher_samples=64, progress=False)
+GAMES = ("MinAtar/Breakout", "MinAtar/Asterix")
+
+
+def _cfg(tmp_path, **kw):
+    return ContinualConfig(**{**dict(games=GAMES, cycles=2, frames=1000, methods=("finetune", "ewc", "pathnet"),
+                                     seeds=2, eval_every=500, evaluation_episodes=2, random_episodes=5,
+                                     logdir=str(tmp_path), base=BASE), **kw})
+
+
+def test_a_sequence_trains_every_phase_reports_its_figures_and_resumes(tmp_path):
+    cfg = _cfg(tmp_path)
+    data = Continual(cfg).run(progress=False)
+    assert set(data["summary"]) == {"finetune", "ewc", "pathnet"}
+    for entry in data["summary"].values():
+        for name in ("performance", "forgetting", "forward_transfer"):
+            assert name in entry and len(entry[name]["seeds"]) == 2
+    # PathNet's tasks are frozen: its later-cycle phases train nothing, and it forgets nothing
+    cells = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "cells").glob("*.json")}
+    assert [cells[f"pathnet__1__{p}"]["trained"] for p in range(4)] == [True, True, False, False]
+    assert data["summary"]["pathnet"]["forgetting"]["seeds"] == [0.0, 0.0]
+    # fine-tuning meets Breakout again in cycle 2 and trains its own task, not a new one
+    revisit = torch.load(tmp_path / cells["finetune__1__2"]["run_dir"] / "checkpoint.pt", weights_only=True)
+    assert revisit["task"] == "MinAtar-Breakout" and set(revisit["task_games"]) == {"MinAtar-Breakout", "MinAtar-Asterix"}
+    ewc = torch.load(tmp_path / cells["ewc__1__3"]["run_dir"] / "checkpoint.pt", weights_only=True)
+    assert "anchor" in ewc  # the anchor goes along the sequence
+    assert (tmp_path / "continual.png").stat().st_size > 10_000 and (tmp_path / "continual.csv").exists()
+    stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cells").glob("*.json")}
+    lost = tmp_path / "cells" / "ewc__2__3.json"
+    lost.unlink()
+    Continual(cfg).run(progress=False)  # resumes: only the lost phase again
+    assert lost.exists()
+    assert all(p.stat().st_mtime_ns == stamps[p.name] for p in (tmp_path / "cells").glob("*.json") if p != lost)
+    with pytest.raises(UsageError, match="other settings"):
+        Continual(_cfg(tmp_path, frames=2000, eval_every=1000)).run(progress=False)
+
+
+def test_bad_sequences_are_refused_in_one_line(tmp_path):
+    with pytest.raises(UsageError, match="two or more different games"):
+        _cfg(tmp_path, games=("MinAtar/Breakout",))
+    with pytest.raises(UsageError, match="longer than a phase"):
+        _cfg(tmp_path, eval_every=5000)
+    for args in (["--methods", "magic"], ["--cycles", "0"], ["--games", "MinAtar/Breakout", "NoSuchGame"]):
+        result = subprocess.run([sys.executable, "-m", "pathzero", "continual", *args, "--logdir", str(tmp_path)],
+                                capture_output=True, text=True)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
