@@ -12,7 +12,8 @@ TEST_ARGS ?=
 CONSTRAINTS ?= constraints.txt
 PIN := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
-.PHONY: train test bench bench-transfer-minatar bench-transfer-ale install install-test lock clean
+.PHONY: train test bench bench-transfer-minatar bench-transfer-ale bench-continual-minatar bench-gumbel-minatar \
+	bench-penalty install install-test lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +70,19 @@ ALE_MATRIX := pathzero transfer --games Pong Breakout --frames 250000 --seeds 2 
 bench-transfer-ale: $(VENV)/.installed
 	$(VENV)/bin/$(ALE_MATRIX)
 	$(VENV)/bin/pathzero bench transfer docs/matrices/ale --name ale --flags "--workers 2 --score-episodes 3 --random-episodes 20"
+
+# Issue 12's measurements (docs/BENCHMARKS.md), each resumable: a 3-game MinAtar sequence with every
+# forgetting-aware method, Gumbel search added to the MinAtar matrix above, and the penalties' speed.
+CONTINUAL := pathzero continual --games MinAtar/Breakout MinAtar/SpaceInvaders MinAtar/Seaquest --frames 300000 \
+	--seeds 5 --workers 2 --hidden 128 --eval-every 50000 --evaluation-episodes 10 --logdir docs/continual/minatar
+bench-continual-minatar: $(VENV)/.installed
+	$(VENV)/bin/$(CONTINUAL)
+	$(VENV)/bin/pathzero bench continual docs/continual/minatar --name minatar --flags "--workers 2 --hidden 128 --eval-every 50000"
+bench-gumbel-minatar: $(VENV)/.installed
+	$(VENV)/bin/$(subst pathnet_scratch finetune pathnet,pathnet_scratch finetune pathnet gumbel,$(MINATAR_MATRIX))
+	$(VENV)/bin/pathzero bench transfer docs/matrices/minatar --name minatar --flags "--workers 2 --hidden 128"
+bench-penalty: $(VENV)/.installed
+	$(VENV)/bin/pathzero bench penalty --game MinAtar/Breakout --frames 300000 --workers 2
 
 clean:
 	rm -rf $(VENV) runs

@@ -520,6 +520,13 @@ def source_anchor(model: PathNet, source: dict, cfg: PathNetConfig) -> dict:
     parameter the target trains, WPL over the source pathway's modules (those the tasks share). A
     source that had an anchor itself (an earlier task of a sequence) passes its importance on,
     added to the new one, with the anchor at the source's final weights (online EWC)."""
+    from pathzero.agents.common.threads import one_torch_thread
+
+    with one_torch_thread():  # batches of one: a second torch thread only contends
+        return _source_anchor(model, source, cfg)
+
+
+def _source_anchor(model: PathNet, source: dict, cfg: PathNetConfig) -> dict:
     from pathzero.agents.forgetting import ewc_fisher, make_anchor, wpl_fisher
 
     task, pathway = source["task"], np.asarray(model.best[source["task"]])

@@ -77,6 +77,8 @@ def play(model: torch.nn.Module, spec: GameSpec, *, episodes: int, seed: int, gr
     env = make_env(spec, render=video is not None)
     results: list[EpisodeResult] = []
     generator = torch.Generator().manual_seed(seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one observation per forward pass: a second torch thread only contends
     try:
         for episode in range(episodes):
             if stop is not None and stop.is_set():
@@ -101,6 +103,7 @@ def play(model: torch.nn.Module, spec: GameSpec, *, episodes: int, seed: int, gr
                     break
             results.append(EpisodeResult(ret, length, recorded))
     finally:
+        torch.set_num_threads(threads)
         env.close()
     return results
 

@@ -13,8 +13,8 @@ game to itself must come out clearly positive, or the instrument is broken) and 
 transfer methods train on B with the same frame budget: `finetune` (the fixed run of A, every weight
 trained on), `ewc` and `wpl` (fine-tuning with a quadratic anchor on A's weights: agents/forgetting.py)
 `pathnet` (A's best pathway frozen, every other module re-initialised, a new population evolved)
-and `gumbel` (the same, with a Gumbel-softmax pathway search instead of evolution: agents/gumbel.py;
-its cells also give the FLOPs and parameters of the pathway it settled on). A uniform random policy is played on every game (`random_episodes` episodes).
+and `gumbel` (the same, with a Gumbel-softmax pathway search instead of evolution: agents/gumbel.py).
+Cells also give the size of the pathways the method's runs end with (modules, FLOPs, parameters). A uniform random policy is played on every game (`random_episodes` episodes).
 
 Score. Performance is the area under the learning curve (AUC: the mean unclipped return per episode
 over training, binned by frames), the paper's measure. Baselined by the random policy's mean return R,
@@ -198,6 +198,16 @@ def train_or_resume(cfg: PathNetConfig) -> Path:
     return trainer(cfg)
 
 
+def pathway_size(run_dir: Path) -> dict:
+    """The pathway a run ends with (its task's best): distinct modules, and their FLOPs and parameters
+    per observation."""
+    ckpt, net = load_pathnet_checkpoint(run_dir)
+    task = ckpt["task"]
+    modules = len(pathway_modules(net.best[task]))
+    return {"modules": modules, "flops": modules * net.module_flops(net.tasks[task]["obs_shape"]),
+            "params": modules * net.module_params()}
+
+
 def learning_curve(run_dir: Path, frames: int, bins: int) -> np.ndarray:
     """Mean unclipped return per frame bin [bins]; a bin without episodes carries the one before."""
     episodes = read_episodes(run_dir)
@@ -346,8 +356,9 @@ class TransferMatrix:
         result["auc"] = area(np.array(result["curve"]))
         ckpt, _ = load_pathnet_checkpoint(run_dir)
         result["task"] = ckpt["task"]
-        if "search" in ckpt:  # gumbel: the size of the pathway it settled on
-            result["search"] = {k: ckpt["search"][k] for k in ("modules", "flops", "params", "max_flops")}
+        result["wall_seconds"] = float(ckpt["state"]["wall_seconds"])
+        result["fps"] = float(ckpt["state"]["fps"])
+        result["pathway"] = pathway_size(run_dir)
         seed = 50_000 + cell.seed
         if cell.source is None:
             result["own_score"] = source_score(run_dir, ckpt["task"], cell.target, self.cfg.score_episodes, seed)
@@ -422,13 +433,18 @@ class TransferMatrix:
             "forgetting": None, "forgetting_ci_low": None, "forgetting_ci_high": None, "forgetting_raw": None,
             "source_before": None, "source_after": None, "source_identical": None,
             "note": note, "frames": self.cfg.frames,
-            "pathway_modules": None, "pathway_flops": None, "pathway_params": None}  # gumbel's pathway size
+            "pathway_modules": None, "pathway_flops": None, "pathway_params": None}  # the method's final pathways
         if source is not None:
             cell.update(self._forgetting(runs, source))
-        if method == "gumbel":
+        sizes = [r.get("pathway") or self._pathway_size(r) for r in runs]  # cells of older versions lack it
+        if all(sizes):
             for key in ("modules", "flops", "params"):
-                cell[f"pathway_{key}"] = float(np.mean([r["search"][key] for r in runs]))
+                cell[f"pathway_{key}"] = float(np.mean([size[key] for size in sizes]))
         return cell
+
+    def _pathway_size(self, result: dict) -> dict | None:
+        run_dir = self._run_dir(result)
+        return pathway_size(run_dir) if (run_dir / CHECKPOINT_NAME).is_file() else None
 
     def _forgetting(self, runs: list[dict], source: str) -> dict:
         """The source's score before and after target training: raw, and over the source's margin on random."""

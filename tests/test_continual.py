@@ -46,6 +46,23 @@ def test_a_sequence_trains_every_phase_reports_its_figures_and_resumes(tmp_path)
     assert all(p.stat().st_mtime_ns == stamps[p.name] for p in (tmp_path / "cells").glob("*.json") if p != lost)
     with pytest.raises(UsageError, match="other settings"):
         Continual(_cfg(tmp_path, frames=2000, eval_every=1000)).run(progress=False)
+    doc = tmp_path / "docs" / "BENCHMARKS.md"
+    doc.parent.mkdir()
+    written = subprocess.run([sys.executable, "-m", "pathzero", "bench", "continual", str(tmp_path), "--name", "tiny",
+                              "--doc", str(doc)], capture_output=True, text=True)
+    assert written.returncode == 0, written.stderr
+    text = doc.read_text()
+    assert "<!-- bench:continual-tiny -->" in text and "| pathnet |" in text and "(goal: exactly 0): **met**" in text
+    assert (doc.parent / "tiny_continual.png").exists()
+
+
+def test_bench_penalty_compares_frames_per_second(tmp_path):
+    doc = tmp_path / "BENCHMARKS.md"
+    result = subprocess.run([sys.executable, "-m", "pathzero", "bench", "penalty", "--frames", "1000", "--workers", "1",
+                             "--logdir", str(tmp_path / "runs"), "--doc", str(doc)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    text = doc.read_text()
+    assert "| finetune |" in text and "| ewc |" in text and "| wpl |" in text and "of fine-tuning's speed" in text
 
 
 def test_bad_sequences_are_refused_in_one_line(tmp_path):
