@@ -607,10 +607,13 @@ class SupervisedConfig:
     """Budget: tournaments (each trains two pathways for `batches` minibatches)."""
     threshold: float = 0.99
     """Held-out accuracy at which a task counts as learned (the paper: 99.8% on MNIST's training set)."""
-
-    @property
-    def penalty_strength(self) -> float:
-        return {"ewc": self.ewc_lambda, "wpl": self.wpl_alpha}.get(self.penalty, 0.0)
+    tau_start: float = 1.0
+    """Gumbel search: the temperature at the start, annealed linearly over `generations` to tau_end."""
+    tau_end: float = 0.03
+    flops_penalty: float = 0.01
+    """Gumbel search: lambda of the expected pathway FLOPs (as a share of the largest pathway's)."""
+    search_lr: float = 0.05
+    """Gumbel search: SGD learning rate of the pathway logits."""
 
     @property
     def grid(self) -> GridConfig:
@@ -686,7 +689,46 @@ def evolve_supervised(model: PathNet, task: DigitTask, cfg: SupervisedConfig, se
     return SupervisedResult(reached, accuracy, best)
 
 
-DIGIT_METHODS = ("independent", "finetune", "pathnet", "pathnet_transfer")
+def gumbel_supervised(model: PathNet, task: DigitTask, cfg: SupervisedConfig, seed: int) -> SupervisedResult:
+    """Trains `task` with a Gumbel-softmax pathway search (agents/gumbel.py) instead of tournaments: per
+    generation the compute of one tournament (2 x `batches` minibatches), each with fresh Gumbel noise,
+    the temperature annealed over the budget; the generation's accuracy is the settled (argmax)
+    pathway's on held-out data, without retraining. Frozen modules stay untouched."""
+    from pathzero.nets.pathnet import GumbelPolicy
+
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    if task.name not in model.heads:
+        model.add_task(task.name, (task.train_x.shape[1],), 2, kind="classifier")
+    model.add_search(task.name)
+    logits = model.search[task.name]
+    weights = [p for p in model.trainable_parameters() if p is not logits]
+    optimizer = torch.optim.SGD([{"params": weights, "lr": cfg.lr}, {"params": [logits], "lr": cfg.search_lr}])
+    relaxed = GumbelPolicy(model, task.name, 0.0)
+    heads = model.heads[task.name]
+    accuracy: list[float] = []
+    reached = None
+    for generation in range(1, cfg.generations + 1):
+        done = (generation - 1) / max(cfg.generations - 1, 1)
+        tau = cfg.tau_start + (cfg.tau_end - cfg.tau_start) * done
+        for _ in range(2 * cfg.batches):
+            relaxed.resample(tau, gen)
+            index = torch.randint(len(task.train_y), (cfg.batch_size,), generator=gen)
+            out = heads.classifier(model.soft_features(task.train_x[index], relaxed.weights(), task.name))
+            loss = F.cross_entropy(out, task.train_y[index]) + cfg.flops_penalty * relaxed.cost()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        accuracy.append(held_out_accuracy(model, model.search_pathway(task.name), task))
+        if accuracy[-1] >= cfg.threshold:
+            reached = generation
+            break
+    best = model.search_pathway(task.name)
+    model.best[task.name] = best
+    return SupervisedResult(reached, accuracy, best)
+
+
+DIGIT_METHODS = ("independent", "finetune", "pathnet", "pathnet_transfer", "gumbel", "gumbel_transfer")
 
 
 def digits_trial(cfg: SupervisedConfig, seed: int, source: tuple[int, int] = (1, 7), target: tuple[int, int] = (3, 8),
@@ -698,7 +740,9 @@ def digits_trial(cfg: SupervisedConfig, seed: int, source: tuple[int, int] = (1,
     - finetune: that fixed pathway trained on the source first (`source_generations`), then on the target;
     - pathnet: evolution on the target from scratch;
     - pathnet_transfer: evolution on the source, its best pathway frozen, the rest re-initialised,
-      then evolution on the target.
+      then evolution on the target;
+    - gumbel, gumbel_transfer: the same two with a Gumbel-softmax pathway search on the target instead
+      of evolution (the source is still evolved).
     None: not reached within `cfg.generations`.
     """
     a, b = digit_task(*source), digit_task(*target)
@@ -715,4 +759,10 @@ def digits_trial(cfg: SupervisedConfig, seed: int, source: tuple[int, int] = (1,
     net.freeze(learned.best, a.name)
     net.reinit_unfrozen()
     out["pathnet_transfer"] = evolve_supervised(net, b, cfg, seed).generations
+    out["gumbel"] = gumbel_supervised(PathNet("mlp", cfg.grid), b, cfg, seed).generations
+    net = PathNet("mlp", cfg.grid)
+    learned = evolve_supervised(net, a, src, seed + 1000, stop_at_threshold=False)
+    net.freeze(learned.best, a.name)
+    net.reinit_unfrozen()
+    out["gumbel_transfer"] = gumbel_supervised(net, b, cfg, seed).generations
     return out

@@ -118,3 +118,15 @@ def test_a_search_from_a_frozen_source_leaves_its_modules_untouched(tmp_path):
     for layer, m in after.frozen:
         for p, q in zip(before.grid[layer][m].parameters(), after.grid[layer][m].parameters()):
             assert torch.equal(p, q)
+
+
+def test_the_digits_search_reaches_the_threshold_and_keeps_frozen_modules():
+    from pathzero.agents.pathnet import SupervisedConfig, digit_task, gumbel_supervised
+
+    cfg = SupervisedConfig(threshold=0.97, generations=40)  # seeds 0-2 needed 12-16 generations
+    net = PathNet("mlp", cfg.grid)
+    net.freeze(np.array([[0, 1, 2]] * cfg.layers))
+    frozen = {name: p.clone() for name, p in net.grid.named_parameters() if name.split(".")[1] in "012"}
+    result = gumbel_supervised(net, digit_task(3, 8), cfg, seed=0)
+    assert result.generations is not None and result.accuracy[-1] >= 0.97
+    assert all(torch.equal(p, dict(net.grid.named_parameters())[name]) for name, p in frozen.items())
