@@ -18,6 +18,7 @@ uses the same grid, genotypes and tournament with minibatch SGD; see `evolve_sup
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -758,11 +759,8 @@ def digits_trial(cfg: SupervisedConfig, seed: int, source: tuple[int, int] = (1,
     learned = evolve_supervised(net, a, src, seed + 1000, stop_at_threshold=False)
     net.freeze(learned.best, a.name)
     net.reinit_unfrozen()
+    twin = copy.deepcopy(net)  # the gumbel search starts from the same frozen source
     out["pathnet_transfer"] = evolve_supervised(net, b, cfg, seed).generations
     out["gumbel"] = gumbel_supervised(PathNet("mlp", cfg.grid), b, cfg, seed).generations
-    net = PathNet("mlp", cfg.grid)
-    learned = evolve_supervised(net, a, src, seed + 1000, stop_at_threshold=False)
-    net.freeze(learned.best, a.name)
-    net.reinit_unfrozen()
-    out["gumbel_transfer"] = gumbel_supervised(net, b, cfg, seed).generations
+    out["gumbel_transfer"] = gumbel_supervised(twin, b, cfg, seed).generations
     return out
