@@ -58,13 +58,12 @@ def agent_of_run(run_dir: str | Path) -> str:
     """Which agent wrote a run folder, told by the fields of its config.json."""
     from pathzero.agents.common.runlog import read_config
 
-    keys = set(read_config(Path(run_dir)))
-    fields = {agent: {f.name for f in dataclasses.fields(config_class(agent))} for agent in AGENTS}
-    if "iterations" in keys and "simulations" in keys:
+    keys = set(read_config(Path(run_dir)))  # settings that every version of each agent wrote
+    if {"iterations", "simulations"} <= keys:
         return "alphazero"
-    if fields["gumbel"] - fields["pathnet"] <= keys:
+    if {"tau_start", "tau_end", "flops_penalty"} <= keys:
         return "gumbel"
-    return "pathnet" if fields["pathnet"] - fields["a3c"] <= keys else "a3c"
+    return "pathnet" if {"layers", "modules", "active", "population"} <= keys else "a3c"
 
 
 def configure(agent: str = "a3c", options: dict[str, Any] | None = None, *, config: str | Path | None = None,

@@ -225,7 +225,7 @@ class Continual:
 
     def _normalise(self, game: str, value: float, refs: dict) -> float:
         floor, single = refs[game]
-        return (value - floor) / (single - floor)
+        return (value - floor) / (single - floor) if single != floor else float("nan")
 
     def references(self) -> dict[str, tuple[float, float]]:
         """game -> (random mean, single-task learner's final evaluation, mean over seeds)."""

@@ -3,7 +3,7 @@
 Per layer, N choices each pick among the M modules and "none" through a relaxed one-hot
 Z = softmax((log alpha + G) / tau), G Gumbel noise redrawn for every update (one pathway per
 rollout), tau annealed linearly from `tau_start` to `tau_end` over the run (SNAS: 1 -> 0.03). The
-layer sums its modules weighted by their share of Z, so A3C's own gradients train the modules
+layer sums its modules, each weighted by the relaxed chance that a choice picks it, so A3C's own gradients train the modules
 and the logits alike; the loss adds `flops_penalty * cost`, cost the expected FLOPs of the pathway
 as a share of the largest one (N modules in every layer), which drives unneeded choices to "none".
 The pathway the search settles on (each choice's most likely module) is used as it is, without
@@ -47,6 +47,9 @@ class GumbelConfig(PathNetConfig):
         if self.tau_end > self.tau_start:
             raise UsageError(f"the temperature must anneal: --tau-end {self.tau_end} is above --tau-start "
                              f"{self.tau_start} (e.g. 1.0 -> 0.03)")
+        if self.penalty != "none":
+            raise UsageError("--penalty anchors fine-tuning; the gumbel search keeps its source pathway frozen instead "
+                             "(use --agent pathnet --no-freeze-source for ewc or wpl)")
         if not self.flops_penalty >= 0:
             raise UsageError(f"--flops-penalty must be >= 0 (0: no resource cost), got {self.flops_penalty}")
 
@@ -112,7 +115,7 @@ class GumbelRecipe(PathNetRecipe):
 
     def build(self, cfg: GumbelConfig, spec: GameSpec, ckpt: dict | None, where: Path | None) -> PathNet:
         model = super().build(cfg, spec, ckpt, where)
-        if ckpt is None:
+        if self.task not in model.search:  # a revisited task keeps the search it had
             model.add_search(self.task)
         self.obs_shape = model.tasks[self.task]["obs_shape"]
         return model

@@ -190,7 +190,7 @@ def train_or_resume(cfg: PathNetConfig) -> Path:
     if previous:
         run_dir = previous[-1].parent
         ckpt, _ = load_pathnet_checkpoint(run_dir)
-        if ckpt["state"]["frames"] >= cfg.total_frames:
+        if ckpt["state"]["frames"] >= cfg.total_frames and ckpt["state"].get("complete", True):
             return run_dir  # trained to the end; only its cell was not written
         return trainer(cfg, resume=run_dir)
     if folder.exists():

@@ -349,7 +349,7 @@ class PathNet(nn.Module):
                 "frozen": sorted([list(lm) for lm in self.frozen]),
                 "frozen_tasks": sorted(self.frozen_tasks),
                 "best": {task: p.tolist() for task, p in self.best.items()},
-                "search": sorted(self.search)}
+                "search": list(self.search)}  # in the order added: parameters pair up by position
 
     @classmethod
     def from_description(cls, desc: dict) -> "PathNet":
@@ -388,13 +388,16 @@ class GumbelPolicy(nn.Module):
         return torch.softmax((logits + self.noise) / self.tau, -1)
 
     def weights(self, z: torch.Tensor | None = None) -> torch.Tensor:
-        """[L, M]: each module's weight, its choices summed ("none" dropped)."""
+        """[L, M]: each module's weight, the relaxed chance that at least one of the layer's choices picks
+        it, 1 - prod_n (1 - Z_nm) ("none" dropped): a module chosen twice runs once, as on the pathway
+        the search settles on."""
         z = self.relaxed() if z is None else z
-        return z[..., :-1].sum(1)
+        return 1 - torch.prod(1 - z[..., :-1], dim=1)
 
     def cost(self) -> torch.Tensor:
+        """Expected modules in use over the most a pathway can have (every module costs module_flops)."""
         cfg = self.net.cfg
-        return self.weights().sum() / (cfg.layers * cfg.active)  # every module costs module_flops
+        return self.weights().sum() / (cfg.layers * cfg.active)
 
     def forward(self, obs: torch.Tensor) -> DualOutput:
         heads = self.net._heads(self.task)

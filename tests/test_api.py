@@ -183,3 +183,40 @@ def test_pathnet_runs_load_per_task(tmp_path):
     assert len(earlier.evaluate(episodes=2)) == 2
     with pytest.raises(UsageError, match="no task"):
         pathzero.load(target, task="Pong")
+
+
+def test_a_run_stopped_during_its_end_finishes_it_on_resume(tmp_path):
+    """The checkpoint after the budget says the run is not yet complete until the final evaluation and the
+    replay are done; a resume then only does those, and a complete run refuses to train further."""
+    import torch
+
+    from pathzero.agents.common.checkpoint import save_checkpoint
+
+    run = pathzero.train(logdir=str(tmp_path), **dict(TINY, total_frames=800, eval_every=400, evaluation_episodes=2,
+                                                        replay_episodes=1, replay_max_steps=20))
+    ckpt = torch.load(run.dir / "checkpoint.pt", weights_only=True)
+    assert ckpt["state"]["complete"] is True
+    ckpt["state"]["complete"] = False  # as if killed after the last checkpoint of training
+    save_checkpoint(run.dir / "checkpoint.pt", ckpt)
+    (run.dir / "replay.mp4").unlink()
+    rows = (run.dir / "evals.csv").read_text().splitlines()
+    (run.dir / "evals.csv").write_text("\n".join(rows[:-1]) + "\n")  # the final evaluation was lost
+    pathzero.train(resume=run.dir)
+    after = torch.load(run.dir / "checkpoint.pt", weights_only=True)
+    assert after["state"]["complete"] is True and after["state"]["frames"] == ckpt["state"]["frames"]
+    assert (run.dir / "replay.mp4").exists() and run.evals()[-1]["frames"] == ckpt["state"]["frames"]
+    with pytest.raises(UsageError, match="already trained"):
+        pathzero.train(resume=run.dir)
+
+
+def test_older_run_folders_are_still_told_apart(tmp_path):
+    from pathzero.agents.api import agent_of_run
+
+    for agent, keys in (("pathnet", {"layers": 4, "modules": 10, "active": 4, "population": 16}),
+                        ("gumbel", {"layers": 4, "modules": 10, "active": 4, "population": 16, "tau_start": 1.0,
+                                    "tau_end": 0.03, "flops_penalty": 0.01}),
+                        ("a3c", {"lr": 7e-4}), ("alphazero", {"iterations": 20, "simulations": 32})):
+        folder = tmp_path / agent
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps({"game": "Pong", **keys}))  # no setting added since
+        assert agent_of_run(folder) == agent

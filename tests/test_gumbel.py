@@ -130,3 +130,26 @@ def test_the_digits_search_reaches_the_threshold_and_keeps_frozen_modules():
     result = gumbel_supervised(net, digit_task(3, 8), cfg, seed=0)
     assert result.generations is not None and result.accuracy[-1] >= 0.97
     assert all(torch.equal(p, dict(net.grid.named_parameters())[name]) for name, p in frozen.items())
+
+
+def test_a_module_two_choices_pick_counts_once_as_on_the_settled_pathway():
+    net = _net()
+    policy = GumbelPolicy(net, "t", 1.0)
+    z = torch.zeros(2, 2, 5)
+    z[0, 0, 1] = z[0, 1, 1] = 1.0  # layer 1: both choices pick module 1
+    z[1, 0, 2] = z[1, 1, 4] = 1.0  # layer 2: module 2, then "none"
+    weights = policy.weights(z)
+    assert torch.equal(weights, torch.tensor([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]))
+
+
+def test_a_search_from_a_gumbel_source_trains_its_own_logits(tmp_path):
+    # a source task named after the target alphabetically: the shared network and a worker's copy must
+    # still list the search logits in the same order, or the gradients land on the frozen source's
+    source = pathzero.train(agent="gumbel", total_frames=1500, logdir=str(tmp_path), verbose=False,
+                            **dict(TINY, game="MinAtar/SpaceInvaders"))
+    target = pathzero.train(agent="gumbel", total_frames=1500, logdir=str(tmp_path), verbose=False,
+                            transfer_from=str(source.dir), **TINY)
+    _, before = load_pathnet_checkpoint(source.dir)
+    _, after = load_pathnet_checkpoint(target.dir)
+    assert torch.equal(before.search["MinAtar-SpaceInvaders"], after.search["MinAtar-SpaceInvaders"])  # frozen
+    assert after.search["MinAtar-Breakout"].abs().sum() > 0  # the new task's logits moved from zero

@@ -188,6 +188,7 @@ class RunState:
     wall_seconds: float = 0.0
     resumes: int = 0
     fps: float = 0.0  # emulator frames per second of the latest session, after start-up
+    complete: bool = False  # the budget trained and the end done: final evaluation, replay (a resume redoes them)
 
 
 class Monitor:
@@ -351,12 +352,14 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
         ckpt = load_checkpoint(run_dir, recipe.checkpoint_format)
     model = recipe.build(cfg, spec, ckpt, run_dir / CHECKPOINT_NAME if ckpt is not None else None)
     if ckpt is not None:
-        state = RunState(**ckpt["state"])
+        saved = dict(ckpt["state"])
+        state = RunState(**{**saved, "complete": saved.get("complete", True)})  # older runs: complete when trained
         state.resumes += 1
         torch.set_rng_state(ckpt["rng"])
-        if state.frames >= cfg.total_frames:
+        if state.frames >= cfg.total_frames and state.complete:
             raise UsageError(f"{run_dir} has already trained {state.frames} of its {cfg.total_frames} frames; "
                              "raise --total-frames to train further")
+        state.complete = False
     model.share_memory()
     optimizer = make_shared_optimizer(cfg.optimizer, recipe.parameters(model), cfg.lr, eps=cfg.optim_eps)
     mp_ctx = mp.get_context("spawn")
@@ -389,7 +392,9 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
         # `kill` (SIGTERM) stops as cleanly as Ctrl-C: workers stopped, checkpoint written
         previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        if cfg.serial:
+        if state.frames >= cfg.total_frames:
+            pass  # trained before, stopped during the end: only the end is done again
+        elif cfg.serial:
             try:
                 with one_torch_thread():  # as in a worker process
                     recipe.worker(0, cfg, ctx, worker_seed(cfg.seed, state.resumes, 0))
@@ -420,6 +425,8 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
               f"`pathzero train --resume {run_dir}`", file=sys.stderr)
         raise KeyboardInterrupt
     recipe.finish(cfg, spec, run_dir, model, extra, log, state)
+    state.complete = True
+    monitor.checkpoint()  # the run is whole: evaluated to its end, its replay written
     log.close()
     return run_dir
 
