@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -91,15 +93,26 @@ same training episodes (serial mode is reproducible): {same}.
 
 
 def suite(args) -> int:
-    from pathzero.scripts.bench import machine, write_section
-
     repo = Path(args.repo).resolve()
     work = Path(tempfile.mkdtemp(prefix="pathzero-bench-suite-"))
+    try:
+        return _suite(args, repo, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # the clone holds a whole venv
+
+
+def _suite(args, repo: Path, work: Path) -> int:
+    from pathzero.scripts.bench import machine, write_section
+
     subprocess.run(["git", "clone", "--quiet", str(repo), str(work / "clone")], check=True)
     start = time.perf_counter()
-    result = subprocess.run(["make", "test"], cwd=work / "clone", capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # a make of its own
+    result = subprocess.run(["make", "--no-print-directory", "test"], cwd=work / "clone", capture_output=True,
+                            text=True, env=env)
     wall = time.perf_counter() - start
-    tail = (result.stdout + result.stderr).strip().splitlines()[-1:] or [""]
+    lines = result.stdout.strip().splitlines()
+    # pytest's summary: the last line that counts passed or failed tests
+    tail = [next((line for line in reversed(lines) if re.search(r"\d+ (passed|failed)", line)), lines[-1] if lines else "")]
     counts = dict((kind, int(n)) for n, kind in re.findall(r"(\d+) (passed|failed|skipped|errors?)", tail[0]))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
     body = f"""## The test suite from a fresh clone
