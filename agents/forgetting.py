@@ -93,8 +93,12 @@ def wpl_fisher(policy: nn.Module, params: dict[str, nn.Parameter], spec: GameSpe
 
 
 def make_anchor(params: dict[str, nn.Parameter], fisher: dict[str, torch.Tensor]) -> Anchor:
-    return {"theta": {name: p.detach().clone() for name, p in params.items()},
-            "fisher": {name: fisher[name].clone() for name in params}}
+    """theta* and F of the parameters whose importance is not all zero (the others add nothing to the
+    penalty, and skipping them keeps every update's penalty cheap: EWC's Fisher is zero off the
+    source's pathway)."""
+    kept = [name for name in params if bool(fisher[name].any())]
+    return {"theta": {name: params[name].detach().clone() for name in kept},
+            "fisher": {name: fisher[name].clone() for name in kept}}
 
 
 def penalty(model: nn.Module, anchor: Anchor, strength: float) -> torch.Tensor:
