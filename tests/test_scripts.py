@@ -205,7 +205,7 @@ def test_sigterm_checkpoints_and_a_killed_main_process_leaves_no_workers(tmp_pat
     workers = _children(proc.pid)
     assert len(workers) == 2
     os.kill(proc.pid, signal.SIGKILL)  # no chance to clean up: the workers must notice by themselves
-    proc.communicate(timeout=60)
+    proc.wait(timeout=60)  # the main process; its pipes stay open until the workers end, checked below
     for _ in range(240):
         alive = [w for w in workers if os.path.exists(f"/proc/{w}") and
                  open(f"/proc/{w}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]
