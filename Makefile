@@ -25,7 +25,7 @@ $(VENV)/.installed: $(PY) setup.py $(CONSTRAINTS)
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install $(PIN) -e '.[test]'
+	$(PIP) install $(PIN) -e '.[test,ray]'
 	touch $@
 
 $(VENV)/.installed-bench: $(VENV)/.installed
@@ -39,7 +39,7 @@ lock:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet --upgrade pip
 	.venv-lock/bin/python -m pip install --quiet $(TORCH)
-	.venv-lock/bin/python -m pip install --quiet -e '.[test,bench]'
+	.venv-lock/bin/python -m pip install --quiet -e '.[test,bench,ray]'
 	.venv-lock/bin/python -m pip freeze --all --exclude-editable | sed -E 's/\+[A-Za-z0-9.]+$$//' \
 		| grep -v -E '^(pip|wheel)==' > constraints.txt
 	rm -rf .venv-lock

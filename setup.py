@@ -39,6 +39,7 @@ setup(
     extras_require={
         "test": ["pytest", "pytest-timeout", "setuptools>=70.1"],  # setuptools: the install test builds the package
         "bench": ["stable-baselines3"],
+        "ray": ["ray>=2.9"],  # --backend ray: matrices, sequences and A3C workers on a Ray cluster
     },
     entry_points={"console_scripts": ["pathzero=pathzero.scripts.cli:main"]},
 )

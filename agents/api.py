@@ -314,9 +314,12 @@ def load(run_or_checkpoint: str | os.PathLike | Run, *, task: str | None = None,
 
 def continual(games: list[str], *, cycles: int = 1, frames: int | None = None, methods=None, seeds: int | None = None,
               eval_every: int | None = None, evaluation_episodes: int | None = None, random_episodes: int | None = None,
-              logdir: str | None = None, progress: bool = True, **run_options) -> dict:
+              logdir: str | None = None, progress: bool = True, backend: str = "local",
+              ray_address: str | None = None, ray_dashboard: bool = False, **run_options) -> dict:
     """A continual-learning sequence (agents/continual.py), run or resumed: returns {"dir", "summary",
-    ...} as in continual.json. `run_options`: every run's settings by name, over the first game's preset."""
+    ...} as in continual.json. `run_options`: every run's settings by name, over the first game's preset.
+    `backend="ray"`: every run a Ray task (the cluster at `ray_address`, or one started here)."""
+    from pathzero.agents.common.backend import check_backend
     from pathzero.agents.common.presets import apply_preset, describe_preset
     from pathzero.agents.common.settings import check_names
     from pathzero.agents.continual import METHODS, Continual, ContinualConfig
@@ -324,6 +327,7 @@ def continual(games: list[str], *, cycles: int = 1, frames: int | None = None, m
     from pathzero.envs import resolve_game
 
     check_names(PathNetConfig, run_options, "the run options")
+    check_backend(backend)
     games = tuple(games)
     if not games:
         raise UsageError("give two or more games")
@@ -336,7 +340,7 @@ def continual(games: list[str], *, cycles: int = 1, frames: int | None = None, m
               "random_episodes": random_episodes, "logdir": logdir}
     cfg = ContinualConfig(games=games, cycles=cycles, methods=tuple(methods or METHODS), base=base,
                           **{k: defaults[k] if v is None else v for k, v in chosen.items()})
-    data = Continual(cfg).run(progress=progress)
+    data = Continual(cfg).run(progress=progress, backend=backend, ray_address=ray_address, ray_dashboard=ray_dashboard)
     return {"dir": Path(cfg.logdir), **data}
 
 

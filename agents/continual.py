@@ -30,12 +30,13 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import asdict, dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
+from pathzero.agents.common.backend import Job, run_jobs
 from pathzero.agents.common.evaluation import read_task_evals
 from pathzero.agents.common.stats import mean_interval
 from pathzero.agents.pathnet import PathNetConfig
@@ -185,24 +186,24 @@ class Continual:
         returns = random_returns(game, self.cfg.random_episodes, seed=90_000)
         return self._store(key, {"game": game, "mean": float(np.mean(returns)), "episodes": len(returns)})
 
-    def run(self, progress: bool = True) -> dict:
+    def jobs(self) -> list[Job]:
+        """Every run as a job, finished ones marked done: the references, then each method's phases, a
+        phase needing the phase before it (its run starts from that one)."""
+        seeds, games = range(1, self.cfg.seeds + 1), self.cfg.games
+        jobs = [Job(_key("random", 0, None, g), partial(self._random, g)) for g in games]
+        jobs += [Job(_key(REFERENCE, s, None, g), partial(self._single, g, s)) for s in seeds for g in games]
+        jobs += [Job(_key(m, s, p), partial(self._phase, m, s, p), (_key(m, s, p - 1),) if p else ())
+                 for s in seeds for m in self.cfg.methods for p in range(self.cfg.phases)]
+        for job in jobs:
+            job.done = self._cell_path(job.key).exists()
+        return jobs
+
+    def run(self, progress: bool = True, backend: str = "local", ray_address: str | None = None,
+            ray_dashboard: bool = False) -> dict:
         self._check_settings()
-        jobs = [("random", g, 0) for g in self.cfg.games]
-        jobs += [("single", g, s) for s in range(1, self.cfg.seeds + 1) for g in self.cfg.games]
-        jobs += [(m, p, s) for s in range(1, self.cfg.seeds + 1) for m in self.cfg.methods for p in range(self.cfg.phases)]
-        bar = tqdm(total=len(jobs), unit="run", desc="continual", disable=not progress, dynamic_ncols=True)
-        try:
-            for kind, what, seed in jobs:
-                bar.set_postfix_str(f"{kind} {what} {seed}")
-                if kind == "random":
-                    self._random(what)
-                elif kind == "single":
-                    self._single(what, seed)
-                else:
-                    self._phase(kind, seed, what)
-                bar.update(1)
-        finally:
-            bar.close()
+        base = self.cfg.base
+        run_jobs(self.jobs(), backend=backend, address=ray_address, cpus=1 if base.serial else base.workers,
+                 progress=progress, desc="continual", dashboard=ray_dashboard)
         return self.write_outputs()
 
     # -- figures -----------------------------------------------------------------------------------

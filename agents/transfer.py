@@ -45,13 +45,13 @@ import math
 import shutil
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
+from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
-
+from pathzero.agents.common.backend import Job, check_backend, run_jobs
 from pathzero.agents.common.checkpoint import CHECKPOINT_NAME
 from pathzero.agents.common.runlog import read_episodes
 from pathzero.agents.common.runner import game_shapes
@@ -369,22 +369,30 @@ class TransferMatrix:
             result["source_identical"] = source_weights_identical(self._run_dir(source), run_dir, source["task"])
         return result
 
-    def run(self, progress: bool = True) -> dict:
-        """Trains every run not yet finished, then writes the outputs; returns matrix.json's content."""
+    def jobs(self) -> list[Job]:
+        """Every run of the matrix as a job (finished ones marked done), each transfer run needing its
+        source run. A finished source run whose folder is gone (a matrix whose cells were kept, as in a
+        repository, but not its run folders) is trained again first if an unfinished run needs it."""
+        jobs, cells = [], {cell.key: cell for cell in plan(self.cfg)}
+        for cell in cells.values():
+            needs = () if cell.source is None else (Cell(SOURCE_KIND[cell.kind], cell.source, cell.seed).key,)
+            jobs.append(Job(cell.key, partial(self._finish, cell), needs, cell.path(self.root).exists()))
+        by_key = {job.key: job for job in jobs}
+        for job in jobs:
+            for key in job.needs if not job.done else ():
+                source = by_key[key]
+                if source.done and not (self._run_dir(self._load(cells[key])) / CHECKPOINT_NAME).is_file():
+                    source.done = False
+        return jobs
+
+    def run(self, progress: bool = True, backend: str = "local", ray_address: str | None = None,
+            ray_dashboard: bool = False) -> dict:
+        """Trains every run not yet finished (here, or as Ray tasks with `backend="ray"`), then writes
+        the outputs; returns matrix.json's content."""
         self._check_settings()
-        cells = plan(self.cfg)
-        done = sum(c.path(self.root).exists() for c in cells)
-        bar = tqdm(total=len(cells), initial=done, unit="run", desc="transfer matrix", disable=not progress,
-                   dynamic_ncols=True)
-        try:
-            for cell in cells:
-                if cell.path(self.root).exists():
-                    continue
-                bar.set_postfix_str(cell.key)
-                self._finish(cell)
-                bar.update(1)
-        finally:
-            bar.close()
+        base = self.cfg.base
+        run_jobs(self.jobs(), backend=backend, address=ray_address, cpus=1 if base.serial else base.workers,
+                 progress=progress, desc="transfer matrix", dashboard=ray_dashboard)
         return self.write_outputs()
 
     # -- outputs -------------------------------------------------------------------------------
@@ -553,15 +561,18 @@ def transfer_matrix(games: list[str] | tuple[str, ...], *, methods: list[str] | 
                     pairs: list | None = None, frames: int | None = None, seeds: int | None = None,
                     logdir: str | None = None, diagonal: bool = True, random_episodes: int | None = None,
                     score_episodes: int | None = None, bins: int | None = None, progress: bool = True,
+                    backend: str = "local", ray_address: str | None = None, ray_dashboard: bool = False,
                     **run_options) -> dict:
     """Runs (or resumes) a transfer matrix and returns it: {"dir", "summary", "cells", ...} as in
     matrix.json. `run_options`: settings of every run (GumbelConfig's fields: PathNet's and the
     search's), over the preset of
-    the first game's family. What `pathzero transfer` and `pathzero.transfer` both call."""
+    the first game's family. `backend="ray"` runs each run as a Ray task (on the cluster at
+    `ray_address`, or on one started here). What `pathzero transfer` and `pathzero.transfer` both call."""
     from pathzero.agents.common.presets import apply_preset, describe_preset
     from pathzero.agents.common.settings import check_names
 
     check_names(GumbelConfig, run_options, "the run options")
+    check_backend(backend)
     fixed = sorted(set(run_options) & set(MATRIX_SET))
     if fixed:
         raise UsageError(f"{fixed[0]} is set by the matrix for each run; give frames=, logdir= and the methods "
@@ -579,7 +590,8 @@ def transfer_matrix(games: list[str] | tuple[str, ...], *, methods: list[str] | 
     cfg = TransferConfig(games=games, methods=tuple(dict.fromkeys(["independent", *methods])),
                          base=base, diagonal=diagonal, pairs=tuple(map(tuple, pairs)) if pairs else None,
                          **{k: (defaults[k] if v is None else v) for k, v in chosen.items()})
-    matrix = TransferMatrix(cfg).run(progress=progress)
+    matrix = TransferMatrix(cfg).run(progress=progress, backend=backend, ray_address=ray_address,
+                                     ray_dashboard=ray_dashboard)
     return {"dir": Path(cfg.logdir), **matrix}
 
 

@@ -98,3 +98,16 @@ def run_command(prog: str, main: Callable[[], int | None]) -> typing.NoReturn:
         print(f"{prog}: interrupted", file=sys.stderr)
         sys.exit(130)
     sys.exit(code or 0)
+
+
+def add_backend_flags(parser) -> None:
+    """--backend, --ray-address and --ray-dashboard: where the runs execute."""
+    group = parser.add_argument_group("where the runs execute")
+    group.add_argument("--backend", choices=("local", "ray"), default="local",
+                       help="local: one run after another in this process; ray: every run a Ray task, started "
+                            "as soon as the runs it needs are done (needs pip install 'pathzero[ray]') "
+                            "(default: local)")
+    group.add_argument("--ray-address", default=None,
+                       help="a Ray cluster to join (as printed by ray start --head); run folders must be on a "
+                            "filesystem every node sees (default: start Ray here, on 127.0.0.1)")
+    group.add_argument("--ray-dashboard", action="store_true", help="start Ray's dashboard (default: off)")

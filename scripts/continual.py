@@ -12,7 +12,7 @@ its own training phases shaded). Rerun the same command to resume.
 """
 from __future__ import annotations
 
-from pathzero.scripts.common import ArgumentParser, add_config_flags, given, run_command
+from pathzero.scripts.common import ArgumentParser, add_backend_flags, add_config_flags, given, run_command
 
 
 def build_parser(prog: str = "pathzero continual") -> ArgumentParser:
@@ -46,6 +46,7 @@ def build_parser(prog: str = "pathzero continual") -> ArgumentParser:
                         help="episodes of a uniform random policy per game, the 0 of the scores (default: %(default)s)")
     parser.add_argument("--logdir", default=defaults["logdir"].default, help="the sequence's folder (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_backend_flags(parser)
     runs = parser.add_argument_group("options of every run (as pathzero train --agent pathnet)")
     add_config_flags(runs, PathNetConfig, skip=(*MATRIX_SET, "eval_tasks", "revisit"),
                      choices={"optimizer": OPTIMIZERS, "combine": ("sum", "mean")})
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None, prog: str = "pathzero continual") -> Non
         data = continual(args.games, cycles=args.cycles, frames=args.frames, methods=args.methods, seeds=args.seeds,
                          eval_every=args.eval_every, evaluation_episodes=args.evaluation_episodes,
                          random_episodes=args.random_episodes, logdir=args.logdir, progress=not args.no_progress,
+                         backend=args.backend, ray_address=args.ray_address, ray_dashboard=args.ray_dashboard,
                          **options)
         print(summary_table(data))
         print(f"sequence folder: {data['dir']} (continual.json, continual.csv, continual.png)")

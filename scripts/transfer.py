@@ -12,7 +12,7 @@ prints a summary table. Rerun the same command to resume; raise --seeds to add s
 """
 from __future__ import annotations
 
-from pathzero.scripts.common import ArgumentParser, add_config_flags, given, run_command
+from pathzero.scripts.common import ArgumentParser, add_backend_flags, add_config_flags, given, run_command
 
 def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
     from pathzero.agents.common.optim import OPTIMIZERS
@@ -52,6 +52,7 @@ def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
     parser.add_argument("--bins", type=int, default=defaults["bins"].default,
                         help="points of the learning curves (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_backend_flags(parser)
     runs = parser.add_argument_group("options of every run (as pathzero train --agent pathnet; the tau and "
                                      "flops-penalty options are the gumbel method's)")
     add_config_flags(runs, GumbelConfig, skip=MATRIX_SET, choices={"optimizer": OPTIMIZERS,
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None, prog: str = "pathzero transfer") -> None
         matrix = transfer_matrix(args.games, methods=args.methods, pairs=args.pair, frames=args.frames,
                                  seeds=args.seeds, logdir=args.logdir, diagonal=not args.no_diagonal,
                                  random_episodes=args.random_episodes, score_episodes=args.score_episodes,
-                                 bins=args.bins, progress=not args.no_progress,
+                                 bins=args.bins, progress=not args.no_progress, backend=args.backend,
+                                 ray_address=args.ray_address, ray_dashboard=args.ray_dashboard,
                                  **{k: v for k, v in given(args, GumbelConfig).items() if k not in MATRIX_SET})
         print(summary_table(matrix["summary"], matrix["cells"], tuple(args.games)))
         print(f"matrix folder: {matrix['dir']} (matrix.csv, matrix.json, heatmap_*_vs_*.png, curves/)")

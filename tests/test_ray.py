@@ -1,0 +1,133 @@
+"""The Ray backend: matrices and sequences as Ray tasks on a local two-node cluster on loopback."""
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from pathzero.agents.common.backend import LOOPBACK_ENV, Job, run_jobs
+
+os.environ[LOOPBACK_ENV] = "0"  # before Ray is imported: every node of the test cluster on 127.0.0.1
+import ray  # noqa: E402  (the ray extra is part of the test install)
+from ray.cluster_utils import Cluster  # noqa: E402
+
+from pathzero.agents.continual import Continual  # noqa: E402
+from pathzero.agents.transfer import TransferConfig, TransferMatrix, plan  # noqa: E402
+from tests.test_pathnet_runs import TINY  # noqa: E402
+
+RUN_ONLY = ("wall_seconds", "fps", "run_dir")  # what may differ between two runs of the same seed
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    nodes.add_node(num_cpus=1)
+    ray.init(address=nodes.address)
+    assert {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"} and len(ray.nodes()) == 2
+    yield nodes
+    ray.shutdown()
+    nodes.shutdown()
+
+
+def _cells(root):
+    return {p.name: {k: v for k, v in json.loads(p.read_text()).items() if k not in RUN_ONLY}
+            for p in sorted((root / "cells").glob("*.json"))}
+
+
+def test_a_matrix_on_ray_gives_the_local_cells_and_resumes_the_same_way(tmp_path, cluster):
+    base = replace(TINY, game="MinAtar/Breakout", envs_per_worker=4, hidden=16, channels=4)
+    cfg = TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix"), frames=1500, seeds=1,
+                         logdir=str(tmp_path / "local"), base=base, score_episodes=2, random_episodes=5, bins=5,
+                         pairs=(("MinAtar/Breakout", "MinAtar/Asterix"),),
+                         methods=("independent", "finetune", "pathnet"))
+    local = TransferMatrix(cfg).run(progress=False)
+    on_ray = TransferMatrix(replace(cfg, logdir=str(tmp_path / "ray"))).run(progress=False, backend="ray")
+    assert _cells(tmp_path / "ray") == _cells(tmp_path / "local")  # serial runs: the same numbers exactly
+    assert [c["score"] for c in on_ray["cells"]] == [c["score"] for c in local["cells"]]
+    assert (tmp_path / "ray" / "matrix.csv").read_text() == (tmp_path / "local" / "matrix.csv").read_text()
+    # resuming: a lost transfer cell is the only run trained again
+    cells = plan(cfg)
+    lost = cells[-1].path(tmp_path / "ray")
+    lost.unlink()
+    stamps = {c.key: c.path(tmp_path / "ray").stat().st_mtime_ns for c in cells[:-1]}
+    TransferMatrix(replace(cfg, logdir=str(tmp_path / "ray"))).run(progress=False, backend="ray")
+    assert lost.exists()
+    assert all(c.path(tmp_path / "ray").stat().st_mtime_ns == stamps[c.key] for c in cells[:-1])
+
+
+def test_a_ray_task_whose_worker_dies_is_retried_and_finished_runs_are_not_run_again(tmp_path, cluster):
+    log = tmp_path / "attempts.txt"
+
+    def job(key, die_once=False):
+        def run():
+            with open(log, "a") as f:
+                f.write(f"{key}\n")
+            if die_once and not (tmp_path / "died").exists():
+                (tmp_path / "died").touch()
+                os._exit(1)  # the worker process dies mid-task, as a killed node would
+            (tmp_path / f"{key}.done").touch()
+            return key
+        return run
+
+    def jobs():
+        made = [Job("a", job("a")), Job("b", job("b", die_once=True), needs=("a",)), Job("c", job("c"))]
+        for j in made:
+            j.done = (tmp_path / f"{j.key}.done").exists()
+        return made
+
+    run_jobs(jobs(), backend="ray", progress=False)
+    attempts = log.read_text().split()
+    assert sorted(attempts) == ["a", "b", "b", "c"]  # b died once and ran again; nothing else twice
+    assert attempts.index("a") < attempts.index("b")  # b needs a: it starts after a is done
+    run_jobs(jobs(), backend="ray", progress=False)  # all done: a rerun starts nothing
+    assert sorted(log.read_text().split()) == ["a", "b", "b", "c"]
+
+
+def test_a_ray_task_that_fails_stops_the_rest_with_its_error(tmp_path, cluster):
+    def bad():
+        from pathzero.envs import UsageError
+        raise UsageError("this run was given a bad setting")
+
+    with pytest.raises(Exception, match="bad setting"):
+        run_jobs([Job("bad", bad)], backend="ray", progress=False)
+
+
+def test_backend_ray_on_the_command_line_starts_ray_on_loopback(tmp_path):
+    code = ("from pathzero.agents.common.backend import start_ray; r = start_ray(); "
+            "print(sorted({n['NodeManagerAddress'] for n in r.nodes()})); r.shutdown()")
+    env = {k: v for k, v in os.environ.items() if k not in (LOOPBACK_ENV, "RAY_ADDRESS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "['127.0.0.1']"
+    args = ["--games", "CartPole-v1", "--methods", "finetune", "--frames", 800, "--seeds", 1, "--serial",
+            "--envs-per-worker", 2, "--population", 2, "--eval-episodes", 1, "--hidden", 8, "--width", 8,
+            "--random-episodes", 2, "--score-episodes", 1, "--bins", 4, "--no-progress"]
+    result = subprocess.run([sys.executable, "-m", "pathzero", "transfer", *map(str, args), "--backend", "ray",
+                             "--logdir", str(tmp_path / "m")], capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "m" / "matrix.json").exists() and (tmp_path / "m" / "matrix.csv").exists()
+
+
+def test_backend_ray_without_ray_installed_is_a_one_line_error(tmp_path):
+    code = ("import sys; sys.modules['ray'] = None; from pathzero.scripts.cli import main; "
+            f"main(['transfer', '--games', 'CartPole-v1', '--backend', 'ray', '--logdir', {str(tmp_path)!r}])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "pathzero[ray]" in out.stderr and "--backend local" in out.stderr
+
+
+def test_a_continual_sequence_on_ray_gives_the_local_figures(tmp_path, cluster):
+    from tests.test_continual import _cfg
+
+    cfg = _cfg(tmp_path / "local", cycles=1, seeds=1, methods=("finetune", "pathnet"))
+    local = Continual(cfg).run(progress=False)
+    on_ray = Continual(replace(cfg, logdir=str(tmp_path / "ray"))).run(progress=False, backend="ray")
+    assert json.dumps(on_ray["summary"], sort_keys=True) == json.dumps(local["summary"], sort_keys=True)
+    assert _cells(tmp_path / "ray").keys() == _cells(tmp_path / "local").keys()
+
+    def evaluations(root):  # every run's evaluations of every game, in the order of the runs' keys
+        return [p.read_text() for p in sorted(root.glob("runs/*/*/evals_tasks.csv"), key=lambda p: p.parts[-3])]
+
+    assert evaluations(tmp_path / "ray") == evaluations(tmp_path / "local") and evaluations(tmp_path / "local")
