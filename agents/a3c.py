@@ -107,6 +107,12 @@ class A3CConfig:
     """Record the first episode of every K-th evaluation as a TensorBoard video, eval/video (0: never)."""
     target_return: float | None = None
     """Stop early once the mean return of the last 20 episodes reaches this (None: never)."""
+    backend: str = "local"
+    """Where the workers run: local (processes sharing the network in memory, the fast path on one
+    machine) or ray (Ray actors sending gradients to a parameter-server actor; pip install 'pathzero[ray]')."""
+    ray_address: str | None = None
+    """With --backend ray: a Ray cluster to join (as printed by ray start --head; None: start Ray here,
+    on 127.0.0.1)."""
     serial: bool = False
     """Run one worker loop in this process (no subprocesses; --workers is then ignored): for
     debugging and tests."""
@@ -129,6 +135,8 @@ class A3CConfig:
             (self.eval_every >= 0, f"--eval-every must be >= 0 frames (0: no evaluation), got {self.eval_every}"),
             (self.evaluation_episodes >= 1, f"--evaluation-episodes must be >= 1, got {self.evaluation_episodes}"),
             (self.eval_video_every >= 0, f"--eval-video-every must be >= 0 (0: no video), got {self.eval_video_every}"),
+            (self.backend in ("local", "ray"), f"--backend must be local or ray, got {self.backend!r}"),
+            (not (self.serial and self.backend == "ray"), "--serial runs in this process; drop it or --backend ray"),
             (self.channels >= 1 and self.hidden >= 1 and self.blocks >= 0,
              "--channels and --hidden must be >= 1 and --blocks >= 0"),
         ]

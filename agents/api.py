@@ -31,7 +31,8 @@ AGENTS = ("a3c", "pathnet", "gumbel", "alphazero")
 # Settings a resumed run may change; the rest are fixed by its config.json.
 RESUMABLE = {
     "a3c": {"total_frames", "workers", "progress", "checkpoint_minutes", "replay_episodes", "replay_max_steps",
-            "serial", "target_return", "eval_every", "evaluation_episodes", "eval_greedy", "eval_video_every"},
+            "serial", "target_return", "eval_every", "evaluation_episodes", "eval_greedy", "eval_video_every",
+            "backend", "ray_address"},
     "alphazero": {"iterations", "progress", "eval_games", "workers", "parallel_games", "max_minutes", "eval_every",
                   "eval_opponents", "eval_simulations", "opponent_simulations"},
 }

@@ -554,7 +554,8 @@ def _run_options(base: dict) -> dict:
 EVAL_OPTIONS = ("eval_every", "evaluation_episodes", "eval_greedy", "eval_video_every")  # off in matrix runs
 # Options of the runs that the matrix sets itself.
 MATRIX_SET = ("game", "total_frames", "logdir", "transfer_from", "freeze_source", "evolve", "replay_episodes",
-              "replay_max_steps", "progress", "blocks", "target_return", "penalty", *EVAL_OPTIONS)
+              "replay_max_steps", "progress", "blocks", "target_return", "penalty", "backend", "ray_address",
+              *EVAL_OPTIONS)
 
 
 def transfer_matrix(games: list[str] | tuple[str, ...], *, methods: list[str] | tuple[str, ...] = METHODS,

@@ -45,9 +45,10 @@ def build_parser(prog: str = "pathzero train", agent: str = "a3c") -> ArgumentPa
                              "schedule, optimizer and logs go on (a larger --total-frames stretches the "
                              "learning-rate schedule to the new end); only "
                              f"{', '.join('--' + n.replace('_', '-') for n in sorted(RESUMABLE[agent]))} may be changed")
-    skip = {"a3c": (), "pathnet": ("blocks",), "gumbel": ("blocks", "evolve", "population", "eval_episodes")}[agent]
+    skip = {"a3c": (), "pathnet": ("blocks", "backend", "ray_address"),
+            "gumbel": ("blocks", "evolve", "population", "eval_episodes", "backend", "ray_address")}[agent]
     add_config_flags(parser, config_class(agent), skip=skip,
-                     choices={"optimizer": OPTIMIZERS, "combine": ("sum", "mean")})
+                     choices={"optimizer": OPTIMIZERS, "combine": ("sum", "mean"), "backend": ("local", "ray")})
     return parser
 
 

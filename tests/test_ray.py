@@ -131,3 +131,79 @@ def test_a_continual_sequence_on_ray_gives_the_local_figures(tmp_path, cluster):
         return [p.read_text() for p in sorted(root.glob("runs/*/*/evals_tasks.csv"), key=lambda p: p.parts[-3])]
 
     assert evaluations(tmp_path / "ray") == evaluations(tmp_path / "local") and evaluations(tmp_path / "local")
+
+
+# ------------------------------------------------------------------------------------------------
+# A3C's workers as Ray actors around a parameter server
+
+def _a3c(tmp_path, **kw):
+    import pathzero
+
+    options = dict(game="CartPole-v1", agent="a3c", backend="ray", workers=2, envs_per_worker=4, hidden=16,
+                   total_frames=3000, logdir=str(tmp_path), progress=False, replay_episodes=0, eval_every=0,
+                   verbose=False)
+    return pathzero.train(**{**options, **kw})
+
+
+def test_a3c_on_ray_writes_the_local_run_folder_and_resumes(tmp_path, cluster):
+    import torch
+
+    import pathzero
+
+    run = _a3c(tmp_path, eval_every=1500, evaluation_episodes=2)
+    ckpt = torch.load(run.dir / "checkpoint.pt", weights_only=True)
+    assert ckpt["state"]["frames"] >= 3000 and ckpt["state"]["complete"] and run.config["backend"] == "ray"
+    episodes = run.episodes()
+    assert len(episodes) > 20 and {e["worker"] for e in episodes} == {0, 1}  # both actors reported
+    assert [e["frames"] for e in run.evals()][-1] >= 3000 and list(run.dir.glob("events.out.tfevents.*"))
+    steps = ckpt["optimizer"]["state"][0]["step"]
+    assert steps == ckpt["state"]["updates"]  # every update the workers reported reached the shared optimizer
+    resumed = pathzero.train(resume=run.dir, total_frames=6000, progress=False, verbose=False)
+    again = torch.load(resumed.dir / "checkpoint.pt", weights_only=True)
+    assert resumed.dir == run.dir and again["state"]["frames"] >= 6000 and again["state"]["resumes"] == 1
+    assert again["optimizer"]["state"][0]["step"] > steps  # the shared RMSProp statistics went on
+
+
+def test_a3c_on_ray_learns_cartpole(tmp_path, cluster):
+    run = _a3c(tmp_path, total_frames=300_000, target_return=150.0, envs_per_worker=8, hidden=64)
+    returns = [e["return"] for e in run.episodes()]
+    best = max(sum(returns[i:i + 20]) / 20 for i in range(len(returns) - 19))
+    assert best >= 150 and run.episodes()[-1]["frames"] < 300_000  # reached the target and stopped early
+
+
+def test_a_dead_a3c_actor_is_replaced_and_the_run_finishes(tmp_path, cluster):
+    import threading
+    import time
+
+    import torch
+
+    from pathzero.agents.common.ray_workers import worker_name
+
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(run=_a3c(tmp_path, total_frames=40_000)))
+    thread.start()
+    actor, deadline = None, time.monotonic() + 300
+    while actor is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        runs = list(tmp_path.glob("*/episodes.csv"))
+        if runs and len(runs[0].read_text().splitlines()) > 10:  # training is under way
+            try:
+                actor = ray.get_actor(worker_name(runs[0].parent, 1, 0))
+            except ValueError:
+                pass
+    assert actor is not None, "worker 1 never started"
+    ray.kill(actor, no_restart=True)  # as if its process or node died
+    thread.join(timeout=600)
+    ckpt = torch.load(result["run"].dir / "checkpoint.pt", weights_only=True)
+    assert ckpt["state"]["replaced_workers"] == 1 and ckpt["state"]["frames"] >= 40_000 and ckpt["state"]["complete"]
+    assert max(e["frames"] for e in result["run"].episodes() if e["worker"] == 1) > ckpt["state"]["frames"] / 2
+
+
+def test_ray_backend_refuses_what_it_does_not_run(tmp_path):
+    import pathzero
+    from pathzero.envs import UsageError
+
+    with pytest.raises(UsageError, match="--backend ray trains the a3c"):
+        pathzero.train("CartPole-v1", agent="pathnet", backend="ray", logdir=str(tmp_path), verbose=False)
+    with pytest.raises(UsageError, match="--serial"):
+        pathzero.train("CartPole-v1", backend="ray", serial=True, logdir=str(tmp_path), verbose=False)

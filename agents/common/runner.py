@@ -111,7 +111,11 @@ Message = EpisodeMsg | UpdateMsg | ErrorMsg | DoneMsg | ScalarsMsg
 
 @dataclass
 class WorkerContext:
-    """What a worker shares with the others and with the main process."""
+    """What a worker shares with the others and with the main process.
+
+    `pull` and `push` are the two points where a worker meets the shared network: here shared memory
+    (Hogwild); agents/common/ray_workers.py gives the same two over Ray to a parameter server.
+    """
 
     shared_model: nn.Module
     optimizer: torch.optim.Optimizer
@@ -119,6 +123,20 @@ class WorkerContext:
     stop: Any  # a multiprocessing Event: set when the run must end
     sink: Any  # has put(message); a multiprocessing Queue, or the monitor itself in serial mode
     extra: Any = None  # what an agent shares besides the network (PathNet: the population table)
+
+    def pull(self, local: nn.Module) -> None:
+        """Copies the shared weights into the worker's own network."""
+        local.load_state_dict(self.shared_model.state_dict())
+
+    def push(self, local: nn.Module, cfg: Config, frames_done: int) -> tuple[int, float, float]:
+        """Counts `frames_done` and applies the local gradients to the shared network with the
+        shared optimizer; returns (global frames, learning rate, gradient norm before clipping)."""
+        with self.frames.get_lock():
+            self.frames.value += frames_done
+            frames = self.frames.value
+        lr = learning_rate(cfg, frames)
+        set_learning_rate(self.optimizer, lr)
+        return frames, lr, apply_gradients(local, self.shared_model, self.optimizer, cfg.max_grad_norm)
 
 
 def learn_step(worker: int, local: nn.Module, forward: Callable, envs: EnvBatch, spec: GameSpec,
@@ -129,17 +147,12 @@ def learn_step(worker: int, local: nn.Module, forward: Callable, envs: EnvBatch,
     `forward` maps observations to a DualOutput through `local` (the whole network, or a PathNet
     pathway). Reports the episodes and losses to the sink; returns (finished episodes, global frames).
     """
-    local.load_state_dict(ctx.shared_model.state_dict())
+    ctx.pull(local)
     rollout, episodes = envs.collect(forward, cfg.t_max)
     loss = loss_fn(rollout, cfg)
     local.zero_grad(set_to_none=True)
     loss.total.backward()
-    with ctx.frames.get_lock():
-        ctx.frames.value += rollout.actions.numel() * spec.frames_per_step
-        frames = ctx.frames.value
-    lr = learning_rate(cfg, frames)
-    set_learning_rate(ctx.optimizer, lr)
-    grad_norm = apply_gradients(local, ctx.shared_model, ctx.optimizer, cfg.max_grad_norm)
+    frames, lr, grad_norm = ctx.push(local, cfg, rollout.actions.numel() * spec.frames_per_step)
     for ep in episodes:
         ctx.sink.put(EpisodeMsg(worker, frames, ep.ret, ep.length))
     ctx.sink.put(UpdateMsg(worker, frames, loss.policy.item(), loss.value.item(), loss.entropy.item(),
@@ -189,6 +202,7 @@ class RunState:
     resumes: int = 0
     fps: float = 0.0  # emulator frames per second of the latest session, after start-up
     complete: bool = False  # the budget trained and the end done: final evaluation, replay (a resume redoes them)
+    replaced_workers: int = 0  # Ray worker actors that died and were replaced (--backend ray)
 
 
 class Monitor:
@@ -340,6 +354,12 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
 
     On Ctrl-C the workers stop, a checkpoint is written, and KeyboardInterrupt is raised again.
     """
+    if cfg.backend == "ray" and recipe.agent != "a3c":
+        raise UsageError(f"--backend ray trains the a3c agent's workers; {recipe.agent} runs with --backend local "
+                         "(its matrices and sequences run on Ray with pathzero transfer/continual --backend ray)")
+    if cfg.backend == "ray":
+        from pathzero.agents.common.backend import import_ray
+        import_ray()
     torch.manual_seed(cfg.seed)
     spec = resolve_game(cfg.game)
     state = RunState()
@@ -402,6 +422,9 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
                 interrupted = True
             except Exception as exc:  # the same report as a worker process gives
                 monitor.errors.append(f"worker 0 failed: {type(exc).__name__}: {exc}")
+        elif cfg.backend == "ray":
+            from pathzero.agents.common.ray_workers import run_ray_workers
+            interrupted = run_ray_workers(recipe.worker, cfg, ctx, monitor, state)
         else:
             interrupted = _run_processes(recipe.worker, cfg, ctx, monitor, state)
     finally:
