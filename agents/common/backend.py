@@ -81,9 +81,14 @@ def _cpus_in_use(ray) -> str:
 
 
 def _call(job_run: Callable[[], Any], *_needs) -> Any:
-    """The Ray task: `_needs` are the results of the jobs this one reads, passed only so that Ray
-    starts it after them."""
-    return job_run()
+    """A job, with one torch thread in the process that runs it (both backends): a serial run, or the
+    monitoring and scoring around a run's worker processes, works on small batches, where more threads
+    only contend; and a run then computes the same numbers wherever it runs. `_needs` are the results
+    of the jobs this one reads, passed only so that Ray starts it after them."""
+    from pathzero.agents.common.threads import one_torch_thread
+
+    with one_torch_thread():
+        return job_run()
 
 
 def run_jobs(jobs: list[Job], *, backend: str = "local", address: str | None = None, cpus: float = 1,
@@ -97,7 +102,7 @@ def run_jobs(jobs: list[Job], *, backend: str = "local", address: str | None = N
         if backend == "local":
             for job in todo:
                 bar.set_postfix_str(job.label or job.key)
-                job.run()
+                _call(job.run)
                 bar.update(1)
             return
         _run_on_ray(todo, start_ray(address, dashboard), cpus, bar)

@@ -61,6 +61,7 @@ class ParameterServer:
         if optimizer_state is not None:
             load_state_in_place(self.optimizer, optimizer_state)
         self.frames, self.stopped, self.outbox, self.updates = frames, False, [], 0
+        self.busy, self.born = 0.0, time.perf_counter()  # seconds spent applying updates, since when
 
     def weights(self) -> dict:
         return self.model.state_dict()
@@ -69,6 +70,7 @@ class ParameterServer:
         """Applies one worker's gradients; returns (frames, learning rate, stop, the new weights)."""
         from pathzero.agents.common.runner import learning_rate
 
+        start = time.perf_counter()
         self.frames += frames_done
         lr = learning_rate(self.cfg, self.frames)
         set_learning_rate(self.optimizer, lr)
@@ -77,7 +79,9 @@ class ParameterServer:
         self.optimizer.step()
         self.updates += 1
         self.outbox.extend(messages)
-        return self.frames, lr, self.stopped, self.model.state_dict()
+        weights = self.model.state_dict()
+        self.busy += time.perf_counter() - start
+        return self.frames, lr, self.stopped, weights
 
     def post(self, messages: list) -> None:
         self.outbox.extend(messages)
@@ -92,6 +96,14 @@ class ParameterServer:
 
     def stop(self) -> None:
         self.stopped = True
+
+    def stats(self) -> dict:
+        """What scaling estimates need: updates applied, the seconds spent applying them, the bytes
+        of one gradient message and of one weights message (float32 tensors)."""
+        size = sum(p.numel() for p in self.model.parameters()) * 4
+        return {"updates": self.updates, "busy_seconds": self.busy, "alive_seconds": time.perf_counter() - self.born,
+                "gradient_bytes": size, "weights_bytes": sum(t.numel() * t.element_size()
+                                                             for t in self.model.state_dict().values())}
 
 
 class RayContext:
@@ -249,4 +261,18 @@ def run_ray_workers(loop: Callable, cfg: Config, ctx, monitor, state) -> bool:
                 report()
         for _, actor in running.values():
             ray.kill(actor)  # the server and the driver's copies stay: the runner checkpoints next
+        if server_alive[0]:
+            _write_stats(monitor.run_dir, ray.get(server.stats.remote()), cfg.workers)
     return interrupted
+
+
+def _write_stats(run_dir, stats: dict, workers: int) -> None:
+    """ray.json in the run folder: the parameter server's load in this session."""
+    import json
+
+    from pathzero.agents.common.runlog import write_atomic
+
+    stats = {**stats, "workers": workers,
+             "busy_fraction": stats["busy_seconds"] / max(stats["alive_seconds"], 1e-9),
+             "updates_per_second": stats["updates"] / max(stats["alive_seconds"], 1e-9)}
+    write_atomic(run_dir / "ray.json", json.dumps(stats, indent=1) + "\n")
