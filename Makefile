@@ -13,7 +13,7 @@ CONSTRAINTS ?= constraints.txt
 PIN := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
 .PHONY: train test bench bench-transfer-minatar bench-transfer-ale bench-continual-minatar bench-gumbel-minatar \
-	bench-penalty install install-test lock clean
+	bench-penalty bench-ray bench-network-minatar install install-test lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,16 @@ bench-gumbel-minatar: $(VENV)/.installed
 	$(VENV)/bin/pathzero bench transfer docs/matrices/minatar --name minatar --flags "--workers 2 --hidden 128"
 bench-penalty: $(VENV)/.installed
 	$(VENV)/bin/pathzero bench penalty --game MinAtar/Breakout --frames 300000 --workers 2
+
+# Issue 13's measurements: the Ray backend against the local one (a matrix, A3C), resumable.
+bench-ray: $(VENV)/.installed-test
+	$(VENV)/bin/pathzero bench ray --logdir runs/bench-ray
+
+# Issue 10's MinAtar network candidates: frames/s over the environment alone against learning per frame.
+bench-network-minatar: $(VENV)/.installed
+	$(VENV)/bin/pathzero bench network --game MinAtar/Breakout --frames 800000 --seeds 3 --logdir runs/bench-network \
+		--candidate preset: --candidate c16:channels=16 --candidate c16e32:channels=16,envs_per_worker=32 \
+		--candidate paper:channels=16,blocks=0
 
 clean:
 	rm -rf $(VENV) runs
