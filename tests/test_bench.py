@@ -58,3 +58,25 @@ def test_bench_suite_clones_runs_make_test_and_reads_the_count(tmp_path):
     result = pathzero("bench", "suite", "--repo", repo, "--doc", doc)
     assert result.returncode == 0, result.stderr
     assert "| 0 | 7 | 0 | 1 |" in doc.read_text()
+
+
+def test_bench_network_compares_candidates_and_skips_finished_runs(tmp_path):
+    from pathzero.scripts.bench_network import parse_candidate
+
+    assert parse_candidate("small:channels=16,envs-per-worker=32,lr=3e-3") == (
+        "small", {"channels": 16, "envs_per_worker": 32, "lr": 0.003})
+    assert parse_candidate("preset:") == ("preset", {})
+    doc = tmp_path / "BENCHMARKS.md"
+    args = ["bench", "network", "--game", "CartPole-v1", "--frames", 2000, "--speed-frames", 2000, "--eval-every",
+            1000, "--seeds", 2, "--workers", 1, "--evaluation-episodes", 2, "--candidate", "base:hidden=16",
+            "--candidate", "wide:hidden=32", "--logdir", tmp_path / "runs", "--doc", doc]
+    result = pathzero(*args)
+    assert result.returncode == 0, result.stderr
+    text = doc.read_text()
+    assert "## Network candidates: CartPole-v1" in text and "| wide | hidden=32 |" in text and "/ env alone" in text
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").glob("*/*/results.json")}
+    assert len(stamps) == 2 * (1 + 2)  # a speed run and 2 learning runs per candidate
+    assert pathzero(*args).returncode == 0  # a rerun trains nothing again
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    bad = pathzero("bench", "network", "--candidate", "nocolon", "--doc", doc)
+    assert bad.returncode == 2 and "NAME:key=value" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
