@@ -86,11 +86,11 @@ bench-penalty: $(VENV)/.installed
 
 # Issue 13's measurements: the Ray backend against the local one (a matrix, A3C), resumable.
 bench-ray: $(VENV)/.installed-test
-	$(VENV)/bin/pathzero bench ray --logdir runs/bench-ray
+	$(VENV)/bin/pathzero bench ray --logdir docs/bench-runs/ray
 
 # Issue 10's MinAtar network candidates: frames/s over the environment alone against learning per frame.
 bench-network-minatar: $(VENV)/.installed
-	$(VENV)/bin/pathzero bench network --game MinAtar/Breakout --frames 800000 --seeds 3 --logdir runs/bench-network \
+	$(VENV)/bin/pathzero bench network --game MinAtar/Breakout --frames 800000 --seeds 3 --logdir docs/bench-runs/network-minatar \
 		--candidate preset: --candidate c16:channels=16 --candidate c16e32:channels=16,envs_per_worker=32 \
 		--candidate paper:channels=16,blocks=0
 

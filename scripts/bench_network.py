@@ -11,7 +11,8 @@ game's preset; the first candidate is the baseline. For each candidate the bench
 - learning: --seeds runs of --frames with evaluations every --eval-every frames; the mean evaluation
   return over the curve (its area divided by its length) and the final evaluation, mean over seeds with
   95% bootstrap intervals, and the ratio of the curve's area to the baseline's, paired by seed.
-Finished runs are kept in --logdir (results.json per run) and skipped when the bench is run again.
+Finished runs are kept in --logdir (results.json per run) and skipped when the bench is run again; the
+environment-alone figure is kept with the speed runs (delete ceiling.json to measure speed again).
 """
 from __future__ import annotations
 
@@ -63,9 +64,7 @@ def _fresh_run(folder: Path, train_kwargs: dict) -> tuple[object, float]:
 
 
 def _write_results(folder: Path, data: dict) -> None:
-    from pathzero.agents.common.runlog import write_atomic
-
-    write_atomic(folder / "results.json", json.dumps(data, indent=1))
+    _write_results_file(folder / "results.json", data)
 
 
 def speed_run(folder: Path, game: str, frames: int, workers: int, options: dict) -> dict:
@@ -97,6 +96,27 @@ def learning_run(folder: Path, game: str, frames: int, workers: int, seed: int, 
     return data
 
 
+def _ceiling(root: Path, names: list[str], measure) -> float:
+    """The environment-alone frames/s, measured with the speed runs: kept in ceiling.json while every
+    candidate's speed run is kept, measured again (and the speed runs with it) otherwise, so that the
+    ratios always come from one sitting."""
+    path = root / "ceiling.json"
+    if path.is_file() and all(_finished(root / name / "speed") is not None for name in names):
+        return json.loads(path.read_text())["fps"]
+    for name in names:
+        shutil.rmtree(root / name / "speed", ignore_errors=True)
+    fps = measure()
+    root.mkdir(parents=True, exist_ok=True)
+    _write_results_file(path, {"fps": fps})
+    return fps
+
+
+def _write_results_file(path: Path, data: dict) -> None:
+    from pathzero.agents.common.runlog import write_atomic
+
+    write_atomic(path, json.dumps(data, indent=1))
+
+
 def _interval(values) -> str:
     from pathzero.agents.common.stats import mean_interval
 
@@ -119,8 +139,8 @@ def network(args) -> int:
         raise UsageError("--frames, --speed-frames and --eval-every must be >= 1000; --seeds and --workers >= 1")
     root = Path(args.logdir)
     base_cfg = A3CConfig(**apply_preset(A3CConfig, args.game, {"game": args.game}))
-    ceiling = env_ceiling_fps(args.game, args.workers, base_cfg.envs_per_worker, args.speed_frames,
-                              clip_rewards=base_cfg.clip_rewards)
+    ceiling = _ceiling(root, [name for name, _ in candidates], lambda: env_ceiling_fps(
+        args.game, args.workers, base_cfg.envs_per_worker, args.speed_frames, clip_rewards=base_cfg.clip_rewards))
     print(f"environment alone: {ceiling:,.0f} frames/s", flush=True)
     speed, learning = {}, {}
     for name, options in candidates:

@@ -109,13 +109,13 @@ def ray_bench(args) -> int:
 
     def curve(backend: str) -> str:
         points = sorted({f for r in a3c[backend] for f, _ in r["evals"]})
-        cells = []
-        for f in points:
+        cells: dict[str, str] = {}
+        for f in points:  # the final evaluation, a few frames past the last scheduled one, replaces it
             values = [v for r in a3c[backend] for g, v in r["evals"] if g == f]
             est = mean_interval(np.array(values))
-            cells.append(f"{f / 1000:.0f}k: {est.value:.1f}" + ("" if est.low is None else
-                                                               f" [{est.low:.1f}, {est.high:.1f}]"))
-        return "; ".join(cells)
+            cells[f"{f / 1000:.0f}k"] = f"{est.value:.1f}" + ("" if est.low is None else
+                                                           f" [{est.low:.1f}, {est.high:.1f}]")
+        return "; ".join(f"{label}: {text}" for label, text in cells.items())
 
     servers = [r["server"] for r in a3c["ray"] if r["server"]]
     busy = float(np.mean([s["busy_fraction"] for s in servers]))
