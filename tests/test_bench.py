@@ -80,3 +80,17 @@ def test_bench_network_compares_candidates_and_skips_finished_runs(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     bad = pathzero("bench", "network", "--candidate", "nocolon", "--doc", doc)
     assert bad.returncode == 2 and "NAME:key=value" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_bench_ray_compares_the_backends_and_writes_the_doc(tmp_path):
+    doc = tmp_path / "BENCHMARKS.md"
+    args = ["bench", "ray", "--games", "CartPole-v1", "--matrix-frames", 600, "--a3c-game", "CartPole-v1",
+            "--a3c-frames", 2000, "--eval-every", 1000, "--seeds", 1, "--logdir", tmp_path / "runs", "--doc", doc]
+    result = pathzero(*args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = doc.read_text()
+    assert "## Ray against the local backend" in text and "Ray's overhead on one CPU" in text
+    for name in ("local", "ray-1cpu", "ray"):  # serial runs: the same cells whichever backend ran them
+        assert f"| {name} | 9 |" in text and text.split(f"| {name} | 9 |")[1].split("\n")[0].endswith("| yes |")
+    assert "| Ray actors |" in text and "parameter server applied" in text
+    assert (tmp_path / "runs" / "a3c" / "ray-1" / "results.json").exists()
