@@ -92,7 +92,8 @@ bench-ray: $(VENV)/.installed-test
 bench-network-minatar: $(VENV)/.installed
 	$(VENV)/bin/pathzero bench network --game MinAtar/Breakout --frames 800000 --seeds 3 --logdir docs/bench-runs/network-minatar \
 		--candidate preset: --candidate c16:channels=16 --candidate c16e32:channels=16,envs_per_worker=32 \
-		--candidate paper:channels=16,blocks=0
+		--candidate paper:channels=16,blocks=0 --candidate paper-lr6e-3:channels=16,blocks=0,lr=0.006 \
+		--candidate paper-lr1e-2:channels=16,blocks=0,lr=0.01
 
 clean:
 	rm -rf $(VENV) runs
