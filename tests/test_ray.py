@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from dataclasses import replace
 
 import pytest
@@ -207,3 +208,36 @@ def test_ray_backend_refuses_what_it_does_not_run(tmp_path):
         pathzero.train("CartPole-v1", agent="pathnet", backend="ray", logdir=str(tmp_path), verbose=False)
     with pytest.raises(UsageError, match="--serial"):
         pathzero.train("CartPole-v1", backend="ray", serial=True, logdir=str(tmp_path), verbose=False)
+
+
+def test_a_matrix_run_whose_ray_worker_is_killed_resumes_from_its_checkpoint(tmp_path, cluster):
+    import signal
+    import threading
+    import time
+
+    import torch
+
+    base = replace(TINY, total_frames=15_000, checkpoint_minutes=0.005)  # a checkpoint every 0.3 s
+    cfg = TransferConfig(games=("CartPole-v1",), frames=15_000, seeds=1, logdir=str(tmp_path), base=base,
+                         score_episodes=1, random_episodes=2, bins=4, methods=("independent", "finetune"))
+    key = "fixed__CartPole-v1__1"
+    thread = threading.Thread(target=lambda: TransferMatrix(cfg).run(progress=False, backend="ray"))
+    thread.start()
+    killed, deadline = None, time.monotonic() + 300
+    while killed is None and time.monotonic() < deadline:  # the run's first checkpoint, then its process
+        time.sleep(0.2)
+        if not list((tmp_path / "runs" / key).glob("*/checkpoint.pt")):
+            continue
+        for proc in Path("/proc").iterdir():  # Ray titles a worker process by the task it runs
+            try:
+                if proc.name.isdigit() and f"ray::{key}" in (proc / "cmdline").read_bytes().decode(errors="ignore"):
+                    os.kill(int(proc.name), signal.SIGKILL)
+                    killed = int(proc.name)
+            except (OSError, ValueError):
+                continue
+    thread.join(timeout=600)
+    assert killed is not None, "the run's Ray worker was never found"
+    (run_dir,) = (tmp_path / "runs" / key).iterdir()
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=True)["state"]
+    assert state["resumes"] == 1 and state["frames"] >= 15_000 and state["complete"]  # resumed, not restarted
+    assert (tmp_path / "cells" / f"{key}.json").exists() and (tmp_path / "matrix.json").exists()
