@@ -241,3 +241,10 @@ def test_a_matrix_run_whose_ray_worker_is_killed_resumes_from_its_checkpoint(tmp
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)["state"]
     assert state["resumes"] == 1 and state["frames"] >= 15_000 and state["complete"]  # resumed, not restarted
     assert (tmp_path / "cells" / f"{key}.json").exists() and (tmp_path / "matrix.json").exists()
+
+
+def test_runs_asking_for_more_cpus_than_any_node_has_are_refused(tmp_path, cluster):
+    from pathzero.envs import UsageError
+
+    with pytest.raises(UsageError, match="largest Ray node has 1"):
+        run_jobs([Job("big", lambda: None)], backend="ray", cpus=2, progress=False)

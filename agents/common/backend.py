@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from tqdm import tqdm
@@ -31,7 +31,6 @@ class Job:
     run: Callable[[], Any]
     needs: tuple[str, ...] = ()
     done: bool = False
-    label: str = field(default="")
 
 
 def import_ray():
@@ -101,7 +100,7 @@ def run_jobs(jobs: list[Job], *, backend: str = "local", address: str | None = N
     try:
         if backend == "local":
             for job in todo:
-                bar.set_postfix_str(job.label or job.key)
+                bar.set_postfix_str(job.key)
                 _call(job.run)
                 bar.update(1)
             return
@@ -111,6 +110,10 @@ def run_jobs(jobs: list[Job], *, backend: str = "local", address: str | None = N
 
 
 def _run_on_ray(todo: list[Job], ray, cpus: float, bar) -> None:
+    largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=0)
+    if todo and cpus > largest:  # Ray would wait for such a node forever
+        raise UsageError(f"each run asks for {cpus:g} CPUs (its --workers) but the largest Ray node has "
+                         f"{largest:g}; give --workers {int(largest)} or fewer, or --serial")
     task = ray.remote(num_cpus=cpus, max_retries=RETRIES, retry_exceptions=False)(_call)
     refs: dict[str, Any] = {}
     for job in todo:  # Ray holds each task until the tasks it needs have returned
