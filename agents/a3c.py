@@ -152,17 +152,26 @@ class A3CConfig:
 # ----------------------------------------------------------------------------------------------
 # A3C's own parts: the loss, the worker loop, the network and what a checkpoint holds.
 
-def rollout_loss(rollout: Rollout, cfg: A3CConfig) -> LossTerms:
-    """Returns (n-step or GAE), advantages and the A3C loss of a rollout."""
-    values = rollout.values  # [T, B]
+def rollout_returns(rollout: Rollout, cfg: A3CConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(returns [T, B], advantages [T, B]) of a rollout: n-step, or GAE when gae_lambda < 1.
+
+    A step where a time limit cut the episode ends the return there, as a terminal step does, but
+    keeps the discounted value of the state it reached (r + gamma * V(s')): the game itself had not
+    ended, so its future was not zero."""
+    values = rollout.values.detach()  # [T, B]
+    rewards = rollout.rewards + cfg.gamma * rollout.truncation_values  # [T, B]
     if cfg.gae_lambda >= 1.0:
-        returns = n_step_returns(rollout.rewards, rollout.dones, rollout.bootstrap, cfg.gamma)  # [T, B]
-        advantages = returns - values.detach()
-    else:
-        advantages = gae_advantages(rollout.rewards, values.detach(), rollout.dones, rollout.bootstrap,
-                                    cfg.gamma, cfg.gae_lambda)
-        returns = advantages + values.detach()
-    return actor_critic_loss(rollout.logits.flatten(0, 1), values.flatten(), rollout.actions.flatten(),
+        returns = n_step_returns(rewards, rollout.dones, rollout.bootstrap, cfg.gamma)  # [T, B]
+        return returns, returns - values
+    advantages = gae_advantages(rewards, values, rollout.dones, rollout.bootstrap, cfg.gamma, cfg.gae_lambda)
+    return advantages + values, advantages
+
+
+def rollout_loss(rollout: Rollout, cfg: A3CConfig) -> LossTerms:
+    """The A3C loss of a rollout (policy gradient with the advantages, value regression to the
+    returns, entropy bonus)."""
+    returns, advantages = rollout_returns(rollout, cfg)
+    return actor_critic_loss(rollout.logits.flatten(0, 1), rollout.values.flatten(), rollout.actions.flatten(),
                              returns.flatten(), advantages.flatten(), value_coef=cfg.value_coef,
                              entropy_coef=cfg.entropy_coef)
 

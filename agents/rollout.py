@@ -28,6 +28,7 @@ class Rollout(NamedTuple):
     rewards: torch.Tensor  # [T, B] float32, clipped if reward clipping is on
     dones: torch.Tensor  # [T, B] float32, 1 where the transition ended an episode (or a life)
     bootstrap: torch.Tensor  # [B] value of the state after the last step, no grad
+    truncation_values: torch.Tensor  # [T, B] V(last state) where a time limit cut the episode, else 0; no grad
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,16 @@ class EnvBatch:
         return len(self.envs)
 
     def step(self, actions: np.ndarray, out: np.ndarray | None = None,
-             rewards: np.ndarray | None = None,
-             dones: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Episode]]:
+             rewards: np.ndarray | None = None, dones: np.ndarray | None = None,
+             truncated_obs: dict[int, np.ndarray] | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Episode]]:
         """Steps every env once; returns (next obs [B, ...], rewards [B], dones [B], finished episodes).
 
         The next observations are written into `out` (default: a new array), rewards and dones into
         `rewards` and `dones` when given, so a rollout's buffers fill without copies; `self.obs`
-        becomes the next observations.
+        becomes the next observations. An episode cut by a time limit (truncated, not terminated) puts
+        its last observation in `truncated_obs[env index]`: its value is still to come, unlike a
+        terminal state's.
         """
         n = len(self.envs)
         out = np.empty_like(self.obs) if out is None else out
@@ -92,6 +96,8 @@ class EnvBatch:
             lives = info.get("lives", 0)
             if terminated or truncated:
                 done = 1.0
+                if truncated and not terminated and truncated_obs is not None:
+                    truncated_obs[i] = obs
                 ep = info["episode"]
                 finished.append(Episode(float(ep["r"]), int(ep["l"]), i))
                 obs, info = env.reset()
@@ -119,16 +125,22 @@ class EnvBatch:
         dones = np.empty((t_max, n), dtype=np.float32)  # [T, B]
         actions = torch.empty((t_max, n), dtype=torch.int64)  # [T, B]
         finished: list[Episode] = []
+        cut: list[dict[int, np.ndarray]] = [{} for _ in range(t_max)]  # per step: env -> last obs before a time limit
         obs[0] = self.obs
+        truncation_values = torch.zeros((t_max, n))  # [T, B]
         with torch.no_grad():
             for t in range(t_max):
                 actions[t] = sample_from_logits(forward(torch.from_numpy(obs[t])).logits)
-                finished += self.step(actions[t].numpy(), obs[t + 1], rewards[t], dones[t])[3]
+                finished += self.step(actions[t].numpy(), obs[t + 1], rewards[t], dones[t], cut[t])[3]
+            where = [(t, i) for t in range(t_max) for i in cut[t]]
+            if where:  # rare (one step in thousands): one extra forward over those states
+                last = forward(torch.from_numpy(np.stack([cut[t][i] for t, i in where]))).value
+                truncation_values[tuple(zip(*where))] = last
         out = forward(torch.from_numpy(obs).flatten(0, 1))  # [(T+1) * B, ...] -> logits, values
         logits = out.logits.unflatten(0, (t_max + 1, n))  # [T+1, B, A]
         values = out.value.unflatten(0, (t_max + 1, n))  # [T+1, B]
         rollout = Rollout(logits[:t_max], values[:t_max], actions, torch.from_numpy(rewards),
-                          torch.from_numpy(dones), values[t_max].detach())
+                          torch.from_numpy(dones), values[t_max].detach(), truncation_values)
         return rollout, finished
 
     def close(self) -> None:

@@ -69,3 +69,30 @@ def test_collect_samples_actions_from_the_policy():
     envs = EnvBatch(resolve_game("MinAtar/Breakout"), 2, seed=0, clip_rewards=False, life_loss=False)
     rollout, _ = envs.collect(Always(), 4)
     assert (rollout.actions == 2).all()
+
+
+class StepValue(torch.nn.Module):
+    """V(s) = 10 x the observation's first entry (the counter envs' step count), uniform policy."""
+
+    def forward(self, obs):
+        return DualOutput(torch.zeros(len(obs), 2), 10 * obs[:, 0])
+
+
+@pytest.mark.parametrize("game, cut", [("tests.timed_env:TimedCounter-v0", True),
+                                       ("tests.timed_env:EndingCounter-v0", False)])
+def test_a_time_limit_keeps_the_value_of_the_state_it_cut_and_a_terminal_state_does_not(game, cut):
+    from pathzero.agents.a3c import A3CConfig, rollout_returns
+
+    envs = EnvBatch(resolve_game(game), 2, seed=0, clip_rewards=False, life_loss=False)
+    rollout, episodes = envs.collect(StepValue(), t_max=4)
+    assert rollout.dones[:, 0].tolist() == [0, 0, 1, 0] and len(episodes) == 2  # both end at their 3rd step
+    expected = torch.zeros(4, 2)
+    if cut:
+        expected[2] = 3.0  # V of the state the limit cut: step 3
+    assert torch.equal(rollout.truncation_values, expected)
+    returns, _ = rollout_returns(rollout, A3CConfig(game="CartPole-v1", gamma=0.9))
+    # step 2 ends the return: 1 + 0.9 * V(step 3) when cut, 1 when the game ended
+    assert returns[2].tolist() == pytest.approx([1 + 0.9 * 3.0] * 2 if cut else [1.0, 1.0])
+    assert returns[1].tolist() == pytest.approx([1 + 0.9 * returns[2, 0].item()] * 2)
+    gae, _ = rollout_returns(rollout, A3CConfig(game="CartPole-v1", gamma=0.9, gae_lambda=0.95))
+    assert gae[2].tolist() == pytest.approx(returns[2].tolist())  # GAE's one-step end is the same
