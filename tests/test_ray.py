@@ -117,6 +117,10 @@ def test_backend_ray_without_ray_installed_is_a_one_line_error(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "pathzero[ray]" in out.stderr and "--backend local" in out.stderr
+    code = code.replace("'transfer'", "'train', '--no-progress'").replace("'--games'", "'--game'")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "pathzero[ray]" in out.stderr, out.stderr
+    assert not list(tmp_path.iterdir())  # refused before a run folder was made
 
 
 def test_a_continual_sequence_on_ray_gives_the_local_figures(tmp_path, cluster):
