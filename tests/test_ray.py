@@ -252,3 +252,11 @@ def test_runs_asking_for_more_cpus_than_any_node_has_are_refused(tmp_path, clust
 
     with pytest.raises(UsageError, match="largest Ray node has 1"):
         run_jobs([Job("big", lambda: None)], backend="ray", cpus=2, progress=False)
+
+
+def test_a3c_on_ray_with_more_workers_than_cpus_is_refused(tmp_path, cluster):
+    from pathzero.envs import UsageError
+
+    with pytest.raises(UsageError, match="needs 3 CPUs on the Ray cluster, which has 2"):
+        _a3c(tmp_path, workers=3)
+    assert not list(tmp_path.iterdir())  # refused before a run folder was made

@@ -163,6 +163,18 @@ def worker_name(run_dir, worker: int, attempt: int) -> str:
     return f"pathzero/{os.path.basename(run_dir)}/worker-{worker}/{attempt}"
 
 
+def check_cluster(cfg: Config) -> None:
+    """Starts or joins Ray (a one-line error without it) and refuses more workers than the cluster has
+    CPUs: an actor without a CPU would wait forever, and the run with it."""
+    from pathzero.agents.common.backend import start_ray
+    from pathzero.envs import UsageError
+
+    cpus = start_ray(cfg.ray_address).cluster_resources().get("CPU", 0)
+    if cpus < cfg.workers:
+        raise UsageError(f"--workers {cfg.workers} needs {cfg.workers} CPUs on the Ray cluster, which has {cpus:g}; "
+                         f"give --workers {int(cpus)} or fewer")
+
+
 def run_ray_workers(loop: Callable, cfg: Config, ctx, monitor, state) -> bool:
     """Trains with cfg.workers Ray actors and a parameter server; returns True when interrupted.
 

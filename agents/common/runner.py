@@ -357,9 +357,9 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
     if cfg.backend == "ray" and recipe.agent != "a3c":
         raise UsageError(f"--backend ray trains the a3c agent's workers; {recipe.agent} runs with --backend local "
                          "(its matrices and sequences run on Ray with pathzero transfer/continual --backend ray)")
-    if cfg.backend == "ray":
-        from pathzero.agents.common.backend import import_ray
-        import_ray()
+    if cfg.backend == "ray" and not (resume is not None and not Path(resume).is_dir()):
+        from pathzero.agents.common.ray_workers import check_cluster
+        check_cluster(cfg)  # before a run folder is made
     torch.manual_seed(cfg.seed)
     spec = resolve_game(cfg.game)
     state = RunState()
