@@ -53,6 +53,9 @@ class A3CConfig:
     """Actor-learner processes (default: one per CPU core)."""
     envs_per_worker: int = 16
     """Environments each worker steps, acting for all of them with one batched forward pass."""
+    vector_env: bool = False
+    """ALE games only: step each worker's environments in ale-py's C++ vector environment (the same
+    v5 protocol) instead of one gymnasium environment each."""
     total_frames: int = 10_000_000
     """Training budget in emulator frames (one ALE agent step = 4 frames)."""
     seed: int = 1

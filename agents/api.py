@@ -32,7 +32,7 @@ AGENTS = ("a3c", "pathnet", "gumbel", "alphazero")
 RESUMABLE = {
     "a3c": {"total_frames", "workers", "progress", "checkpoint_minutes", "replay_episodes", "replay_max_steps",
             "serial", "target_return", "eval_every", "evaluation_episodes", "eval_greedy", "eval_video_every",
-            "backend", "ray_address"},
+            "backend", "ray_address", "vector_env"},
     "alphazero": {"iterations", "progress", "eval_games", "workers", "parallel_games", "max_minutes", "eval_every",
                   "eval_opponents", "eval_simulations", "opponent_simulations"},
 }

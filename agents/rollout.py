@@ -13,7 +13,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 import torch
 
-from pathzero.envs import GameSpec, make_env
+from pathzero.envs import GameSpec, make_env, make_vector_env
 from pathzero.nets import DualOutput
 
 Forward = Callable[[torch.Tensor], DualOutput]  # observations [B, ...] -> (logits [B, A], value [B])
@@ -119,7 +119,7 @@ class EnvBatch:
         [(T+1) * B] observations costs far less than T graphs of B: on a CPU a small network's cost
         is per operation as much as per sample. The last B rows give the bootstrap values.
         """
-        n = len(self.envs)
+        n = len(self)
         obs = np.empty((t_max + 1, *self.obs.shape), dtype=self.obs.dtype)  # [T+1, B, ...]
         rewards = np.empty((t_max, n), dtype=np.float32)  # [T, B]
         dones = np.empty((t_max, n), dtype=np.float32)  # [T, B]
@@ -146,3 +146,61 @@ class EnvBatch:
     def close(self) -> None:
         for env in self.envs:
             env.close()
+
+
+class VectorEnvBatch(EnvBatch):
+    """B ALE games stepped by ale-py's C++ vector environment instead of B gymnasium envs: the same
+    protocol (envs.make_vector_env), the same `step` and `collect`; episode scores and life losses are
+    kept here, since the vector environment reports only per-step rewards and lives."""
+
+    def __init__(self, spec: GameSpec, n: int, seed: int, *, clip_rewards: bool, life_loss: bool,
+                 threads: int = 1) -> None:
+        self.env = make_vector_env(spec, n, threads=threads)
+        self.n, self.clip_rewards, self.life_loss = n, clip_rewards, life_loss
+        self.obs, info = self.env.reset(seed=seed)  # env i gets seed + i
+        self.since_reset = np.zeros(n, dtype=np.int64)
+        self._pad(self.obs)
+        self.lives = info["lives"].copy()
+        self.returns, self.lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def step(self, actions: np.ndarray, out: np.ndarray | None = None,
+             rewards: np.ndarray | None = None, dones: np.ndarray | None = None,
+             truncated_obs: dict[int, np.ndarray] | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Episode]]:
+        obs, raw, terminated, truncated, info = self.env.step(np.asarray(actions, dtype=np.int64))
+        out = np.empty_like(self.obs) if out is None else out
+        rewards = np.zeros(self.n, dtype=np.float32) if rewards is None else rewards
+        dones = np.zeros(self.n, dtype=np.float32) if dones is None else dones
+        self.returns += raw
+        self.lengths += 1
+        ended = terminated | truncated
+        finished = [Episode(float(self.returns[i]), int(self.lengths[i]), int(i)) for i in np.flatnonzero(ended)]
+        self.returns[ended], self.lengths[ended] = 0.0, 0
+        if truncated_obs is not None:
+            for i in np.flatnonzero(truncated & ~terminated):
+                truncated_obs[int(i)] = info["final_obs"][i]
+        lives = info["lives"]
+        lost = (lives < self.lives) & ~ended if self.life_loss else np.zeros(self.n, dtype=bool)
+        dones[:] = ended | lost
+        rewards[:] = np.clip(raw, -1.0, 1.0) if self.clip_rewards else raw
+        out[:] = obs
+        self.since_reset += 1
+        self.since_reset[ended] = 0
+        self._pad(out)
+        self.lives = lives.copy()
+        self.obs = out
+        return out, rewards, dones, finished
+
+    def _pad(self, out: np.ndarray) -> None:
+        """ale-py fills the part of a new game's stack not yet played with zeros; gymnasium's stack
+        (and so every pathzero run before) repeats the game's first frame there."""
+        for i in np.flatnonzero(self.since_reset < 3):
+            pad = 3 - self.since_reset[i]
+            out[i, :pad] = out[i, pad]
+
+    def close(self) -> None:
+        self.env.close()
+

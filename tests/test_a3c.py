@@ -107,3 +107,13 @@ def test_a3c_learns_minatar_breakout_within_budget(logdir):
     returns = [e["return"] for e in read_episodes(run_dir)]
     assert np.mean(returns[:100]) < 1.5  # it started out poor
     assert rolling_best(returns) >= 3.0
+
+
+def test_a3c_trains_on_the_vector_env_and_refuses_it_for_other_families(logdir):
+    cfg = A3CConfig(game="Pong", vector_env=True, serial=True, envs_per_worker=4, total_frames=4000, channels=4,
+                    hidden=16, progress=False, replay_episodes=0, logdir=str(logdir))
+    run_dir = train(cfg)
+    ckpt = load_checkpoint(run_dir, "pathzero-a3c")
+    assert ckpt["state"]["frames"] >= 4000 and ckpt["config"]["vector_env"] is True
+    with pytest.raises(UsageError, match="ALE games only"):
+        train(A3CConfig(game="MinAtar/Breakout", vector_env=True, serial=True, logdir=str(logdir), progress=False))

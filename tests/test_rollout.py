@@ -96,3 +96,33 @@ def test_a_time_limit_keeps_the_value_of_the_state_it_cut_and_a_terminal_state_d
     assert returns[1].tolist() == pytest.approx([1 + 0.9 * returns[2, 0].item()] * 2)
     gae, _ = rollout_returns(rollout, A3CConfig(game="CartPole-v1", gamma=0.9, gae_lambda=0.95))
     assert gae[2].tolist() == pytest.approx(returns[2].tolist())  # GAE's one-step end is the same
+
+
+def test_the_vector_env_keeps_the_gymnasium_path_protocol():
+    from pathzero.agents.rollout import VectorEnvBatch
+
+    spec = resolve_game("Pong")
+    python = EnvBatch(spec, 2, seed=0, clip_rewards=True, life_loss=True)
+    vector = VectorEnvBatch(spec, 2, seed=0, clip_rewards=True, life_loss=True)
+    assert vector.obs.shape == python.obs.shape == (2, 4, 84, 84) and vector.obs.dtype == python.obs.dtype
+    assert vector.env.single_action_space.n == python.envs[0].action_space.n == 6  # the minimal action set
+    for batch in (python, vector):  # a new game's stack repeats its first frame; each step shifts in one frame
+        assert all((batch.obs[i, k] == batch.obs[i, 3]).all() for i in range(2) for k in range(3))
+        before = batch.obs.copy()
+        after = batch.step(np.array([0, 1]))[0]
+        assert (after[:, :3] == before[:, 1:]).all()
+    python.close()
+    vector.close()
+    # a whole random game: its score is the sum of its rewards (Pong's are +-1: clipping keeps them),
+    # its length the steps, its end a done, and the next game's stack starts anew
+    vector = VectorEnvBatch(spec, 2, seed=1, clip_rewards=True, life_loss=True)
+    rng, rewards_seen = np.random.default_rng(0), []
+    while True:
+        obs, rewards, dones, finished = vector.step(rng.integers(0, 6, size=2))
+        rewards_seen.append(float(rewards[0]))
+        if any(e.env_index == 0 for e in finished):
+            episode = next(e for e in finished if e.env_index == 0)
+            break
+    assert episode.length == len(rewards_seen) and episode.ret == sum(rewards_seen) and -21 <= episode.ret <= 21
+    assert dones[0] == 1 and all((obs[0, k] == obs[0, 3]).all() for k in range(3))
+    vector.close()

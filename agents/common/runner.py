@@ -37,7 +37,7 @@ from pathzero.agents.common.optim import load_state_in_place, make_shared_optimi
 from pathzero.agents.common.returns import LossTerms
 from pathzero.agents.common.runlog import RunLog, new_run_dir, write_config
 from pathzero.agents.common.threads import one_torch_thread
-from pathzero.agents.rollout import EnvBatch, Rollout
+from pathzero.agents.rollout import EnvBatch, Rollout, VectorEnvBatch
 from pathzero.envs import GameSpec, UsageError, make_env, resolve_game
 
 # `cfg` below is an A3CConfig or a subclass of it (agents/a3c.py): the runner reads its run fields
@@ -167,6 +167,9 @@ def parent_gone() -> bool:
 
 
 def make_env_batch(cfg: Config, spec: GameSpec, seed: int) -> EnvBatch:
+    if cfg.vector_env:
+        return VectorEnvBatch(spec, cfg.envs_per_worker, seed % (2**31), clip_rewards=cfg.clip_rewards,
+                              life_loss=cfg.life_loss)
     return EnvBatch(spec, cfg.envs_per_worker, seed % (2**31), clip_rewards=cfg.clip_rewards,
                     life_loss=cfg.life_loss)
 
@@ -362,6 +365,8 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
         check_cluster(cfg)  # before a run folder is made
     torch.manual_seed(cfg.seed)
     spec = resolve_game(cfg.game)
+    if cfg.vector_env and spec.kind != "ale":
+        raise UsageError(f"--vector-env steps ALE games only; {spec.env_id} is a {spec.kind} game (drop the flag)")
     state = RunState()
     ckpt = None
     if resume is not None:
