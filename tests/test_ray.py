@@ -187,8 +187,10 @@ def test_a_dead_a3c_actor_is_replaced_and_the_run_finishes(tmp_path, cluster):
     result = {}
     thread = threading.Thread(target=lambda: result.update(run=_a3c(tmp_path, total_frames=40_000)))
     thread.start()
-    actor, deadline = None, time.monotonic() + 300
-    while actor is None and time.monotonic() < deadline:
+    actor = None
+    for _ in range(600):  # polls, 0.5 s apart, until training is under way
+        if actor is not None:
+            break
         time.sleep(0.5)
         runs = list(tmp_path.glob("*/episodes.csv"))
         if runs and len(runs[0].read_text().splitlines()) > 10:  # training is under way
@@ -227,8 +229,10 @@ def test_a_matrix_run_whose_ray_worker_is_killed_resumes_from_its_checkpoint(tmp
     key = "fixed__CartPole-v1__1"
     thread = threading.Thread(target=lambda: TransferMatrix(cfg).run(progress=False, backend="ray"))
     thread.start()
-    killed, deadline = None, time.monotonic() + 300
-    while killed is None and time.monotonic() < deadline:  # the run's first checkpoint, then its process
+    killed = None
+    for _ in range(1500):  # polls, 0.2 s apart: the run's first checkpoint, then its process
+        if killed is not None:
+            break
         time.sleep(0.2)
         if not list((tmp_path / "runs" / key).glob("*/checkpoint.pt")):
             continue
