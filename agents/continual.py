@@ -115,12 +115,15 @@ class Continual:
         return result
 
     def _check_settings(self) -> None:
+        from pathzero.agents.transfer import comparable_base
+
         settings = {"games": list(self.cfg.games), "cycles": self.cfg.cycles, "frames": self.cfg.frames,
                     "eval_every": self.cfg.eval_every, "evaluation_episodes": self.cfg.evaluation_episodes,
-                    "base": {k: v for k, v in asdict(self.cfg.base).items() if k not in ("workers", "progress", "logdir")}}
+                    "base": comparable_base(asdict(self.cfg.base))}
         saved_path = self.root / "settings.json"
         if saved_path.exists():
             saved = json.loads(saved_path.read_text())
+            saved["base"] = comparable_base(saved.get("base") or {})
             differ = sorted(k for k in settings if saved.get(k) != settings[k])
             if differ:
                 raise UsageError(f"{self.root} holds a sequence with other settings ({', '.join(differ)} differ); "

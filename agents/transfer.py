@@ -280,20 +280,13 @@ class TransferMatrix:
         data["base"] = _run_options(data["base"])
         return data
 
-    @staticmethod
-    def _comparable(base: dict) -> dict:
-        """A base's settings with those it lacks at their defaults: a setting added to pathzero after a
-        matrix was started (or one only gumbel runs have) had its default value there."""
-        defaults = {f.name: f.default for f in fields(GumbelConfig) if f.default is not MISSING}
-        return _run_options({**defaults, **base})
-
     def _check_settings(self) -> None:
         path = self.root / "transfer.json"
         settings = self._settings()
         if path.exists():
             saved = json.loads(path.read_text())
-            saved["base"] = self._comparable(saved.get("base") or {})
-            current = {**settings, "base": self._comparable(settings["base"])}
+            saved["base"] = comparable_base(saved.get("base") or {})
+            current = {**settings, "base": comparable_base(settings["base"])}
             differ = sorted(k for k in RUN_SETTINGS if saved.get(k) != current[k])
             if differ:
                 raise UsageError(f"{self.root} holds a matrix with other settings ({', '.join(differ)} differ); "
@@ -542,6 +535,14 @@ class TransferMatrix:
             fig.savefig(curves_dir / f"{name}.png", dpi=110)
             plt.close(fig)
         return matrix
+
+
+def comparable_base(base: dict) -> dict:
+    """A base's run settings as two runs of a matrix or sequence compare them: those it lacks at their
+    defaults (a setting added to pathzero after the folder was started had its default value there),
+    without those each run sets for itself or that do not change what a run computes."""
+    defaults = {f.name: f.default for f in fields(GumbelConfig) if f.default is not MISSING}
+    return _run_options({**defaults, **base})
 
 
 def _run_options(base: dict) -> dict:

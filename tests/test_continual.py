@@ -74,3 +74,17 @@ def test_bad_sequences_are_refused_in_one_line(tmp_path):
         result = subprocess.run([sys.executable, "-m", "pathzero", "continual", *args, "--logdir", str(tmp_path)],
                                 capture_output=True, text=True)
         assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+
+
+def test_a_sequence_started_by_an_older_pathzero_resumes(tmp_path):
+    """Settings added to pathzero since a sequence began were at their defaults there: not a change."""
+    cfg = _cfg(tmp_path)
+    Continual(cfg)._check_settings()
+    saved = json.loads((tmp_path / "settings.json").read_text())
+    for newer in ("vector_env", "backend", "ray_address"):
+        saved["base"].pop(newer, None)
+    saved["base"]["eval_every"] = 12345  # set by the sequence for each run, not a setting of the base
+    (tmp_path / "settings.json").write_text(json.dumps(saved))
+    Continual(cfg)._check_settings()
+    with pytest.raises(UsageError, match="other settings"):
+        Continual(_cfg(tmp_path, base=BASE.__class__(**{**BASE.__dict__, "hidden": 32})))._check_settings()
