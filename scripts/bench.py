@@ -28,18 +28,20 @@ DEFAULT_DOC = Path("docs/BENCHMARKS.md")
 # Measurements
 
 def _ceiling_worker(game: str, n_envs: int, frames: int, seed: int, clip_rewards: bool, ready, go,
-                    results) -> None:
+                    results, vector: bool = False) -> None:
     import numpy as np
     import torch
 
-    from pathzero.agents.rollout import EnvBatch
-    from pathzero.envs import resolve_game
+    from pathzero.agents.rollout import EnvBatch, VectorEnvBatch
+    from pathzero.envs import make_env, resolve_game
 
     torch.set_num_threads(1)
     spec = resolve_game(game)
-    envs = EnvBatch(spec, n_envs, seed, clip_rewards=clip_rewards, life_loss=False)
+    envs = (VectorEnvBatch if vector else EnvBatch)(spec, n_envs, seed, clip_rewards=clip_rewards, life_loss=False)
     rng = np.random.default_rng(seed)
-    n_actions = envs.envs[0].action_space.n
+    probe = make_env(spec)
+    n_actions = probe.action_space.n
+    probe.close()
     ready.wait(timeout=600)
     go.wait(timeout=600)
     start, done = time.perf_counter(), 0
@@ -49,12 +51,15 @@ def _ceiling_worker(game: str, n_envs: int, frames: int, seed: int, clip_rewards
     results.put((done, time.perf_counter() - start))
 
 
-def env_ceiling_fps(game: str, workers: int, envs_per_worker: int, frames: int, clip_rewards: bool = True) -> float:
-    """Emulator frames/s of random actions through the same wrappers, processes and env counts."""
+def env_ceiling_fps(game: str, workers: int, envs_per_worker: int, frames: int, clip_rewards: bool = True,
+                    vector: bool = False) -> float:
+    """Emulator frames/s of random actions through the same wrappers (or ale-py's vector environment),
+    processes and env counts."""
     ctx = mp.get_context("spawn")
     ready, go, results = ctx.Barrier(workers + 1), ctx.Barrier(workers + 1), ctx.Queue()
     procs = [ctx.Process(target=_ceiling_worker,
-                         args=(game, envs_per_worker, frames // workers, 100 * w, clip_rewards, ready, go, results))
+                         args=(game, envs_per_worker, frames // workers, 100 * w, clip_rewards, ready, go, results,
+                               vector))
              for w in range(workers)]
     for p in procs:
         p.start()
@@ -102,11 +107,11 @@ def train_fps(cfg) -> tuple[float, float]:
     return state["fps"], state["frames"] / wall
 
 
-def a3c_fps(game: str, workers: int, envs_per_worker: int, frames: int, logdir: Path) -> float:
+def a3c_fps(game: str, workers: int, envs_per_worker: int, frames: int, logdir: Path, vector: bool = False) -> float:
     """pathzero A3C training frames/s (after start-up), with the defaults `pathzero train` gives."""
     cfg = training_config("a3c", game, {"workers": workers, "envs_per_worker": envs_per_worker,
                                         "total_frames": frames, "logdir": str(logdir), "progress": False,
-                                        "replay_episodes": 0})
+                                        "replay_episodes": 0, "vector_env": vector})
     return train_fps(cfg)[0]
 
 
@@ -169,8 +174,10 @@ def throughput(args) -> int:
     spec = resolve_game(args.game)
     if args.frames < 1000 or args.workers < 1 or (args.envs_per_worker is not None and args.envs_per_worker < 1):
         raise UsageError("--frames must be >= 1000, --workers and --envs-per-worker >= 1")
+    if args.vector_env and spec.kind != "ale":
+        raise UsageError(f"--vector-env steps ALE games only; {spec.env_id} is a {spec.kind} game (drop the flag)")
     run = {"workers": args.workers, "total_frames": args.frames, "logdir": str(args.logdir), "progress": False,
-           "replay_episodes": 0}
+           "replay_episodes": 0, **({"vector_env": True} if args.vector_env else {})}
     if args.envs_per_worker is not None:
         run["envs_per_worker"] = args.envs_per_worker
     cfg = training_config("a3c", args.game, run)
@@ -178,7 +185,7 @@ def throughput(args) -> int:
     n_envs = args.workers * epw
     preset_line = describe_preset(spec, A3CConfig, {k: v for k, v in run.items() if k == "envs_per_worker"})
     print(f"measuring {spec.env_id}: {args.workers} processes x {epw} envs, {args.frames:,} frames each; {preset_line}")
-    a = env_ceiling_fps(spec.env_id, args.workers, epw, args.frames, cfg.clip_rewards)
+    a = env_ceiling_fps(spec.env_id, args.workers, epw, args.frames, cfg.clip_rewards, vector=args.vector_env)
     print(f"(a) env-only ceiling: {a:,.0f} frames/s")
     b, b_wall = train_fps(cfg)
     print(f"(b) pathzero A3C:     {b:,.0f} frames/s after start-up, {b_wall:,.0f} with start-up")
@@ -194,7 +201,7 @@ def throughput(args) -> int:
     sweep = []
     for n in args.sweep:
         if n != epw:
-            fps = a3c_fps(args.game, args.workers, n, args.frames, Path(args.logdir))
+            fps = a3c_fps(args.game, args.workers, n, args.frames, Path(args.logdir), vector=args.vector_env)
             print(f"    A3C with {n} envs per worker: {fps:,.0f} frames/s")
             sweep.append((n, fps))
     c = None
@@ -211,8 +218,10 @@ def throughput(args) -> int:
                + (f" --envs-per-worker {args.envs_per_worker}" if args.envs_per_worker is not None else "")
                + f" --frames {args.frames}" + (f" --sb3-frames {args.sb3_frames}" if args.sb3_frames is not None else "")
                + (" --skip-sb3" if args.skip_sb3 else "") + (" --pathnet" if args.pathnet else "")
-               + (" --sweep " + ",".join(map(str, args.sweep)) if args.sweep else ""))
-    body = f"""## Throughput: {spec.env_id}
+               + (" --sweep " + ",".join(map(str, args.sweep)) if args.sweep else "")
+               + (" --vector-env" if args.vector_env else ""))
+    stepped = " (ale-py's C++ vector environment)" if args.vector_env else ""
+    body = f"""## Throughput: {spec.env_id}{stepped}
 
 Measured {dt.date.today().isoformat()} on {machine()}.
 Command: `{command}`
@@ -235,7 +244,7 @@ b/a = **{b / a:.3f}** after start-up, **{b_wall / a:.3f}** with start-up{pathnet
                  "| envs per worker | A3C frames/s | vs the default |\n|---:|---:|---:|\n"
                  + "\n".join(f"| {n}{' (default)' if n == epw else ''} | {fps:,.0f} | {fps / b:.2f} |"
                               for n, fps in sorted(sweep + [(epw, b)])) + "\n")
-    write_section(Path(args.doc), f"throughput-{spec.name}", body)
+    write_section(Path(args.doc), f"throughput-{spec.name}" + ("-vector" if args.vector_env else ""), body)
     print(f"b/a = {b / a:.3f} after start-up, {b_wall / a:.3f} with start-up"
           + (f"; p/a = {p / a:.3f}, {p_wall / a:.3f}" if p else "") + (f", b/c = {b / c:.2f}" if c else "")
           + f"; written to {args.doc}")
@@ -333,6 +342,9 @@ def build_parser(prog: str = "pathzero bench") -> tuple[ArgumentParser, dict]:
     tp.add_argument("--sweep", type=lambda t: [int(x) for x in t.split(",")], default=[],
                     help="also measure A3C with these envs per worker, e.g. 1,4,8 (default: none)")
     tp.add_argument("--skip-sb3", action="store_true", help="do not measure stable-baselines3")
+    tp.add_argument("--vector-env", action="store_true",
+                    help="ALE: step the games in ale-py's C++ vector environment, in (a) and in training; a "
+                         "section of its own")
     tp.add_argument("--logdir", default="runs/bench", help="where the A3C measurement run goes")
     tp.add_argument("--doc", default=str(DEFAULT_DOC), help="markdown file to update (default: docs/BENCHMARKS.md)")
     cu = sub.add_parser("curve", help="learning-curve PNG and summary of a training run")
