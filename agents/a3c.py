@@ -80,7 +80,8 @@ class A3CConfig:
     lr_decay: bool = True
     """Anneal the learning rate linearly to zero (the paper's schedule)."""
     optimizer: str = "rmsprop"
-    """Shared optimizer: rmsprop (the paper's, decay 0.99) or adam."""
+    """Shared optimizer: rmsprop (the paper's, decay 0.99; eps outside the square root), rmsprop_tf
+    (TensorFlow's RMSProp, eps inside the square root, as baselines' and SB3's A2C) or adam."""
     optim_eps: float = 1e-5
     """Epsilon of the optimizer."""
     clip_rewards: bool = True

@@ -172,6 +172,10 @@ class ValueHead(nn.Module):
             layers += [nn.Linear(in_features, hidden), nn.ReLU()]
             in_features = hidden
         layers.append(nn.Linear(in_features, 1))
+        # Orthogonal weights, zero biases: the ReLU gain for the hidden layer, gain 1 for the output
+        # (the value is a linear read-out), as the A2C/PPO implementations that learn Atari use.
+        orthogonal_init(nn.Sequential(*layers[:-1]))
+        orthogonal_init(layers[-1], gain=1.0)
         if tanh:
             layers.append(nn.Tanh())
         self.layers = nn.Sequential(*layers)

@@ -55,3 +55,25 @@ def test_bad_config_is_refused():
         NetConfig(norm="layer")
     with pytest.raises(ValueError, match="observations"):
         DualNet((2, 3), 4)
+
+
+def test_heads_start_orthogonal_with_small_logits_and_unit_value_gain():
+    from pathzero.nets.pathnet import GridConfig, PathNet
+
+    torch.manual_seed(0)
+    net = DualNet((4, 84, 84), 6)
+    grid = PathNet("conv", GridConfig())
+    grid.add_task("pong", (4, 84, 84), 6)
+    heads = [(net.policy.fc, net.value.layers[-1])]
+    heads.append((grid.heads["pong"].policy.fc, grid.heads["pong"].value.layers[-1]))
+    for policy, value in heads:
+        # One-row weights of an orthogonal init with gain g have norm g; rows of the policy are
+        # orthonormal up to the gain 0.01; biases start at zero.
+        torch.testing.assert_close(value.weight.norm(), torch.tensor(1.0))
+        w = policy.weight
+        torch.testing.assert_close(w @ w.T, 1e-4 * torch.eye(w.shape[0]), atol=1e-7, rtol=0)
+        assert not value.bias.any() and not policy.bias.any()
+    # The value head's hidden layer (AlphaZero's) keeps the ReLU gain.
+    board = DualNet((3, 3, 3), 9, NetConfig(value_hidden=32, value_tanh=True, norm="batch"))
+    hidden = board.value.layers[0].weight
+    torch.testing.assert_close(hidden @ hidden.T, 2.0 * torch.eye(32), atol=1e-4, rtol=1e-4)

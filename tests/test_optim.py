@@ -56,3 +56,30 @@ def test_restoring_state_keeps_it_shared():
     assert state["square_avg"].is_shared() and state["step"].is_shared()
     torch.testing.assert_close(state["square_avg"], saved["state"][0]["square_avg"])
     assert state["step"].item() == 1
+
+
+def _rmsprop_steps(name: str, grads: list[torch.Tensor], lr: float = 0.01, eps: float = 1e-5) -> torch.Tensor:
+    weight = torch.nn.Parameter(torch.zeros(4))
+    optimizer = make_shared_optimizer(name, [weight], lr=lr, eps=eps)
+    for g in grads:
+        weight.grad = g.clone()
+        optimizer.step()
+    return weight.detach()
+
+
+def test_tensorflow_rmsprop_puts_eps_inside_the_square_root():
+    # Gradients of very different sizes: where they are tiny, eps inside the root dominates.
+    grads = [torch.tensor([1.0, 1e-2, 1e-4, -1e-6]) * (k + 1) for k in range(3)]
+    lr, eps, alpha = 0.01, 1e-5, 0.99
+    # TensorFlow's RMSProp written out: square averages start at 1, p -= lr * g / sqrt(v + eps).
+    v, expected_tf, expected_torch = torch.ones(4), torch.zeros(4), torch.zeros(4)
+    for g in grads:
+        v = alpha * v + (1 - alpha) * g * g
+        expected_tf -= lr * g / torch.sqrt(v + eps)
+        expected_torch -= lr * g / (torch.sqrt(v) + eps)
+    torch.testing.assert_close(_rmsprop_steps("rmsprop_tf", grads, lr, eps), expected_tf)
+    torch.testing.assert_close(_rmsprop_steps("rmsprop", grads, lr, eps), expected_torch)
+    # Once the square average has decayed towards tiny gradients, the two forms part ways.
+    small = [torch.full((4,), 1e-4)] * 2000
+    tf, torch_style = _rmsprop_steps("rmsprop_tf", small, eps=eps), _rmsprop_steps("rmsprop", small, eps=eps)
+    assert (tf.abs() < 0.5 * torch_style.abs()).all()

@@ -11,7 +11,7 @@ from typing import Iterable
 
 import torch
 
-OPTIMIZERS = ("rmsprop", "adam")
+OPTIMIZERS = ("rmsprop", "rmsprop_tf", "adam")
 
 
 def _share_state(optimizer: torch.optim.Optimizer, make_state) -> None:
@@ -33,11 +33,16 @@ class SharedRMSprop(torch.optim.Optimizer):
     its policy never left uniform). Starting at 1, as TensorFlow's RMSProp (used by the A3C paper
     and baselines' A2C) does, warms the step size up over the first few hundred updates. After
     that it is torch's RMSProp: eps is added outside the square root.
+
+    `eps_inside=True` is TensorFlow's RMSProp whole (SB3's RMSpropTFLike): the step divides by
+    sqrt(square_avg + eps). With eps 1e-5 that floors the denominator at about 3e-3, so weights whose
+    gradients are tiny move far less than with eps outside; SB3 found this form necessary to match
+    baselines' A2C on Atari.
     """
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float = 7e-4, alpha: float = 0.99,
-                 eps: float = 1e-5) -> None:
-        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps})
+                 eps: float = 1e-5, eps_inside: bool = False) -> None:
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps, "eps_inside": eps_inside})
         _share_state(self, lambda p, g: {"step": torch.zeros(()),
                                          "square_avg": torch.ones_like(p, memory_format=torch.preserve_format)})
 
@@ -51,7 +56,11 @@ class SharedRMSprop(torch.optim.Optimizer):
                 state = self.state[p]
                 square_avg = state["square_avg"]
                 square_avg.mul_(group["alpha"]).addcmul_(p.grad, p.grad, value=1 - group["alpha"])
-                p.addcdiv_(p.grad, square_avg.sqrt().add_(group["eps"]), value=-group["lr"])
+                if group["eps_inside"]:
+                    denominator = square_avg.add(group["eps"]).sqrt_()
+                else:
+                    denominator = square_avg.sqrt().add_(group["eps"])
+                p.addcdiv_(p.grad, denominator, value=-group["lr"])
                 state["step"] += 1
         return loss
 
@@ -69,9 +78,11 @@ class SharedAdam(torch.optim.Adam):
 
 def make_shared_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, *,
                           eps: float | None = None, alpha: float = 0.99) -> torch.optim.Optimizer:
-    """A shared-statistics optimizer by name ("rmsprop" or "adam")."""
-    if name == "rmsprop":
-        return SharedRMSprop(params, lr=lr, alpha=alpha, eps=1e-5 if eps is None else eps)
+    """A shared-statistics optimizer by name: "rmsprop" (eps outside the square root), "rmsprop_tf"
+    (TensorFlow's: eps inside) or "adam"."""
+    if name in ("rmsprop", "rmsprop_tf"):
+        return SharedRMSprop(params, lr=lr, alpha=alpha, eps=1e-5 if eps is None else eps,
+                             eps_inside=name == "rmsprop_tf")
     if name == "adam":
         return SharedAdam(params, lr=lr, eps=1e-8 if eps is None else eps)
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
