@@ -321,7 +321,7 @@ unclipped score of the last {s['window']} episodes **{s['final_mean']:.1f}**, be
 # Modules adding more benchmarks: each has add_parsers(sub) -> {subcommand: handler(args) -> exit code}.
 BENCH_MODULES = ("pathzero.scripts.bench_pathnet", "pathzero.scripts.bench_boards", "pathzero.scripts.bench_library",
                  "pathzero.scripts.bench_continual", "pathzero.scripts.bench_network",
-                 "pathzero.scripts.bench_ray")
+                 "pathzero.scripts.bench_ray", "pathzero.scripts.bench_learning")
 
 
 def build_parser(prog: str = "pathzero bench") -> tuple[ArgumentParser, dict]:

@@ -6,6 +6,10 @@ from PIL import Image
 
 
 def pathzero(*args):
+    return pathzero_cmd(*args)
+
+
+def pathzero_cmd(*args):
     return subprocess.run([sys.executable, "-m", "pathzero.scripts.cli", *map(str, args)], capture_output=True, text=True,
                           timeout=600)
 
@@ -106,3 +110,57 @@ def test_bench_ray_compares_the_backends_and_writes_the_doc(tmp_path):
         assert f"| {name} | 9 |" in text and text.split(f"| {name} | 9 |")[1].split("\n")[0].endswith("| yes |")
     assert "| Ray actors |" in text and "parameter server applied" in text
     assert (tmp_path / "runs" / "a3c" / "ray-1" / "results.json").exists()
+
+
+def test_bench_learning_resumes_an_interrupted_run_skips_finished_ones_and_reports(tmp_path):
+    import json
+
+    import pathzero
+
+    root, doc = tmp_path / "runs", tmp_path / "BENCHMARKS.md"
+    common = ["--suite", "minatar", "--games", "CartPole-v1", "--seeds", 2, "--eval-every", 2000,
+              "--evaluation-episodes", 2, "--workers", 1, "--logdir", root, "--doc", doc]
+    # Seed 1 as a session that stopped halfway leaves it: a run folder with a checkpoint at 2,000 frames.
+    folder = root / "minatar" / "CartPole-v1__seed-1"
+    cut = pathzero.train(game="CartPole-v1", seed=1, total_frames=2000, logdir=str(folder), workers=1, eval_every=2000,
+                         evaluation_episodes=2, replay_episodes=0, verbose=False)
+    first_eval = cut.evals()[0]
+    result = pathzero_cmd("bench", "learning", *common, "--frames", 4000)
+    assert result.returncode == 0, result.stderr
+    seed1 = json.loads((folder / "results.json").read_text())
+    seed2 = json.loads((root / "minatar" / "CartPole-v1__seed-2" / "results.json").read_text())
+    assert seed1["resumes"] == 1 and seed2["resumes"] == 0  # seed 1 went on from its checkpoint
+    assert seed1["frames"] >= 4000 and [round(e[0], -3) for e in seed1["evals"]] == [2000, 4000]
+    assert seed1["evals"][0][1] == first_eval["mean_return"]  # the evaluation before the cut is kept
+    text = doc.read_text()
+    assert "## Learning: A3C on the minatar suite" in text and "all runs finished" in text
+    assert "| CartPole-v1 | 2 | 0.004M |" in text and (root / "minatar.png").is_file()
+    # Run again: nothing trains (the results stay as they were).
+    stamps = [p.stat().st_mtime_ns for p in sorted(root.glob("minatar/*/results.json"))]
+    assert pathzero_cmd("bench", "learning", *common, "--frames", 4000).returncode == 0
+    assert stamps == [p.stat().st_mtime_ns for p in sorted(root.glob("minatar/*/results.json"))]
+    # Another budget in the same folder is refused in one line.
+    refused = pathzero_cmd("bench", "learning", *common, "--frames", 8000)
+    assert refused.returncode == 2 and "another --logdir" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_atari5_estimate_of_the_median_human_normalised_score():
+    import math
+
+    import pytest
+
+    from pathzero.scripts.bench_learning import ATARI5_RANDOM_HUMAN, ATARI5_WEIGHTS, atari5_median_estimate
+
+    random = {g: r for g, (r, _) in ATARI5_RANDOM_HUMAN.items()}
+    human = {g: h for g, (_, h) in ATARI5_RANDOM_HUMAN.items()}
+    assert atari5_median_estimate(random) == pytest.approx(0.0, abs=1e-9)
+    # Scores below random count as random (the log needs 1 + HNS >= 1).
+    assert atari5_median_estimate({g: r - 1000 for g, r in random.items()}) == pytest.approx(0.0, abs=1e-9)
+    # Human level on all five: the regression gives 10 ** (sum of weights * log10(101)) - 1, a bit under 100%.
+    expected = 10 ** (sum(ATARI5_WEIGHTS.values()) * math.log10(101)) - 1
+    assert atari5_median_estimate(human) == pytest.approx(expected) and 80 < expected < 100
+    # Better at one game, better estimate.
+    better = dict(human, BattleZone=2 * human["BattleZone"])
+    assert atari5_median_estimate(better) > atari5_median_estimate(human)
+    with pytest.raises(ValueError, match="Qbert"):
+        atari5_median_estimate({g: s for g, s in human.items() if g != "Qbert"})
