@@ -24,7 +24,7 @@ from torch import nn
 from pathzero.agents.common.checkpoint import load_checkpoint
 from pathzero.agents.common.optim import OPTIMIZERS
 from pathzero.agents.common.returns import LossTerms, actor_critic_loss, gae_advantages, n_step_returns
-from pathzero.agents.common.runner import (DoneMsg, Recipe, TrainingError, WorkerContext, game_shapes, learn_step,
+from pathzero.agents.common.runner import (PRECISIONS, DoneMsg, Recipe, TrainingError, WorkerContext, game_shapes, learn_step,
                                   make_env_batch, parent_gone)
 from pathzero.agents.common.runner import train as run_training
 from pathzero.agents.rollout import Rollout
@@ -84,6 +84,11 @@ class A3CConfig:
     (TensorFlow's RMSProp, eps inside the square root, as baselines' and SB3's A2C) or adam."""
     optim_eps: float = 1e-5
     """Epsilon of the optimizer."""
+    precision: str = "fp32"
+    """Arithmetic of the network while learning: fp32, or bf16 (autocast: convolutions and matrix
+    products in bfloat16, weights, gradients, the optimizer and the loss in float32). bf16 pays on CPUs
+    with AMX or AVX512-BF16 (Intel Sapphire Rapids and later; `pathzero bench network` measures it) and
+    is slower where bfloat16 is emulated."""
     clip_rewards: bool = True
     """Clip training rewards to [-1, 1] (logged scores stay unclipped)."""
     life_loss: bool = True
@@ -140,6 +145,7 @@ class A3CConfig:
             (self.evaluation_episodes >= 1, f"--evaluation-episodes must be >= 1, got {self.evaluation_episodes}"),
             (self.eval_video_every >= 0, f"--eval-video-every must be >= 0 (0: no video), got {self.eval_video_every}"),
             (self.backend in ("local", "ray"), f"--backend must be local or ray, got {self.backend!r}"),
+            (self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"),
             (not (self.serial and self.backend == "ray"), "--serial runs in this process; drop it or --backend ray"),
             (self.channels >= 1 and self.hidden >= 1 and self.blocks >= 0,
              "--channels and --hidden must be >= 1 and --blocks >= 0"),

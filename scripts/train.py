@@ -26,6 +26,7 @@ AGENTS = ("a3c", "pathnet", "gumbel")
 def build_parser(prog: str = "pathzero train", agent: str = "a3c") -> ArgumentParser:
     from pathzero.agents.api import RESUMABLE, config_class
     from pathzero.agents.common.optim import OPTIMIZERS
+    from pathzero.agents.common.runner import PRECISIONS
 
     what = {"a3c": "A3C with a dual residual network",
             "pathnet": "PathNet: pathways through a residual module grid, evolved while A3C trains them",
@@ -48,7 +49,8 @@ def build_parser(prog: str = "pathzero train", agent: str = "a3c") -> ArgumentPa
     skip = {"a3c": (), "pathnet": ("blocks", "backend", "ray_address"),
             "gumbel": ("blocks", "evolve", "population", "eval_episodes", "backend", "ray_address")}[agent]
     add_config_flags(parser, config_class(agent), skip=skip,
-                     choices={"optimizer": OPTIMIZERS, "combine": ("sum", "mean"), "backend": ("local", "ray")})
+                     choices={"optimizer": OPTIMIZERS, "combine": ("sum", "mean"), "backend": ("local", "ray"),
+                              "precision": PRECISIONS})
     return parser
 
 

@@ -16,6 +16,7 @@ from pathzero.scripts.common import ArgumentParser, add_backend_flags, add_confi
 
 def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
     from pathzero.agents.common.optim import OPTIMIZERS
+    from pathzero.agents.common.runner import PRECISIONS
     from pathzero.agents.gumbel import GumbelConfig
     from pathzero.agents.transfer import MATRIX_SET, METHODS, TransferConfig
 
@@ -56,7 +57,8 @@ def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
     runs = parser.add_argument_group("options of every run (as pathzero train --agent pathnet; the tau and "
                                      "flops-penalty options are the gumbel method's)")
     add_config_flags(runs, GumbelConfig, skip=MATRIX_SET, choices={"optimizer": OPTIMIZERS,
-                                                                    "combine": ("sum", "mean")})
+                                                                    "combine": ("sum", "mean"),
+                                                                    "precision": PRECISIONS})
     return parser
 
 

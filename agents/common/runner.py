@@ -39,6 +39,7 @@ from pathzero.agents.common.runlog import RunLog, new_run_dir, write_config
 from pathzero.agents.common.threads import one_torch_thread
 from pathzero.agents.rollout import EnvBatch, Rollout, VectorEnvBatch
 from pathzero.envs import GameSpec, UsageError, make_env, resolve_game
+from pathzero.nets.dual import DualOutput
 
 # `cfg` below is an A3CConfig or a subclass of it (agents/a3c.py): the runner reads its run fields
 # (game, workers, serial, total_frames, seed, logdir, lr, optimizer, checkpoint_minutes, progress, ...).
@@ -139,6 +140,23 @@ class WorkerContext:
         return frames, lr, apply_gradients(local, self.shared_model, self.optimizer, cfg.max_grad_norm)
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
+def with_precision(forward: Callable, precision: str) -> Callable:
+    """`forward` itself for fp32; for bf16, `forward` under CPU autocast to bfloat16, its outputs cast
+    back to float32 so that the loss, the returns and the sampling stay in float32."""
+    if precision == "fp32":
+        return forward
+
+    def bf16_forward(obs: torch.Tensor) -> DualOutput:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = forward(obs)
+        return DualOutput(out.logits.float(), out.value.float())
+
+    return bf16_forward
+
+
 def learn_step(worker: int, local: nn.Module, forward: Callable, envs: EnvBatch, spec: GameSpec,
                cfg: Config, ctx: WorkerContext, loss_fn: Loss) -> tuple[list, int]:
     """One actor-learner update: copy the shared weights -> act t_max steps -> the agent's loss ->
@@ -148,7 +166,7 @@ def learn_step(worker: int, local: nn.Module, forward: Callable, envs: EnvBatch,
     pathway). Reports the episodes and losses to the sink; returns (finished episodes, global frames).
     """
     ctx.pull(local)
-    rollout, episodes = envs.collect(forward, cfg.t_max)
+    rollout, episodes = envs.collect(with_precision(forward, getattr(cfg, "precision", "fp32")), cfg.t_max)
     loss = loss_fn(rollout, cfg)
     local.zero_grad(set_to_none=True)
     loss.total.backward()
