@@ -107,27 +107,44 @@ def train_fps(cfg) -> tuple[float, float]:
     return state["fps"], state["frames"] / wall
 
 
-def a3c_fps(game: str, workers: int, envs_per_worker: int, frames: int, logdir: Path, vector: bool = False) -> float:
+def a3c_fps(game: str, workers: int, envs_per_worker: int, frames: int, logdir: Path, vector: bool = False,
+            precision: str = "fp32") -> float:
     """pathzero A3C training frames/s (after start-up), with the defaults `pathzero train` gives."""
     cfg = training_config("a3c", game, {"workers": workers, "envs_per_worker": envs_per_worker,
                                         "total_frames": frames, "logdir": str(logdir), "progress": False,
-                                        "replay_episodes": 0, "vector_env": vector})
+                                        "replay_episodes": 0, "vector_env": vector, "precision": precision})
     return train_fps(cfg)[0]
 
 
-def sb3_a2c_fps(game: str, n_envs: int, frames: int) -> float:
-    """stable-baselines3 A2C (CnnPolicy) frames/s on the same envs, one process using every core."""
+def sb3_a2c_fps(game: str, n_envs: int, frames: int, net=None) -> float:
+    """stable-baselines3 A2C frames/s on the same envs, one process using every core. `net` (a
+    NetConfig): its policy and value heads sit on pathzero's trunk of that size, as in pathzero's
+    network; None: SB3's own CnnPolicy (the Nature DQN convolutions and 512 units) or MlpPolicy."""
     import torch
     from stable_baselines3 import A2C
+    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from pathzero.envs import make_env, resolve_game
+    from pathzero.nets.dual import make_trunk, orthogonal_init
+
+    class PathzeroTrunk(BaseFeaturesExtractor):
+        def __init__(self, observation_space, net_cfg) -> None:
+            trunk = make_trunk(observation_space.shape, net_cfg)
+            super().__init__(observation_space, trunk.out_features)
+            self.trunk = trunk
+            orthogonal_init(self.trunk)
+
+        def forward(self, obs: torch.Tensor) -> torch.Tensor:
+            return self.trunk(obs)
 
     spec = resolve_game(game)
     torch.set_num_threads(os.cpu_count() or 1)
     venv = DummyVecEnv([lambda: make_env(spec, clip_rewards=True) for _ in range(n_envs)])
-    model = A2C("CnnPolicy" if spec.kind == "ale" else "MlpPolicy", venv, n_steps=5, device="cpu", seed=0,
-                verbose=0)
+    policy = "CnnPolicy" if spec.kind == "ale" else "MlpPolicy"
+    kwargs = {} if net is None else {"policy_kwargs": {"features_extractor_class": PathzeroTrunk, "net_arch": [],
+                                                       "features_extractor_kwargs": {"net_cfg": net}}}
+    model = A2C(policy, venv, n_steps=5, device="cpu", seed=0, verbose=0, **kwargs)
     steps = frames // spec.frames_per_step
     start = time.perf_counter()
     model.learn(total_timesteps=steps)
@@ -177,7 +194,8 @@ def throughput(args) -> int:
     if args.vector_env and spec.kind != "ale":
         raise UsageError(f"--vector-env steps ALE games only; {spec.env_id} is a {spec.kind} game (drop the flag)")
     run = {"workers": args.workers, "total_frames": args.frames, "logdir": str(args.logdir), "progress": False,
-           "replay_episodes": 0, **({"vector_env": True} if args.vector_env else {})}
+           "replay_episodes": 0, **({"vector_env": True} if args.vector_env else {}),
+           **({"precision": args.precision} if args.precision != "fp32" else {})}
     if args.envs_per_worker is not None:
         run["envs_per_worker"] = args.envs_per_worker
     cfg = training_config("a3c", args.game, run)
@@ -201,15 +219,18 @@ def throughput(args) -> int:
     sweep = []
     for n in args.sweep:
         if n != epw:
-            fps = a3c_fps(args.game, args.workers, n, args.frames, Path(args.logdir), vector=args.vector_env)
+            fps = a3c_fps(args.game, args.workers, n, args.frames, Path(args.logdir), vector=args.vector_env,
+                          precision=args.precision)
             print(f"    A3C with {n} envs per worker: {fps:,.0f} frames/s")
             sweep.append((n, fps))
     c = None
     sb3_frames = args.frames if args.sb3_frames is None else args.sb3_frames
     if not args.skip_sb3 and sb3_frames > 0:
-        c = sb3_a2c_fps(args.game, n_envs, sb3_frames)
+        c = sb3_a2c_fps(args.game, n_envs, sb3_frames, net=cfg.net if args.sb3_net == "pathzero" else None)
         print(f"(c) SB3 A2C:          {c:,.0f} frames/s")
-        rows.append((f"(c) stable-baselines3 A2C CnnPolicy, {n_envs} envs", c, "", f"{b / c:.2f}"))
+        sb3_what = ("pathzero's network (the same trunk and sizes)" if args.sb3_net == "pathzero"
+                    else "its own CnnPolicy (Nature DQN network)")
+        rows.append((f"(c) stable-baselines3 A2C with {sb3_what}, {n_envs} envs", c, "", f"{b / c:.2f}"))
     table = "\n".join(f"| {name} | {fps:,.0f} | {wall} | {ratio} |" for name, fps, wall, ratio in rows)
     goal_c = f"b/c = **{b / c:.2f}** (goal >= 4)" if c else "b/c not measured"
     pathnet_line = (f"; PathNet p/a = **{p / a:.3f}** after start-up, **{p_wall / a:.3f}** with start-up"
@@ -219,8 +240,11 @@ def throughput(args) -> int:
                + f" --frames {args.frames}" + (f" --sb3-frames {args.sb3_frames}" if args.sb3_frames is not None else "")
                + (" --skip-sb3" if args.skip_sb3 else "") + (" --pathnet" if args.pathnet else "")
                + (" --sweep " + ",".join(map(str, args.sweep)) if args.sweep else "")
-               + (" --vector-env" if args.vector_env else ""))
+               + (" --vector-env" if args.vector_env else "")
+               + (f" --precision {args.precision}" if args.precision != "fp32" else "")
+               + (f" --sb3-net {args.sb3_net}" if args.sb3_net != "pathzero" and c else ""))
     stepped = " (ale-py's C++ vector environment)" if args.vector_env else ""
+    stepped += ", learning in bfloat16" if args.precision == "bf16" else ""
     body = f"""## Throughput: {spec.env_id}{stepped}
 
 Measured {dt.date.today().isoformat()} on {machine()}.
@@ -244,7 +268,8 @@ b/a = **{b / a:.3f}** after start-up, **{b_wall / a:.3f}** with start-up{pathnet
                  "| envs per worker | A3C frames/s | vs the default |\n|---:|---:|---:|\n"
                  + "\n".join(f"| {n}{' (default)' if n == epw else ''} | {fps:,.0f} | {fps / b:.2f} |"
                               for n, fps in sorted(sweep + [(epw, b)])) + "\n")
-    write_section(Path(args.doc), f"throughput-{spec.name}" + ("-vector" if args.vector_env else ""), body)
+    write_section(Path(args.doc), f"throughput-{spec.name}" + ("-vector" if args.vector_env else "")
+                  + ("-bf16" if args.precision == "bf16" else ""), body)
     print(f"b/a = {b / a:.3f} after start-up, {b_wall / a:.3f} with start-up"
           + (f"; p/a = {p / a:.3f}, {p_wall / a:.3f}" if p else "") + (f", b/c = {b / c:.2f}" if c else "")
           + f"; written to {args.doc}")
@@ -345,6 +370,11 @@ def build_parser(prog: str = "pathzero bench") -> tuple[ArgumentParser, dict]:
     tp.add_argument("--vector-env", action="store_true",
                     help="ALE: step the games in ale-py's C++ vector environment, in (a) and in training; a "
                          "section of its own")
+    tp.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                    help="pathzero's learning arithmetic (pathzero train --precision); bf16: a section of its own")
+    tp.add_argument("--sb3-net", choices=("pathzero", "nature"), default="pathzero",
+                    help="SB3's network: pathzero's trunk and sizes (default, the same network) or SB3's own "
+                         "Nature-DQN CnnPolicy")
     tp.add_argument("--logdir", default="runs/bench", help="where the A3C measurement run goes")
     tp.add_argument("--doc", default=str(DEFAULT_DOC), help="markdown file to update (default: docs/BENCHMARKS.md)")
     cu = sub.add_parser("curve", help="learning-curve PNG and summary of a training run")

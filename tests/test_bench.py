@@ -38,11 +38,13 @@ def test_bench_throughput_and_curve_write_the_doc(tmp_path):
 def test_bench_throughput_on_the_vector_env_writes_a_section_of_its_own(tmp_path):
     doc = tmp_path / "BENCHMARKS.md"
     result = pathzero("bench", "throughput", "--game", "Pong", "--workers", 1, "--envs-per-worker", 2, "--frames", 2000,
-                      "--skip-sb3", "--vector-env", "--logdir", tmp_path / "runs", "--doc", doc)
+                      "--skip-sb3", "--vector-env", "--precision", "bf16", "--logdir", tmp_path / "runs", "--doc", doc)
     assert result.returncode == 0, result.stderr
     text = doc.read_text()
-    assert "## Throughput: ALE/Pong-v5 (ale-py's C++ vector environment)" in text and "--vector-env" in text
-    assert "<!-- bench:throughput-Pong-vector -->" in text
+    assert "## Throughput: ALE/Pong-v5 (ale-py's C++ vector environment), learning in bfloat16" in text
+    assert "--vector-env --precision bf16" in text
+    assert '"precision": "bf16"' in next((tmp_path / "runs").glob("*/config.json")).read_text()
+    assert "<!-- bench:throughput-Pong-vector-bf16 -->" in text  # a section of its own
     bad = pathzero("bench", "throughput", "--game", "CartPole-v1", "--vector-env", "--doc", doc)
     assert bad.returncode == 2 and "ALE games only" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
