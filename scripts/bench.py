@@ -13,6 +13,7 @@ import datetime as dt
 import queue
 import threading
 import multiprocessing as mp
+import json
 import os
 import platform
 import re
@@ -167,6 +168,20 @@ def machine() -> str:
         pass
     import torch
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def read_results(folder: Path) -> dict | None:
+    """A resumable bench's finished part: `folder`/results.json, or None while it is not finished."""
+    path = Path(folder) / "results.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def save_results(folder: Path, data: dict, name: str = "results.json") -> dict:
+    """Writes `folder`/results.json (or `name`) atomically: a bench cut short never leaves half a file."""
+    from pathzero.agents.common.runlog import write_atomic
+
+    write_atomic(Path(folder) / name, json.dumps(data, indent=1))
+    return data
 
 
 def write_section(doc: Path, name: str, body: str, note: str = "") -> None:

@@ -115,8 +115,9 @@ def _run_dir(folder: Path) -> Path | None:
 
 
 def _finished(folder: Path) -> dict | None:
-    path = folder / "results.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    from pathzero.scripts.bench import read_results
+
+    return read_results(folder)
 
 
 def run_planned(run: PlannedRun, root: Path, workers: int, options: dict, progress: bool) -> dict:
@@ -124,7 +125,8 @@ def run_planned(run: PlannedRun, root: Path, workers: int, options: dict, progre
     import pathzero
     import torch
 
-    from pathzero.agents.common.runlog import read_episodes, write_atomic
+    from pathzero.agents.common.runlog import read_episodes
+    from pathzero.scripts.bench import save_results
     from pathzero.envs import UsageError
 
     folder = run.folder(root)
@@ -154,8 +156,7 @@ def run_planned(run: PlannedRun, root: Path, workers: int, options: dict, progre
             "evals": [[r["frames"], r["mean_return"], r["ci_low"], r["ci_high"], r["wall_seconds"]]
                       for r in result.evals()],
             "last20_training_mean": float(np.mean([e["return"] for e in episodes[-20:]])) if episodes else None}
-    write_atomic(folder / "results.json", json.dumps(data, indent=1))
-    return data
+    return save_results(folder, data)
 
 
 def _curve(results: list[dict], every: int) -> tuple[np.ndarray, np.ndarray]:

@@ -48,8 +48,9 @@ def parse_candidate(text: str) -> tuple[str, dict]:
 
 
 def _finished(folder: Path) -> dict | None:
-    path = folder / "results.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    from pathzero.scripts.bench import read_results
+
+    return read_results(folder)
 
 
 def _fresh_run(folder: Path, train_kwargs: dict) -> tuple[object, float]:
@@ -112,9 +113,9 @@ def _ceiling(root: Path, names: list[str], measure) -> float:
 
 
 def _write_results_file(path: Path, data: dict) -> None:
-    from pathzero.agents.common.runlog import write_atomic
+    from pathzero.scripts.bench import save_results
 
-    write_atomic(path, json.dumps(data, indent=1))
+    save_results(path.parent, data, path.name)
 
 
 def _interval(values) -> str:

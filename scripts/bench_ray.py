@@ -25,15 +25,15 @@ RUN_ONLY = ("wall_seconds", "fps", "run_dir")
 
 
 def _done(folder: Path) -> dict | None:
-    path = folder / "results.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    from pathzero.scripts.bench import read_results
+
+    return read_results(folder)
 
 
 def _save(folder: Path, data: dict) -> dict:
-    from pathzero.agents.common.runlog import write_atomic
+    from pathzero.scripts.bench import save_results
 
-    write_atomic(folder / "results.json", json.dumps(data, indent=1))
-    return data
+    return save_results(folder, data)
 
 
 def _cells(root: Path) -> dict:
