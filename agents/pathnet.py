@@ -280,7 +280,7 @@ class PathNetConfig(A3CConfig):
     @property
     def grid(self) -> GridConfig:
         return GridConfig(layers=self.layers, modules=self.modules, active=self.active, channels=self.channels,
-                          width=self.width, hidden=self.hidden, combine=self.combine)
+                          width=self.width, hidden=self.hidden, combine=self.combine, value_init=self.value_init)
 
 
 @dataclass

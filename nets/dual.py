@@ -22,6 +22,9 @@ TRUNKS = ("atari", "planes", "mlp")
 ATARI_MIN_SIDE = 32  # images at least this large get the strided Atari stem
 
 
+VALUE_INITS = ("torch", "orthogonal")
+
+
 @dataclass(frozen=True)
 class NetConfig:
     """Sizes of a DualNet; the defaults are the fast Atari network."""
@@ -38,10 +41,15 @@ class NetConfig:
     """Hidden units of the value head (0: a single linear layer; AlphaZero uses 256)."""
     value_tanh: bool = False
     """Squash the value into [-1, 1] (board games with outcomes in [-1, 1])."""
+    value_init: str = "torch"
+    """Initial weights of the value head: torch (PyTorch's default for linear layers) or orthogonal
+    (gain 1 for the output, zero biases)."""
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
+        if self.value_init not in VALUE_INITS:
+            raise ValueError(f"value_init must be one of {VALUE_INITS}, got {self.value_init!r}")
         for name in ("channels", "hidden"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -163,19 +171,24 @@ class PolicyHead(nn.Module):
 
 
 class ValueHead(nn.Module):
-    """Features [B, F] -> value [B]; optionally a hidden layer and a tanh (AlphaZero)."""
+    """Features [B, F] -> value [B]; optionally a hidden layer and a tanh (AlphaZero).
 
-    def __init__(self, in_features: int, hidden: int = 0, tanh: bool = False) -> None:
+    `init`: "torch" keeps PyTorch's default initialisation; "orthogonal" gives the hidden layer the
+    ReLU gain and the output gain 1, biases zero (the A2C/PPO implementations' Atari recipe). On
+    MinAtar Breakout (A3C, 800k frames) the orthogonal output learned slower: docs/BENCHMARKS.md."""
+
+    def __init__(self, in_features: int, hidden: int = 0, tanh: bool = False, init: str = "torch") -> None:
         super().__init__()
         layers: list[nn.Module] = []
         if hidden:
             layers += [nn.Linear(in_features, hidden), nn.ReLU()]
             in_features = hidden
         layers.append(nn.Linear(in_features, 1))
-        # Orthogonal weights, zero biases: the ReLU gain for the hidden layer, gain 1 for the output
-        # (the value is a linear read-out), as the A2C/PPO implementations that learn Atari use.
-        orthogonal_init(nn.Sequential(*layers[:-1]))
-        orthogonal_init(layers[-1], gain=1.0)
+        if init == "orthogonal":
+            orthogonal_init(nn.Sequential(*layers[:-1]))
+            orthogonal_init(layers[-1], gain=1.0)
+        elif init != "torch":
+            raise ValueError(f"value head init must be one of {VALUE_INITS}, got {init!r}")
         if tanh:
             layers.append(nn.Tanh())
         self.layers = nn.Sequential(*layers)
@@ -198,7 +211,7 @@ class DualNet(nn.Module):
         self.trunk = make_trunk(self.obs_shape, cfg)
         orthogonal_init(self.trunk)
         self.policy = PolicyHead(self.trunk.out_features, n_actions)
-        self.value = ValueHead(self.trunk.out_features, cfg.value_hidden, cfg.value_tanh)
+        self.value = ValueHead(self.trunk.out_features, cfg.value_hidden, cfg.value_tanh, cfg.value_init)
 
     def forward(self, obs: torch.Tensor) -> DualOutput:
         h = self.trunk(obs)

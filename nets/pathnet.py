@@ -59,6 +59,8 @@ class GridConfig:
     """Width of each task's fully connected layer after the grid."""
     combine: str = "sum"
     """How a layer combines its active modules: sum (the paper) or mean."""
+    value_init: str = "torch"
+    """Initial weights of each task's value head: torch or orthogonal (see nets.dual.ValueHead)."""
 
     def __post_init__(self) -> None:
         for name in ("layers", "modules", "active", "channels", "width", "hidden"):
@@ -118,7 +120,7 @@ class TaskHeads(nn.Module):
         orthogonal_init(self)
         if kind == "rl":
             self.policy = PolicyHead(cfg.hidden, n_outputs)
-            self.value = ValueHead(cfg.hidden)
+            self.value = ValueHead(cfg.hidden, init=cfg.value_init)
         else:
             self.classifier = nn.Linear(cfg.hidden, n_outputs)
 

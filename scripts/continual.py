@@ -18,6 +18,7 @@ from pathzero.scripts.common import ArgumentParser, add_backend_flags, add_confi
 def build_parser(prog: str = "pathzero continual") -> ArgumentParser:
     from pathzero.agents.common.optim import OPTIMIZERS
     from pathzero.agents.common.runner import PRECISIONS
+    from pathzero.nets.dual import VALUE_INITS
     from pathzero.agents.continual import METHODS, ContinualConfig
     from pathzero.agents.pathnet import PathNetConfig
     from pathzero.agents.transfer import MATRIX_SET
@@ -50,7 +51,7 @@ def build_parser(prog: str = "pathzero continual") -> ArgumentParser:
     add_backend_flags(parser)
     runs = parser.add_argument_group("options of every run (as pathzero train --agent pathnet)")
     add_config_flags(runs, PathNetConfig, skip=(*MATRIX_SET, "eval_tasks", "revisit"),
-                     choices={"optimizer": OPTIMIZERS, "combine": ("sum", "mean"), "precision": PRECISIONS})
+                     choices={"optimizer": OPTIMIZERS, "combine": ("sum", "mean"), "precision": PRECISIONS, "value_init": VALUE_INITS})
     return parser
 
 

@@ -27,6 +27,7 @@ def build_parser(prog: str = "pathzero train", agent: str = "a3c") -> ArgumentPa
     from pathzero.agents.api import RESUMABLE, config_class
     from pathzero.agents.common.optim import OPTIMIZERS
     from pathzero.agents.common.runner import PRECISIONS
+    from pathzero.nets.dual import VALUE_INITS
 
     what = {"a3c": "A3C with a dual residual network",
             "pathnet": "PathNet: pathways through a residual module grid, evolved while A3C trains them",
@@ -50,7 +51,7 @@ def build_parser(prog: str = "pathzero train", agent: str = "a3c") -> ArgumentPa
             "gumbel": ("blocks", "evolve", "population", "eval_episodes", "backend", "ray_address")}[agent]
     add_config_flags(parser, config_class(agent), skip=skip,
                      choices={"optimizer": OPTIMIZERS, "combine": ("sum", "mean"), "backend": ("local", "ray"),
-                              "precision": PRECISIONS})
+                              "precision": PRECISIONS, "value_init": VALUE_INITS})
     return parser
 
 

@@ -17,6 +17,7 @@ from pathzero.scripts.common import ArgumentParser, add_backend_flags, add_confi
 def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
     from pathzero.agents.common.optim import OPTIMIZERS
     from pathzero.agents.common.runner import PRECISIONS
+    from pathzero.nets.dual import VALUE_INITS
     from pathzero.agents.gumbel import GumbelConfig
     from pathzero.agents.transfer import MATRIX_SET, METHODS, TransferConfig
 
@@ -58,7 +59,7 @@ def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
                                      "flops-penalty options are the gumbel method's)")
     add_config_flags(runs, GumbelConfig, skip=MATRIX_SET, choices={"optimizer": OPTIMIZERS,
                                                                     "combine": ("sum", "mean"),
-                                                                    "precision": PRECISIONS})
+                                                                    "precision": PRECISIONS, "value_init": VALUE_INITS})
     return parser
 
 

@@ -57,23 +57,33 @@ def test_bad_config_is_refused():
         DualNet((2, 3), 4)
 
 
-def test_heads_start_orthogonal_with_small_logits_and_unit_value_gain():
+def test_heads_start_orthogonal_with_small_logits_and_the_value_init_chosen():
     from pathzero.nets.pathnet import GridConfig, PathNet
 
     torch.manual_seed(0)
-    net = DualNet((4, 84, 84), 6)
-    grid = PathNet("conv", GridConfig())
-    grid.add_task("pong", (4, 84, 84), 6)
-    heads = [(net.policy.fc, net.value.layers[-1])]
-    heads.append((grid.heads["pong"].policy.fc, grid.heads["pong"].value.layers[-1]))
-    for policy, value in heads:
-        # One-row weights of an orthogonal init with gain g have norm g; rows of the policy are
-        # orthonormal up to the gain 0.01; biases start at zero.
-        torch.testing.assert_close(value.weight.norm(), torch.tensor(1.0))
-        w = policy.weight
-        torch.testing.assert_close(w @ w.T, 1e-4 * torch.eye(w.shape[0]), atol=1e-7, rtol=0)
-        assert not value.bias.any() and not policy.bias.any()
-    # The value head's hidden layer (AlphaZero's) keeps the ReLU gain.
-    board = DualNet((3, 3, 3), 9, NetConfig(value_hidden=32, value_tanh=True, norm="batch"))
+    heads = {}
+    for init in ("torch", "orthogonal"):
+        net = DualNet((4, 84, 84), 6, NetConfig(value_init=init))
+        grid = PathNet("conv", GridConfig(value_init=init))
+        grid.add_task("pong", (4, 84, 84), 6)
+        heads[init] = [(net.policy.fc, net.value.layers[-1]),
+                       (grid.heads["pong"].policy.fc, grid.heads["pong"].value.layers[-1])]
+    for init, pairs in heads.items():
+        for policy, value in pairs:
+            # Policy rows orthonormal up to the gain 0.01, zero biases, whatever the value init.
+            w = policy.weight
+            torch.testing.assert_close(w @ w.T, 1e-4 * torch.eye(w.shape[0]), atol=1e-7, rtol=0)
+            assert not policy.bias.any()
+            if init == "orthogonal":  # a one-row orthogonal weight with gain 1 has norm 1; zero bias
+                torch.testing.assert_close(value.weight.norm(), torch.tensor(1.0))
+                assert not value.bias.any()
+            else:  # PyTorch's default: uniform within 1/sqrt(fan_in), biases too
+                bound = value.weight.shape[1] ** -0.5
+                assert value.weight.abs().max() <= bound and value.bias.any()
+                assert abs(value.weight.norm().item() - 1.0) > 0.2
+    # The value head's hidden layer (AlphaZero's) gets the ReLU gain when orthogonal.
+    board = DualNet((3, 3, 3), 9, NetConfig(value_hidden=32, value_tanh=True, norm="batch", value_init="orthogonal"))
     hidden = board.value.layers[0].weight
     torch.testing.assert_close(hidden @ hidden.T, 2.0 * torch.eye(32), atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="value_init must be one of"):
+        NetConfig(value_init="zeros")
