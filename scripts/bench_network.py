@@ -164,11 +164,13 @@ def network(args) -> int:
                     f"{sp['fps_with_startup'] / speed[base]['fps_with_startup']:.2f} | "
                     f"{_interval([r['final'] for r in learning[name]])} | {_interval(curve)} | {ratio_text} |")
     flags = " ".join(f"--candidate '{c}'" for c in args.candidate)
-    body = f"""## Network candidates: {args.game}
+    name_flag = f" --name {args.name}" if args.name else ""
+    title = f"{args.game} ({args.name})" if args.name else args.game
+    body = f"""## Network candidates: {title}
 
 Measured {dt.date.today().isoformat()} on {machine()}. Command: `pathzero bench network --game {args.game}
 --frames {args.frames} --speed-frames {args.speed_frames} --seeds {args.seeds} --workers {args.workers}
---eval-every {args.eval_every} --evaluation-episodes {args.evaluation_episodes} {flags}`.
+--eval-every {args.eval_every} --evaluation-episodes {args.evaluation_episodes} --logdir {args.logdir}{name_flag} {flags}`.
 
 Each candidate's options are laid over the game's preset. Speed: one run of {args.speed_frames:,} frames without
 evaluations, {args.workers} workers, frames/s over the whole `train` call (spawn, imports, envs, final checkpoint);
@@ -182,7 +184,8 @@ seeds, 95% bootstrap intervals.
 |---|---|---:|---:|---:|---:|---:|---:|
 {chr(10).join(rows)}
 """
-    write_section(Path(args.doc), f"network-{args.game.replace('/', '-')}", body, note=args.note)
+    write_section(Path(args.doc), f"network-{args.game.replace('/', '-')}" + (f"-{args.name}" if args.name else ""),
+                  body, note=args.note)
     print(body)
     return 0
 
@@ -202,6 +205,8 @@ def add_parsers(sub) -> dict:
     ne.add_argument("--evaluation-episodes", type=int, default=10, help="episodes per evaluation (default: 10)")
     ne.add_argument("--logdir", default="runs/bench-network", help="where the runs go; finished ones are skipped "
                     "(default: runs/bench-network)")
+    ne.add_argument("--name", default="", help="names the section, so that several comparisons on one game "
+                    "keep sections of their own (default: the game alone)")
     ne.add_argument("--note", default="", help="a remark to add under the numbers")
     ne.add_argument("--doc", default=DEFAULT_DOC, help="markdown file to update (default: docs/BENCHMARKS.md)")
     return {"network": network}

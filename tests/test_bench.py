@@ -94,8 +94,10 @@ def test_bench_network_compares_candidates_and_skips_finished_runs(tmp_path):
     assert "## Network candidates: CartPole-v1" in text and "| wide | hidden=32 |" in text and "/ env alone" in text
     stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").glob("*/*/results.json")}
     assert len(stamps) == 2 * (1 + 2)  # a speed run and 2 learning runs per candidate
-    assert pathzero(*args).returncode == 0  # a rerun trains nothing again
+    assert pathzero(*args, "--name", "widths").returncode == 0  # a rerun trains nothing again
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    text = doc.read_text()  # --name: a section of its own beside the first
+    assert "## Network candidates: CartPole-v1 (widths)" in text and "<!-- bench:network-CartPole-v1 -->" in text
     bad = pathzero("bench", "network", "--candidate", "nocolon", "--doc", doc)
     assert bad.returncode == 2 and "NAME:key=value" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
