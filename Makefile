@@ -7,6 +7,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 TRAIN_ARGS ?=
 TEST_ARGS ?=
+TEST_WORKERS ?= 2
 # The exact versions the test suite passed with (Python 3.11, Linux x86-64); `make lock` refreshes
 # them. `make test CONSTRAINTS=` installs without them (setup.py keeps ranges).
 CONSTRAINTS ?= constraints.txt
@@ -50,8 +51,10 @@ install: $(VENV)/.installed
 train: $(VENV)/.installed
 	$(VENV)/bin/pathzero train $(TRAIN_ARGS)
 
+# The suite runs on TEST_WORKERS pytest-xdist processes (`make test TEST_WORKERS=0`: one process); the tests
+# that start Ray share one of them (xdist_group "ray"), since a second Ray on the machine could be joined.
 test: $(VENV)/.installed-test
-	$(PY) -m pytest $(TEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(TEST_ARGS)
 
 bench: $(VENV)/.installed-bench
 	$(VENV)/bin/pathzero bench $(BENCH_ARGS)

@@ -37,7 +37,7 @@ setup(
         "open_spiel; python_version >= '3.11'",  # the external opponent and rules check for board games
     ],
     extras_require={
-        "test": ["pytest", "pytest-timeout", "setuptools>=70.1"],  # setuptools: the install test builds the package
+        "test": ["pytest", "pytest-timeout", "pytest-xdist", "setuptools>=70.1"],  # setuptools: the install test builds the package
         "bench": ["stable-baselines3"],
         "ray": ["ray>=2.9"],  # --backend ray: matrices, sequences and A3C workers on a Ray cluster
     },

@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+import pytest
 from PIL import Image
 
 
@@ -102,6 +103,7 @@ def test_bench_network_compares_candidates_and_skips_finished_runs(tmp_path):
     assert bad.returncode == 2 and "NAME:key=value" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.xdist_group("ray")
 def test_bench_ray_compares_the_backends_and_writes_the_doc(tmp_path):
     doc = tmp_path / "BENCHMARKS.md"
     args = ["bench", "ray", "--games", "CartPole-v1", "--matrix-frames", 600, "--a3c-game", "CartPole-v1",

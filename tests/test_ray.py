@@ -18,6 +18,9 @@ from pathzero.agents.continual import Continual  # noqa: E402
 from pathzero.agents.transfer import TransferConfig, TransferMatrix, plan  # noqa: E402
 from tests.test_pathnet_runs import TINY  # noqa: E402
 
+# One xdist worker runs every test that starts Ray: a second Ray on the machine at once could be joined instead.
+pytestmark = pytest.mark.xdist_group("ray")
+
 RUN_ONLY = ("wall_seconds", "fps", "run_dir")  # what may differ between two runs of the same seed
 
 
