@@ -137,6 +137,12 @@ def test_bf16_learning_keeps_float32_outputs_and_gradients_close_to_fp32(logdir)
     assert all(p.dtype == torch.float32 for p in net.parameters())
     cosine = torch.nn.functional.cosine_similarity(grads["fp32"], grads["bf16"], dim=0)
     assert 0.99 < cosine < 1.0  # bfloat16 arithmetic: close to the fp32 gradient, not identical
+    # With the worker's network laid out channels-last (as learn_step does), the same outputs.
+    with torch.no_grad():
+        before = with_precision(net, "bf16")(obs)
+        after = with_precision(net, "bf16", local=net)(obs)
+    assert net.trunk.stem.layers[0].weight.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(after.logits, before.logits, atol=0.05, rtol=0.05)
     # A run with --precision bf16 trains and stores float32 weights; a bad precision is refused.
     cfg = A3CConfig(game="MinAtar/Breakout", precision="bf16", serial=True, envs_per_worker=4, total_frames=2000,
                     channels=8, hidden=32, progress=False, replay_episodes=0, logdir=str(logdir), seed=1)
