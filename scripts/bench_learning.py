@@ -167,10 +167,15 @@ def _curve(results: list[dict], every: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(common, dtype=float) * every, np.array([[k[c] for c in common] for k in keyed])
 
 
-def _estimate(values) -> str:
+def _interval(values):
+    """The mean of `values` with its 95% bootstrap interval (low and high are None for one value)."""
     from pathzero.agents.common.stats import mean_interval
 
-    est = mean_interval(np.asarray(values, dtype=float))
+    return mean_interval(np.asarray(values, dtype=float))
+
+
+def _estimate(values) -> str:
+    est = _interval(values)
     return f"{est.value:.1f}" if est.low is None else f"{est.value:.1f} [{est.low:.1f}, {est.high:.1f}]"
 
 
@@ -260,7 +265,7 @@ def report(suite: str, runs: list[PlannedRun], root: Path, doc: Path, command: s
         frames = results[0]["planned_frames"]
         cells = [label, str(len(results)), f"{frames / 1e6:g}M", _estimate(finals) if finals else "-"]
         if suite == "minatar":
-            est = _mean_low(finals)
+            est = _interval(finals)
             for anchors in (MINATAR_AC_LAMBDA, MINATAR_PPO_10M):
                 if game in anchors:
                     cells.append(f"{anchors[game]:g} ({_verdict(est, anchors[game])})")
@@ -309,15 +314,8 @@ includes start-up and the evaluations.
     return body
 
 
-def _mean_low(values) -> tuple[float, float | None]:
-    from pathzero.agents.common.stats import mean_interval
-
-    est = mean_interval(np.asarray(values, dtype=float))
-    return est.value, est.low
-
-
-def _verdict(est: tuple[float, float | None], anchor: float) -> str:
-    mean, low = est
+def _verdict(est, anchor: float) -> str:
+    mean, low = est.value, est.low
     if low is not None and low > anchor:
         return "above, interval too"
     return "mean above" if mean > anchor else "below"

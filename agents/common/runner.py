@@ -173,7 +173,7 @@ def learn_step(worker: int, local: nn.Module, forward: Callable, envs: EnvBatch,
     pathway). Reports the episodes and losses to the sink; returns (finished episodes, global frames).
     """
     ctx.pull(local)
-    rollout, episodes = envs.collect(with_precision(forward, getattr(cfg, "precision", "fp32"), local), cfg.t_max)
+    rollout, episodes = envs.collect(with_precision(forward, cfg.precision, local), cfg.t_max)
     loss = loss_fn(rollout, cfg)
     local.zero_grad(set_to_none=True)
     loss.total.backward()
