@@ -295,7 +295,7 @@ class TransferMatrix:
         path.write_text(json.dumps(settings, indent=2) + "\n")  # games, seeds and methods may grow later
 
     # -- runs ----------------------------------------------------------------------------------
-    def _run_config(self, cell: Cell) -> PathNetConfig:
+    def run_config(self, cell: Cell) -> PathNetConfig:
         """The run's config: a GumbelConfig for the gumbel method, a PathNetConfig for the others."""
         base = self.cfg.base
         source = None
@@ -343,7 +343,7 @@ class TransferMatrix:
         return result
 
     def _finish_run(self, cell: Cell) -> dict:
-        run_dir = self._train(self._run_config(cell))
+        run_dir = self._train(self.run_config(cell))
         result: dict[str, Any] = {**asdict(cell), "run_dir": str(run_dir.relative_to(self.root)),
                                   "curve": learning_curve(run_dir, self.cfg.frames, self.cfg.bins).tolist()}
         result["auc"] = area(np.array(result["curve"]))
@@ -434,18 +434,58 @@ class TransferMatrix:
             "forgetting": None, "forgetting_ci_low": None, "forgetting_ci_high": None, "forgetting_raw": None,
             "source_before": None, "source_after": None, "source_identical": None,
             "note": note, "frames": self.cfg.frames,
-            "pathway_modules": None, "pathway_flops": None, "pathway_params": None}  # the method's final pathways
+            "pathway_modules": None, "pathway_flops": None, "pathway_params": None,  # the method's final pathways
+            "wall_seconds": None, "fps": None}  # a run's mean wall time (start-up included) and frames/s
         if source is not None:
             cell.update(self._forgetting(runs, source))
-        sizes = [r.get("pathway") or self._pathway_size(r) for r in runs]  # cells of older versions lack it
-        if all(sizes):
-            for key in ("modules", "flops", "params"):
-                cell[f"pathway_{key}"] = float(np.mean([size[key] for size in sizes]))
+        cell.update({k: None if v is None else float(np.mean(v)) for k, v in self._run_costs(runs).items()})
         return cell
+
+    def _run_costs(self, runs: list[dict]) -> dict[str, list[float] | None]:
+        """Per run of `runs`: its pathway's modules, FLOPs and parameters, its wall seconds and frames/s
+        (each None unless every run has it)."""
+        sizes = [r.get("pathway") or self._pathway_size(r) for r in runs]  # cells of older versions lack it
+        times = [(r["wall_seconds"], r["fps"]) if "wall_seconds" in r else self._run_time(r) for r in runs]
+        out: dict[str, list[float] | None] = {}
+        for key in ("modules", "flops", "params"):
+            out[f"pathway_{key}"] = [float(size[key]) for size in sizes] if all(sizes) else None
+        out["wall_seconds"] = [float(t[0]) for t in times] if all(times) else None
+        out["fps"] = [float(t[1]) for t in times] if all(times) else None
+        return out
 
     def _pathway_size(self, result: dict) -> dict | None:
         run_dir = self._run_dir(result)
         return pathway_size(run_dir) if (run_dir / CHECKPOINT_NAME).is_file() else None
+
+    def _run_time(self, result: dict) -> tuple[float, float] | None:
+        """(wall seconds, frames/s) of a run from its checkpoint, for cells of versions that did not store them."""
+        run_dir = self._run_dir(result)
+        if not (run_dir / CHECKPOINT_NAME).is_file():
+            return None
+        state = load_pathnet_checkpoint(run_dir)[0]["state"]
+        return float(state["wall_seconds"]), float(state["fps"])
+
+    def costs(self) -> dict[str, dict]:
+        """Per method: the pathways its runs end with (modules, FLOPs and parameters per observation)
+        and a run's wall time and frames/s, each the mean over every run of the method (all its cells and
+        seeds) with a 95% bootstrap interval over those runs. Wall times are comparable only between
+        runs made on the same machine under the same load."""
+        out: dict[str, dict] = {}
+        targets = list(dict.fromkeys(b for _, b in self.cfg.ordered_pairs))
+        per_run = {}
+        for method in (*self.cfg.controls, *self.cfg.transfers):
+            pairs = ([(None, t) for t in targets] if method in CONTROLS else self.cfg.ordered_pairs)
+            runs = [r for source, target in pairs for r in self._seeds(run_cell(method, source, target, 1))]
+            per_run[method] = self._run_costs(runs)  # the same (pair, seed) order for every transfer method
+            out[method] = {"runs": len(runs), **{key: None if values is None else _estimate(mean_interval(np.array(values)))
+                                                 for key, values in per_run[method].items()}}
+        for method in self.cfg.transfers if "pathnet" in self.cfg.transfers else ():
+            # paired by pair and seed: each run against PathNet's run on the same pair, from the same source run
+            for key in ("pathway_flops", "wall_seconds"):
+                mine, theirs = per_run[method][key], per_run["pathnet"][key]
+                ratio = None if mine is None or theirs is None else normalised_ratio(np.array(mine), np.array(theirs), 0.0)[0]
+                out[method][f"{key}_vs_pathnet"] = None if ratio is None else _estimate(ratio)
+        return out
 
     def _forgetting(self, runs: list[dict], source: str) -> dict:
         """The source's score before and after target training: raw, and over the source's margin on random."""
@@ -510,7 +550,7 @@ class TransferMatrix:
                   for game in dict.fromkeys(g for pair in self.cfg.ordered_pairs for g in pair)}
         matrix = {"games": list(self.cfg.games), "methods": list(self.cfg.methods), "frames": self.cfg.frames,
                   "seeds": self.cfg.seeds, "bins": self.cfg.bins, "diagonal": self.cfg.diagonal,
-                  "random": random, "summary": summary, "cells": cells}
+                  "random": random, "summary": summary, "costs": self.costs(), "cells": cells}
         (self.root / "matrix.json").write_text(json.dumps(matrix, indent=1, default=_json_default) + "\n")
         for method in self.cfg.transfers:
             for control in self.cfg.controls:

@@ -2,14 +2,16 @@
 
     pathzero bench digits --seeds 10                 # the paper's binary experiment on digits
     pathzero bench transfer runs/transfer            # a finished transfer matrix -> docs/
+    pathzero bench search-cost runs/transfer         # PathNet against the Gumbel search, timed in one run
 
-Both write a section of docs/BENCHMARKS.md with the machine, the date and the command.
+Each writes a section of docs/BENCHMARKS.md with the machine, the date and the command.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +133,52 @@ def goal_lines(summary: dict) -> list[str]:
     return lines
 
 
+def _scaled(est: dict | None, scale: float, spec: str) -> str:
+    if not est:
+        return "—"
+    text = format(est["value"] / scale, spec)
+    return text if est["ci_low"] is None else f"{text} [{format(est['ci_low'] / scale, spec)}, {format(est['ci_high'] / scale, spec)}]"
+
+
+def cost_table(costs: dict) -> str:
+    """Per method: the pathways its runs end with and what a run costs, means over its runs [95% intervals]."""
+    rows = [f"| {method} | {c['runs']} | {_scaled(c['pathway_modules'], 1, '.1f')} | "
+            f"{_scaled(c['pathway_flops'], 1e6, '.2f')} | {_scaled(c['pathway_params'], 1e3, '.1f')} | "
+            f"{_scaled(c['wall_seconds'], 1, '.0f')} | {_scaled(c['fps'], 1, ',.0f')} | "
+            f"{_fmt(c.get('pathway_flops_vs_pathnet'))} | {_fmt(c.get('wall_seconds_vs_pathnet'))} |"
+            for method, c in costs.items()]
+    head = ("| method | runs | modules on the final pathway | MFLOPs per observation | parameters (thousands) | "
+            "wall seconds per run | frames/s | FLOPs / PathNet's | wall time / PathNet's |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    return head + "\n" + "\n".join(rows)
+
+
+def gumbel_goal_lines(summary: dict, costs: dict) -> list[str]:
+    """The goal of the Gumbel search against evolution on the same matrix: transfer within PathNet's
+    interval, with >= 30% fewer FLOPs on the pathways it settles on; and the wall time of each."""
+    gumbel = (summary.get("gumbel vs independent") or {}).get("off_diagonal")
+    pathnet = (summary.get("pathnet vs independent") or {}).get("off_diagonal")
+    if not gumbel or not pathnet or "gumbel" not in costs:
+        return []
+    g, p = gumbel["mean"], pathnet["mean"]
+    inside = p["ci_low"] is not None and p["ci_low"] <= g["value"] <= p["ci_high"]
+    lines = [f"- Gumbel, mean off-diagonal transfer vs the independent learner: {_fmt(g)}, PathNet's {_fmt(p)} "
+             f"(goal: within PathNet's interval): **{'met' if inside else 'not met'}**."]
+    flops = costs["gumbel"].get("pathway_flops_vs_pathnet")
+    if flops:
+        met = flops["value"] <= 0.7
+        sure = flops["ci_high"] is not None and flops["ci_high"] <= 0.7
+        lines.append(f"- Gumbel's pathways use {_fmt(flops)} of PathNet's FLOPs per observation (paired by pair and "
+                     f"seed; goal <= 0.70, i.e. >= 30% fewer): **{'met' if met else 'not met'}**"
+                     f"{' (interval too)' if met and sure else ''}.")
+    wall = costs["gumbel"].get("wall_seconds_vs_pathnet")
+    if wall:
+        lines.append(f"- Wall time per run: Gumbel {_scaled(costs['gumbel']['wall_seconds'], 1, '.0f')} s, PathNet "
+                     f"{_scaled(costs['pathnet']['wall_seconds'], 1, '.0f')} s, ratio {_fmt(wall)} (as the matrix's runs "
+                     "were made: compare only runs made on one machine under one load).")
+    return lines
+
+
 def transfer(args) -> int:
     from pathzero.agents.transfer import summary_table
     from pathzero.envs import UsageError
@@ -172,6 +220,9 @@ def transfer(args) -> int:
     random_rows = [f"| {game} | {r['mean']:.2f} [{r['interval'][0]:.2f}, {r['interval'][1]:.2f}] | {r['episodes']} |"
                    for game, r in data["random"].items()]
     base = settings["base"]
+    cost_section = ("" if not data.get("costs") else "\nWhat each method's runs cost, mean over its runs [95% bootstrap "
+                    "interval]; the last two columns pair each run with PathNet's on the same pair and seed.\n\n"
+                    + cost_table(data["costs"]) + "\n")
     command = (f"pathzero transfer --games {' '.join(data['games'])} --frames {data['frames']} --seeds {data['seeds']} "
                f"--logdir {root}" + ("" if data.get("diagonal", True) else " --no-diagonal")
                + (f" {args.flags}" if args.flags else ""))
@@ -199,8 +250,8 @@ Random policy (the floor of every score):
 |---|---:|---:|---:|---:|---|
 {chr(10).join(summary_rows)}
 
-{chr(10).join(goal_lines(summary))}
-
+{chr(10).join(goal_lines(summary) + gumbel_goal_lines(summary, data.get("costs") or {}))}
+{cost_section}
 <details><summary>Every cell</summary>
 
 | source | target | method | control | score [95% interval] | AUC | AUC control | AUC random | forgetting | note |
@@ -216,6 +267,95 @@ Random policy (the floor of every score):
 {chr(10).join(images)}
 """
     write_section(Path(args.doc), f"pathnet-transfer-{name}", body, note=args.note)
+    print(body)
+    return 0
+
+
+def matrix_from_folder(root: Path, workers: int):
+    """The TransferMatrix a `pathzero transfer` folder was made with (transfer.json), its runs on `workers` workers."""
+    from pathzero.agents.gumbel import GumbelConfig
+    from pathzero.agents.transfer import TransferConfig, TransferMatrix
+    from pathzero.envs import UsageError
+
+    if not (root / "transfer.json").is_file():
+        raise UsageError(f"{root} holds no transfer.json; give a folder written by pathzero transfer")
+    s = json.loads((root / "transfer.json").read_text())
+    base = GumbelConfig(**{**s["base"], "game": s["games"][0], "workers": workers, "progress": False})
+    return TransferMatrix(TransferConfig(
+        games=tuple(s["games"]), methods=tuple(s["methods"]), frames=s["frames"], seeds=s["seeds"], logdir=str(root),
+        base=base, score_episodes=s["score_episodes"], random_episodes=s["random_episodes"], bins=s["bins"],
+        pairs=tuple(map(tuple, s["pairs"])) if s.get("pairs") else None, diagonal=s.get("diagonal", True)))
+
+
+def search_cost(args) -> int:
+    """Wall time of PathNet's evolution against the Gumbel search, measured in one run: a matrix's
+    PathNet and Gumbel transfer runs for one pair and seed, trained again here (same settings, same
+    source run), alternating, `--repeats` times each. Resumable: finished timings are kept in
+    MATRIX/runs/timing/results.json and skipped."""
+    import time
+
+    from pathzero.agents.transfer import Cell, pathway_size, train_or_resume
+    from pathzero.envs import UsageError
+    from pathzero.scripts.bench import machine, read_results, save_results, write_section
+
+    root = Path(args.matrix)
+    matrix = matrix_from_folder(root, args.workers)
+    source, target = args.pair or matrix.cfg.ordered_pairs[0]
+    if (source, target) not in matrix.cfg.ordered_pairs:
+        raise UsageError(f"{source} -> {target} is not a pair of {root}; its pairs: "
+                         + ", ".join(f"{a} -> {b}" for a, b in matrix.cfg.ordered_pairs))
+    if args.repeats < 1 or args.frames is not None and args.frames < 1000:
+        raise UsageError("--repeats must be >= 1 and --frames >= 1000")
+    frames = args.frames or matrix.cfg.frames
+    for kind in ("pathnet", "gumbel"):
+        if kind not in matrix.cfg.methods:
+            raise UsageError(f"{root} is a matrix without the {kind} method; give one made with --methods ... pathnet gumbel")
+    source_cell = Cell("evolved", source, args.seed)
+    if not source_cell.path(root).is_file():
+        raise UsageError(f"{root} has no finished source run {source_cell.key} yet; run pathzero transfer on it first")
+    folder = root / "runs" / "timing"
+    tag = f"{source}->{target}__seed{args.seed}__{frames}".replace("/", "-").replace(">", "")
+    done = read_results(folder) or {}
+    for repeat in range(1, args.repeats + 1):
+        for kind in ("pathnet", "gumbel"):
+            key = f"{kind}__{tag}__r{repeat}"
+            if key in done:
+                continue
+            run_folder = folder / key
+            shutil.rmtree(run_folder, ignore_errors=True)  # a timing cut short starts again: a resume would not time it
+            cfg = replace(matrix.run_config(Cell(kind, target, args.seed, source)), logdir=str(run_folder),
+                          total_frames=frames)
+            start = time.perf_counter()
+            run_dir = train_or_resume(cfg)
+            wall = time.perf_counter() - start
+            size = pathway_size(run_dir)
+            done[key] = {"kind": kind, "repeat": repeat, "wall_seconds": wall, "fps_with_startup": frames / wall,
+                         "modules": size["modules"], "flops": size["flops"]}
+            save_results(folder, done)
+            print(f"{kind} run {repeat}: {wall:.0f} s, {frames / wall:,.0f} frames/s with start-up, "
+                  f"{size['modules']} modules on its pathway")
+    mine = [v for k, v in done.items() if f"__{tag}__r" in k]
+    walls = {kind: np.array([v["wall_seconds"] for v in mine if v["kind"] == kind]) for kind in ("pathnet", "gumbel")}
+    rows = "\n".join(f"| {v['kind']} | {v['repeat']} | {v['wall_seconds']:.0f} | {v['fps_with_startup']:,.0f} | "
+                      f"{v['modules']} | {v['flops'] / 1e6:.2f} |" for v in sorted(mine, key=lambda v: (v['repeat'], v['kind'])))
+    ratio = walls["gumbel"].mean() / walls["pathnet"].mean()
+    body = f"""## PathNet evolution against the Gumbel search: wall time ({args.name})
+
+Measured {dt.date.today().isoformat()} on {machine()}. Command: `pathzero bench search-cost {root} --pair "{source}" "{target}"
+--seed {args.seed} --repeats {args.repeats} --workers {args.workers}{'' if args.frames is None else f' --frames {frames}'}`.
+The matrix's PathNet and Gumbel transfer runs for {source} -> {target}, seed {args.seed}, trained again one after the
+other on this machine ({frames:,} frames each, {args.workers} workers, the matrix's settings, the same frozen source
+run), so that both are timed under the same load. Wall time includes start-up.
+
+| method | repeat | wall seconds | frames/s with start-up | modules on the final pathway | MFLOPs per observation |
+|---|---:|---:|---:|---:|---:|
+{rows}
+
+Gumbel's wall time is **{ratio:.2f}x** PathNet's (mean over {len(walls['gumbel'])} and {len(walls['pathnet'])} run(s)). The search
+runs every module of a layer, weighted by its relaxed choice, in every forward and backward pass (M = {matrix.cfg.base.modules}
+modules per layer), where a PathNet pathway runs at most N = {matrix.cfg.base.active}; the pathway it settles on is the cheaper one to play.
+"""
+    write_section(Path(args.doc), f"search-cost-{args.name}", body, note=args.note)
     print(body)
     return 0
 
@@ -238,4 +378,16 @@ def add_parsers(sub) -> dict:
     tr.add_argument("--flags", default="", help="the run options given to pathzero transfer, to quote in the command")
     tr.add_argument("--note", default="", help="a remark to add under the numbers")
     tr.add_argument("--doc", default=DEFAULT_DOC, help="markdown file to update (default: docs/BENCHMARKS.md)")
-    return {"digits": digits, "transfer": transfer}
+    sc = sub.add_parser("search-cost", help="wall time of PathNet's evolution against the Gumbel search on one cell "
+                                            "of a transfer matrix, both trained again here, one after the other")
+    sc.add_argument("matrix", metavar="MATRIX_DIR", help="the --logdir of a pathzero transfer with pathnet and gumbel")
+    sc.add_argument("--pair", nargs=2, metavar=("SOURCE", "TARGET"), default=None,
+                    help="the cell's source and target games (default: the matrix's first pair)")
+    sc.add_argument("--seed", type=int, default=1, help="the cell's seed, whose source run is reused (default: 1)")
+    sc.add_argument("--repeats", type=int, default=1, help="runs of each method, alternating (default: 1)")
+    sc.add_argument("--workers", type=int, default=2, help="A3C workers of each run (default: 2)")
+    sc.add_argument("--frames", type=int, default=None, help="frames of each run (default: the matrix's)")
+    sc.add_argument("--name", default="minatar", help="section name (default: minatar)")
+    sc.add_argument("--note", default="", help="a remark to add under the numbers")
+    sc.add_argument("--doc", default=DEFAULT_DOC, help="markdown file to update (default: docs/BENCHMARKS.md)")
+    return {"digits": digits, "transfer": transfer, "search-cost": search_cost}

@@ -115,20 +115,45 @@ REQUIRED = {"source", "target", "method", "score", "ci_low", "ci_high", "seeds",
 
 def test_ewc_wpl_and_gumbel_cells_carry_the_same_fields_and_gumbel_its_pathway_size(tmp_path):
     base = replace(TINY, game="MinAtar/Breakout", envs_per_worker=4, hidden=16, channels=4, fisher_samples=64)
-    cfg = TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix"), frames=1500, seeds=1, logdir=str(tmp_path),
+    cfg = TransferConfig(games=("MinAtar/Breakout", "MinAtar/Asterix"), frames=1500, seeds=2, logdir=str(tmp_path),
                          base=base, score_episodes=2, random_episodes=5, bins=5,
                          pairs=(("MinAtar/Breakout", "MinAtar/Asterix"),),
-                         methods=("independent", "ewc", "wpl", "gumbel"))
+                         methods=("independent", "ewc", "wpl", "pathnet", "gumbel"))
     data = TransferMatrix(cfg).run(progress=False)
     cells = {c["method"]: c for c in data["cells"]}
-    assert set(cells) == {"ewc", "wpl", "gumbel"} and all(REQUIRED <= set(c) for c in cells.values())
+    assert set(cells) == {"ewc", "wpl", "pathnet", "gumbel"} and all(REQUIRED <= set(c) for c in cells.values())
     for method in ("ewc", "wpl"):  # fine-tuning variants: the source's weights train on, so forgetting is measured
         assert cells[method]["source_identical"] is False and cells[method]["forgetting_raw"] is not None
     gumbel = cells["gumbel"]
     assert gumbel["source_identical"] is True and gumbel["forgetting_raw"] == 0.0  # the source pathway is frozen
     assert gumbel["pathway_modules"] >= 1 and gumbel["pathway_flops"] > 0 and gumbel["pathway_params"] > 0
+    assert gumbel["wall_seconds"] > 0 and gumbel["fps"] > 0
     runs = {c.kind for c in plan(cfg)}
-    assert runs == {"random", "fixed", "evolved", "ewc", "wpl", "gumbel"}
+    assert runs == {"random", "fixed", "evolved", "ewc", "wpl", "pathnet", "gumbel"}
+    # what each method's runs cost: means over its runs, and Gumbel's FLOPs and time paired with PathNet's runs
+    costs = data["costs"]
+    assert set(costs) == {"independent", "ewc", "wpl", "pathnet", "gumbel"} and costs["gumbel"]["runs"] == 2
+    flops = [json.loads(Cell(m, "MinAtar/Asterix", s, "MinAtar/Breakout").path(tmp_path).read_text())["pathway"]["flops"]
+             for m in ("gumbel", "pathnet") for s in (1, 2)]
+    assert costs["gumbel"]["pathway_flops"]["value"] == pytest.approx(np.mean(flops[:2]))
+    assert costs["gumbel"]["pathway_flops_vs_pathnet"]["value"] == pytest.approx(sum(flops[:2]) / sum(flops[2:]))
+    assert costs["pathnet"]["wall_seconds_vs_pathnet"]["value"] == pytest.approx(1.0)
+    doc = tmp_path / "docs" / "BENCHMARKS.md"
+    doc.parent.mkdir()
+    written = pathzero("bench", "transfer", tmp_path, "--name", "tiny", "--doc", doc)
+    assert written.returncode == 0, written.stderr
+    text = doc.read_text()
+    assert "| gumbel | 2 |" in text and "FLOPs / PathNet's" in text and "Gumbel's pathways use" in text
+    # the same-run timing of the two searches: both trained again here, resumable, then a section
+    timed = pathzero("bench", "search-cost", tmp_path, "--frames", 1000, "--name", "tiny", "--doc", doc)
+    assert timed.returncode == 0, timed.stderr
+    results = json.loads((tmp_path / "runs" / "timing" / "results.json").read_text())
+    assert {v["kind"] for v in results.values()} == {"pathnet", "gumbel"} and all(v["wall_seconds"] > 0 for v in results.values())
+    assert "<!-- bench:search-cost-tiny -->" in doc.read_text() and "x** PathNet's" in doc.read_text()
+    again = pathzero("bench", "search-cost", tmp_path, "--frames", 1000, "--name", "tiny", "--doc", doc)
+    assert again.returncode == 0 and json.loads((tmp_path / "runs" / "timing" / "results.json").read_text()) == results
+    bad = pathzero("bench", "search-cost", tmp_path, "--pair", "MinAtar/Asterix", "MinAtar/Breakout", "--doc", doc)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "not a pair" in bad.stderr
 
 
 def test_transfer_matrix_end_to_end_with_seeds_diagonal_and_resume(tmp_path):
