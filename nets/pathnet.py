@@ -125,7 +125,7 @@ class TaskHeads(nn.Module):
             self.classifier = nn.Linear(cfg.hidden, n_outputs)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.stem(to_float(x))
+        return self.stem(to_float(x)) if self.vector else self.stem(x)  # a ConvStem converts (and scales) images itself
 
 
 class PathNet(nn.Module):

@@ -87,3 +87,29 @@ def test_heads_start_orthogonal_with_small_logits_and_the_value_init_chosen():
     torch.testing.assert_close(hidden @ hidden.T, 2.0 * torch.eye(32), atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="value_init must be one of"):
         NetConfig(value_init="zeros")
+
+
+def test_uint8_pixels_are_scaled_to_0_1_in_fp32_and_under_bf16_autocast():
+    """The stem folds 1/255 into its first conv's weights: pixels as uint8 and the same pixels as floats
+    in [0, 1] give the same outputs (and the PathNet stem the same), and their gradients agree."""
+    from pathzero.nets.pathnet import GridConfig, PathNet
+
+    torch.manual_seed(0)
+    net = DualNet((4, 84, 84), 6, NetConfig(hidden=64))
+    pixels = torch.randint(0, 256, (5, 4, 84, 84), dtype=torch.uint8)
+    scaled = pixels.float() / 255
+    a, b = net(pixels), net(scaled)
+    assert torch.allclose(a.logits, b.logits, atol=1e-5) and torch.allclose(a.value, b.value, atol=1e-5)
+    a.value.sum().backward()
+    grad_pixels = net.trunk.stem.layers[0].weight.grad.clone()
+    net.zero_grad()
+    b.value.sum().backward()
+    assert torch.allclose(grad_pixels, net.trunk.stem.layers[0].weight.grad, rtol=1e-4, atol=1e-6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        c = net(pixels)
+    assert c.value.dtype == torch.bfloat16
+    assert torch.allclose(c.value.float(), b.value, atol=0.05 * float(b.value.abs().max()) + 1e-3)
+    grid = PathNet("conv", GridConfig(channels=4, hidden=16))
+    grid.add_task("t", (4, 84, 84), 6)
+    assert torch.allclose(grid.heads["t"].embed(pixels), grid.heads["t"].embed(scaled), atol=1e-5)
+    assert not torch.equal(grid.heads["t"].embed(pixels), grid.heads["t"].embed(pixels.float()))  # not unscaled
