@@ -148,7 +148,7 @@ def cost_table(costs: dict) -> str:
             f"{_fmt(c.get('pathway_flops_vs_pathnet'))} | {_fmt(c.get('wall_seconds_vs_pathnet'))} |"
             for method, c in costs.items()]
     head = ("| method | runs | modules on the final pathway | MFLOPs per observation | parameters (thousands) | "
-            "wall seconds per run | frames/s | FLOPs / PathNet's | wall time / PathNet's |\n"
+            "wall seconds per run | frames/s after start-up | FLOPs / PathNet's | wall time / PathNet's |\n"
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     return head + "\n" + "\n".join(rows)
 
