@@ -198,10 +198,10 @@ def train_or_resume(cfg: PathNetConfig) -> Path:
     return trainer(cfg)
 
 
-def pathway_size(run_dir: Path) -> dict:
+def pathway_size(run_dir: Path, loaded: tuple | None = None) -> dict:
     """The pathway a run ends with (its task's best): distinct modules, and their FLOPs and parameters
-    per observation."""
-    ckpt, net = load_pathnet_checkpoint(run_dir)
+    per observation. `loaded`: the run's (checkpoint, network), if already loaded."""
+    ckpt, net = loaded or load_pathnet_checkpoint(run_dir)
     task = ckpt["task"]
     modules = len(pathway_modules(net.best[task]))
     return {"modules": modules, "flops": modules * net.module_flops(net.tasks[task]["obs_shape"]),
@@ -271,6 +271,7 @@ class TransferMatrix:
     def __init__(self, cfg: TransferConfig) -> None:
         self.cfg = cfg
         self.root = Path(cfg.logdir)
+        self._facts: dict[Path, dict | None] = {}  # run folder -> what its checkpoint says (see _checkpoint_facts)
 
     # -- the settings file: a rerun must ask for runs trained the same way ------------------------
     def _settings(self) -> dict:
@@ -444,26 +445,26 @@ class TransferMatrix:
     def _run_costs(self, runs: list[dict]) -> dict[str, list[float] | None]:
         """Per run of `runs`: its pathway's modules, FLOPs and parameters, its wall seconds and frames/s
         (each None unless every run has it)."""
-        sizes = [r.get("pathway") or self._pathway_size(r) for r in runs]  # cells of older versions lack it
-        times = [(r["wall_seconds"], r["fps"]) if "wall_seconds" in r else self._run_time(r) for r in runs]
+        facts = [r if "pathway" in r and "wall_seconds" in r else self._checkpoint_facts(r) for r in runs]
         out: dict[str, list[float] | None] = {}
         for key in ("modules", "flops", "params"):
-            out[f"pathway_{key}"] = [float(size[key]) for size in sizes] if all(sizes) else None
-        out["wall_seconds"] = [float(t[0]) for t in times] if all(times) else None
-        out["fps"] = [float(t[1]) for t in times] if all(times) else None
+            out[f"pathway_{key}"] = [float(f["pathway"][key]) for f in facts] if all(facts) else None
+        for key in ("wall_seconds", "fps"):
+            out[key] = [float(f[key]) for f in facts] if all(facts) else None
         return out
 
-    def _pathway_size(self, result: dict) -> dict | None:
+    def _checkpoint_facts(self, result: dict) -> dict | None:
+        """A run's pathway size, wall seconds and frames/s read from its checkpoint (once per run), for
+        cells of versions that did not store them; None when the run folder is gone (a fresh clone)."""
         run_dir = self._run_dir(result)
-        return pathway_size(run_dir) if (run_dir / CHECKPOINT_NAME).is_file() else None
-
-    def _run_time(self, result: dict) -> tuple[float, float] | None:
-        """(wall seconds, frames/s) of a run from its checkpoint, for cells of versions that did not store them."""
-        run_dir = self._run_dir(result)
-        if not (run_dir / CHECKPOINT_NAME).is_file():
-            return None
-        state = load_pathnet_checkpoint(run_dir)[0]["state"]
-        return float(state["wall_seconds"]), float(state["fps"])
+        if run_dir not in self._facts:
+            facts = None
+            if (run_dir / CHECKPOINT_NAME).is_file():
+                ckpt, net = load_pathnet_checkpoint(run_dir)
+                facts = {"pathway": pathway_size(run_dir, (ckpt, net)), "wall_seconds": float(ckpt["state"]["wall_seconds"]),
+                         "fps": float(ckpt["state"]["fps"])}
+            self._facts[run_dir] = facts
+        return self._facts[run_dir]
 
     def costs(self) -> dict[str, dict]:
         """Per method: the pathways its runs end with (modules, FLOPs and parameters per observation)

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 from typing import NamedTuple, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from pathzero.nets.blocks import NORMS, ResidualBlock, ResidualMLPBlock, _norm2d
@@ -103,9 +102,8 @@ class ConvStem(nn.Module):
         # under bfloat16 autocast the pixels go straight to bfloat16 (exact for 0..255): a third of
         # the cost of a small batch's forward pass was turning uint8 pixels into scaled float32.
         first = self.layers[0]
-        pixels = x.to(torch.bfloat16 if autocast_bf16() else torch.float32)
-        h = F.conv2d(pixels, first.weight / 255.0, first.bias, first.stride, first.padding)
-        return self.layers[1:](h)
+        pixels = x.to(torch.bfloat16 if x.device.type == "cpu" and autocast_bf16() else torch.float32)
+        return self.layers[1:](first._conv_forward(pixels, first.weight / 255.0, first.bias))
 
 
 def autocast_bf16() -> bool:

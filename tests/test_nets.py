@@ -109,6 +109,9 @@ def test_uint8_pixels_are_scaled_to_0_1_in_fp32_and_under_bf16_autocast():
         c = net(pixels)
     assert c.value.dtype == torch.bfloat16
     assert torch.allclose(c.value.float(), b.value, atol=0.05 * float(b.value.abs().max()) + 1e-3)
+    planes = DualNet((4, 10, 10), 6, NetConfig(channels=8, hidden=32, norm="batch"))  # padded stem, no bias
+    small = torch.randint(0, 256, (5, 4, 10, 10), dtype=torch.uint8)
+    assert torch.allclose(planes(small).logits, planes(small.float() / 255).logits, atol=1e-5)
     grid = PathNet("conv", GridConfig(channels=4, hidden=16))
     grid.add_task("t", (4, 84, 84), 6)
     assert torch.allclose(grid.heads["t"].embed(pixels), grid.heads["t"].embed(scaled), atol=1e-5)
