@@ -5,7 +5,8 @@ sequence `cycles` times. Each phase is a PathNet run that starts from the previo
 
 - `finetune`: one fixed pathway; every weight trains on (earlier tasks keep their own heads);
 - `ewc`, `wpl`: fine-tuning with a quadratic anchor on the earlier tasks' weights, their importance
-  adding up along the sequence (agents/forgetting.py);
+  adding up along the sequence (agents/forgetting.py); `ewc@LAMBDA` and `wpl@ALPHA` are the same with
+  that strength, so several strengths share one sequence's references;
 - `pathnet`: each game's best pathway is frozen after its phase, the next game evolves a new one.
 
 A game met again in a later cycle trains its own task again (fine-tuning variants); PathNet's tasks are
@@ -44,6 +45,28 @@ from pathzero.envs import UsageError, resolve_game
 
 METHODS = ("finetune", "ewc", "wpl", "pathnet")
 REFERENCE = "single"  # the single-task learner's cells
+STRENGTH = {"ewc": "ewc_lambda", "wpl": "wpl_alpha"}  # what `ewc@X` and `wpl@X` set to X
+
+
+def method_kind(method: str) -> tuple[str, float | None]:
+    """A method's kind and its penalty strength: `ewc` -> (ewc, None: the runs' --ewc-lambda), `ewc@1000`
+    -> (ewc, 1000), so that one sequence can compare several strengths against the same references."""
+    kind, _, strength = method.partition("@")
+    if kind not in METHODS:
+        raise UsageError(f"unknown method {method!r}; choose from {', '.join(METHODS)}, or ewc@LAMBDA / wpl@ALPHA")
+    if not strength:
+        if "@" in method:
+            raise UsageError(f"method {method!r} lacks its strength: e.g. {kind}@1000")
+        return kind, None
+    if kind not in STRENGTH:
+        raise UsageError(f"only ewc and wpl take a strength (ewc@LAMBDA, wpl@ALPHA), got {method!r}")
+    try:
+        value = float(strength)
+    except ValueError:
+        raise UsageError(f"the strength of {method!r} must be a number, e.g. {kind}@1000") from None
+    if not value >= 0:
+        raise UsageError(f"the strength of {method!r} must be >= 0")
+    return kind, value
 
 
 @dataclass(frozen=True)
@@ -63,9 +86,10 @@ class ContinualConfig:
     base: PathNetConfig = field(default_factory=lambda: PathNetConfig(game="MinAtar/Breakout"))
 
     def __post_init__(self) -> None:
-        unknown = [m for m in self.methods if m not in METHODS]
-        if unknown:
-            raise UsageError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+        for method in self.methods:
+            method_kind(method)  # a one-line error for an unknown method or a bad strength
+        if len(set(self.methods)) != len(self.methods):
+            raise UsageError(f"--methods lists a method twice: {list(self.methods)}")
         if not self.methods:
             raise UsageError(f"give at least one method of {', '.join(METHODS)}")
         if len(self.games) < 2 or len(set(self.games)) != len(self.games):
@@ -136,13 +160,16 @@ class Continual:
                 revisit: bool) -> PathNetConfig:
         key = _key(method, seed, phase, game)
         base = self.cfg.base
+        kind, strength = method_kind(method) if method != REFERENCE else (REFERENCE, None)
         values = {**asdict(base), "game": game, "total_frames": self.cfg.frames, "seed": base.seed * 1000 + seed,
-                  "logdir": str(self.root / "runs" / key), "evolve": method == "pathnet", "transfer_from": source,
-                  "freeze_source": method == "pathnet" and source is not None, "progress": False,
+                  "logdir": str(self.root / "runs" / key), "evolve": kind == "pathnet", "transfer_from": source,
+                  "freeze_source": kind == "pathnet" and source is not None, "progress": False,
                   "replay_episodes": 0, "eval_every": self.cfg.eval_every,
                   "evaluation_episodes": self.cfg.evaluation_episodes, "eval_tasks": True,
-                  "penalty": method if method in ("ewc", "wpl") and source is not None else "none",
+                  "penalty": kind if kind in STRENGTH and source is not None else "none",
                   "revisit": revisit}
+        if strength is not None:
+            values[STRENGTH[kind]] = strength
         return PathNetConfig(**{f.name: values[f.name] for f in fields(PathNetConfig)})
 
     def _train(self, cfg: PathNetConfig) -> Path:
@@ -159,7 +186,7 @@ class Continual:
         previous = self._phase(method, seed, phase - 1) if phase else None
         source = None if previous is None else previous["last_run"]
         seen = phase >= len(self.cfg.games)  # a later cycle: the game has a task already
-        if method == "pathnet" and seen:  # a frozen task: nothing to train, only evaluated
+        if method_kind(method)[0] == "pathnet" and seen:  # a frozen task: nothing to train, only evaluated
             result = {"method": method, "seed": seed, "phase": phase, "game": game, "trained": False,
                       "last_run": source, "run_dir": None}
             return self._store(key, result)
@@ -337,7 +364,8 @@ class Continual:
 
 
 def summary_table(data: dict) -> str:
-    lines = [f"{'method':<10} {'performance':>26} {'forgetting':>26} {'forward transfer':>26}"]
+    width = max(10, *(len(m) for m in data["summary"]))
+    lines = [f"{'method':<{width}} {'performance':>26} {'forgetting':>26} {'forward transfer':>26}"]
 
     def text(est: dict) -> str:
         if est["value"] is None:
@@ -347,6 +375,6 @@ def summary_table(data: dict) -> str:
         return f"{est['value']:+.3f} [{est['ci_low']:+.3f}, {est['ci_high']:+.3f}]"
 
     for method, entry in data["summary"].items():
-        lines.append(f"{method:<10} {text(entry['performance']):>26} {text(entry['forgetting']):>26} "
+        lines.append(f"{method:<{width}} {text(entry['performance']):>26} {text(entry['forgetting']):>26} "
                      f"{text(entry['forward_transfer']):>26}")
     return "\n".join(lines + data["notes"])

@@ -32,10 +32,12 @@ def _fmt(est: dict) -> str:
 def goal_lines(summary: dict) -> list[str]:
     from pathzero.agents.common.stats import normalised_ratio
 
+    from pathzero.agents.continual import method_kind
+
     lines = []
     base = summary.get("finetune")
-    for method in ("ewc", "wpl"):
-        if base is None or method not in summary:
+    for method in summary:
+        if base is None or method_kind(method)[0] not in ("ewc", "wpl"):
             continue
         mine, theirs = np.array(summary[method]["forgetting"]["seeds"]), np.array(base["forgetting"]["seeds"])
         if theirs.mean() <= 0:

@@ -37,8 +37,9 @@ def build_parser(prog: str = "pathzero continual") -> ArgumentParser:
                         help="times the sequence is trained (default: %(default)s)")
     parser.add_argument("--frames", type=int, default=defaults["frames"].default,
                         help="frames of every phase, one game once (default: %(default)s)")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS,
-                        help="methods to compare (default: all)")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), metavar="METHOD",
+                        help=f"methods to compare: {', '.join(METHODS)}, or ewc@LAMBDA / wpl@ALPHA for a penalty of "
+                             "that strength, several of which can share one --logdir (default: all four)")
     parser.add_argument("--seeds", type=int, default=defaults["seeds"].default, help="seeds (default: %(default)s)")
     parser.add_argument("--eval-every", type=int, default=defaults["eval_every"].default,
                         help="frames between evaluations of every task (default: %(default)s)")

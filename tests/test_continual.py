@@ -70,7 +70,8 @@ def test_bad_sequences_are_refused_in_one_line(tmp_path):
         _cfg(tmp_path, games=("MinAtar/Breakout",))
     with pytest.raises(UsageError, match="longer than a phase"):
         _cfg(tmp_path, eval_every=5000)
-    for args in (["--methods", "magic"], ["--cycles", "0"], ["--games", "MinAtar/Breakout", "NoSuchGame"]):
+    for args in (["--methods", "magic"], ["--cycles", "0"], ["--games", "MinAtar/Breakout", "NoSuchGame"],
+                 ["--methods", "ewc@-1"], ["--methods", "pathnet@3"], ["--methods", "wpl@"], ["--methods", "ewc@lots"]):
         result = subprocess.run([sys.executable, "-m", "pathzero", "continual", *args, "--logdir", str(tmp_path)],
                                 capture_output=True, text=True)
         assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
@@ -88,3 +89,21 @@ def test_a_sequence_started_by_an_older_pathzero_resumes(tmp_path):
     Continual(cfg)._check_settings()
     with pytest.raises(UsageError, match="other settings"):
         Continual(_cfg(tmp_path, base=BASE.__class__(**{**BASE.__dict__, "hidden": 32})))._check_settings()
+
+
+def test_penalty_strengths_are_methods_of_their_own_sharing_the_references(tmp_path):
+    """ewc@LAMBDA and wpl@ALPHA: their own phases with that strength (only where a phase has a source),
+    beside the plain methods, against the same random and single-task references."""
+    sequence = Continual(_cfg(tmp_path, methods=("finetune", "ewc", "ewc@100", "wpl@7.5")))
+    keys = [job.key for job in sequence.jobs()]
+    assert sum(k.startswith("single__") for k in keys) == 2 * len(GAMES)  # one set of references
+    assert {"ewc@100__1__0", "ewc@100__2__3", "wpl@7.5__1__1"} <= set(keys)
+    first = sequence._config("ewc@100", 1, 0, GAMES[0], None, False)
+    later = sequence._config("ewc@100", 1, 1, GAMES[1], "runs/x", False)
+    plain = sequence._config("ewc", 1, 1, GAMES[1], "runs/x", False)
+    wpl = sequence._config("wpl@7.5", 1, 1, GAMES[1], "runs/x", False)
+    assert first.penalty == "none" and later.penalty == "ewc" and later.ewc_lambda == 100.0
+    assert plain.ewc_lambda == BASE.ewc_lambda and wpl.penalty == "wpl" and wpl.wpl_alpha == 7.5
+    assert later.logdir.endswith("ewc@100__1__1") and not later.evolve
+    with pytest.raises(UsageError, match="twice"):
+        _cfg(tmp_path, methods=("ewc@100", "ewc@100"))
