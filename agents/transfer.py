@@ -480,6 +480,8 @@ class TransferMatrix:
             per_run[method] = self._run_costs(runs)  # the same (pair, seed) order for every transfer method
             out[method] = {"runs": len(runs), **{key: None if values is None else _estimate(mean_interval(np.array(values)))
                                                  for key, values in per_run[method].items()}}
+            walls = per_run[method]["wall_seconds"]  # a run paused or slowed by other work pulls the mean, not the median
+            out[method]["wall_seconds_median"] = None if walls is None else float(np.median(walls))
         for method in self.cfg.transfers if "pathnet" in self.cfg.transfers else ():
             # paired by pair and seed: each run against PathNet's run on the same pair, from the same source run
             for key in ("pathway_flops", "wall_seconds"):

@@ -174,9 +174,12 @@ def gumbel_goal_lines(summary: dict, costs: dict) -> list[str]:
                      f"{' (interval too)' if met and sure else ''}.")
     wall = costs["gumbel"].get("wall_seconds_vs_pathnet")
     if wall:
+        medians = [costs[m].get("wall_seconds_median") for m in ("gumbel", "pathnet")]
+        median = "" if None in medians else f"; medians {medians[0]:.0f} s and {medians[1]:.0f} s"
         lines.append(f"- Wall time per run: Gumbel {_scaled(costs['gumbel']['wall_seconds'], 1, '.0f')} s, PathNet "
-                     f"{_scaled(costs['pathnet']['wall_seconds'], 1, '.0f')} s, ratio {_fmt(wall)} (as the matrix's runs "
-                     "were made: compare only runs made on one machine under one load).")
+                     f"{_scaled(costs['pathnet']['wall_seconds'], 1, '.0f')} s, ratio {_fmt(wall)}{median} (as the "
+                     "matrix's runs were made, across sessions and loads; `pathzero bench search-cost` times both under "
+                     "one load).")
     return lines
 
 

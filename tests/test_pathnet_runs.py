@@ -186,6 +186,7 @@ def test_costs_pair_each_run_with_pathnets_on_the_same_pair_and_seed(tmp_path):
     swapped = normalised_ratio(np.array(flops["gumbel"]), np.array(flops["pathnet"][::-1]), 0.0)[0]
     assert (swapped.low, swapped.high) != pytest.approx((paired.low, paired.high))
     assert costs["gumbel"]["wall_seconds_vs_pathnet"]["value"] == pytest.approx(75 / 33)
+    assert costs["gumbel"]["wall_seconds_median"] == 25.0 and costs["independent"]["wall_seconds_median"] is None
 
 
 def test_transfer_matrix_end_to_end_with_seeds_diagonal_and_resume(tmp_path):
