@@ -39,6 +39,7 @@ import numpy as np
 
 from pathzero.agents.common.backend import Job, run_jobs
 from pathzero.agents.common.evaluation import read_task_evals
+from pathzero.agents.common.runlog import file_name
 from pathzero.agents.common.stats import mean_interval
 from pathzero.agents.pathnet import PathNetConfig
 from pathzero.envs import UsageError, resolve_game
@@ -112,7 +113,7 @@ class ContinualConfig:
 
 
 def _key(method: str, seed: int, phase: int | None, game: str | None = None) -> str:
-    where = f"{phase}" if phase is not None else str(game).replace("/", "-")
+    where = f"{phase}" if phase is not None else file_name(str(game))
     return f"{method}__{seed}__{where}"
 
 

@@ -53,7 +53,7 @@ import torch
 from torch import nn
 from pathzero.agents.common.backend import Job, check_backend, run_jobs
 from pathzero.agents.common.checkpoint import CHECKPOINT_NAME
-from pathzero.agents.common.runlog import read_episodes
+from pathzero.agents.common.runlog import file_name, read_episodes
 from pathzero.agents.common.runner import game_shapes
 from pathzero.agents.common.stats import Estimate, mean_interval, normalised_ratio, stratified
 from pathzero.agents.gumbel import GumbelConfig, train_gumbel
@@ -151,7 +151,7 @@ class Cell:
     @property
     def key(self) -> str:
         pair = self.target if self.source is None else f"{self.source}->{self.target}"
-        return f"{self.kind}__{pair}__{self.seed}".replace("/", "-").replace(">", "")
+        return file_name(f"{self.kind}__{pair}__{self.seed}")
 
     def path(self, root: Path) -> Path:
         return root / "cells" / f"{self.key}.json"
@@ -574,7 +574,7 @@ class TransferMatrix:
                 runs = self._seeds(run_cell(method, source, target, 1))
                 curves[method] = [(x, np.array(r["curve"], dtype=float)) for r in runs]
             fig = learning_curves(curves, f"{source} -> {target}", baseline=("random", self.random_floor(target)["mean"]))
-            name = f"{source}__{target}".replace("/", "-")
+            name = file_name(f"{source}__{target}")
             fig.savefig(curves_dir / f"{name}.png", dpi=110)
             plt.close(fig)
         return matrix

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pathzero.agents.common.runlog import file_name
+
 DEFAULT_DOC = "docs/BENCHMARKS.md"
 DEFAULT_LOGDIR = "docs/bench-runs/learning"
 
@@ -91,7 +93,7 @@ class PlannedRun:
         return self.game.split("/")[-1]
 
     def folder(self, root: Path) -> Path:
-        slug = self.game.replace("/", "-")
+        slug = file_name(self.game)
         return root / self.suite / f"{slug}__{'long__' if self.long else ''}seed-{self.seed}"
 
 

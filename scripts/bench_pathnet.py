@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pathzero.agents.common.runlog import file_name
+
 DEFAULT_DOC = "docs/BENCHMARKS.md"
 
 
@@ -323,7 +325,7 @@ def search_cost(args) -> int:
         raise UsageError(f"{root} lacks the source run {source_cell.key} (its cell or its run folder); run "
                          "pathzero transfer on it first")
     folder = root / "runs" / "timing"
-    tag = f"{source}->{target}__seed{args.seed}__{frames}__w{args.workers}".replace("/", "-").replace(">", "")
+    tag = file_name(f"{source}->{target}__seed{args.seed}__{frames}__w{args.workers}")
     done = read_results(folder) or {}
     for repeat in range(1, args.repeats + 1):
         for kind in ("pathnet", "gumbel") if repeat % 2 else ("gumbel", "pathnet"):

@@ -14,6 +14,11 @@ from pathzero.envs.errors import UsageError
 EPISODE_FIELDS = ("frames", "wall_seconds", "return", "length", "worker")
 
 
+def file_name(text: str) -> str:
+    """`text` as one path component: `/` becomes `-` and `>` is dropped (`MinAtar/Breakout->X` -> `MinAtar-Breakout-X`)."""
+    return text.replace("/", "-").replace(">", "")
+
+
 def new_run_dir(logdir: str | Path, game: str, agent: str, seed: int) -> Path:
     """`logdir/<game>__<agent>__<seed>__<time>`, created; a clash gets a numeric suffix."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
