@@ -85,7 +85,7 @@ bench-continual-minatar: $(VENV)/.installed
 bench-gumbel-minatar: $(VENV)/.installed
 	$(VENV)/bin/$(subst pathnet_scratch finetune pathnet,pathnet_scratch finetune pathnet gumbel,$(MINATAR_MATRIX))
 	$(VENV)/bin/pathzero bench transfer docs/matrices/minatar --name minatar --flags "--workers 2 --hidden 128"
-	$(VENV)/bin/pathzero bench search-cost docs/matrices/minatar --workers 2 --name minatar
+	$(VENV)/bin/pathzero bench search-cost docs/matrices/minatar --workers 2 --repeats 2 --name minatar
 bench-penalty: $(VENV)/.installed
 	$(VENV)/bin/pathzero bench penalty --game MinAtar/Breakout --frames 300000 --workers 2
 

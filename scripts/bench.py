@@ -184,16 +184,22 @@ def save_results(folder: Path, data: dict, name: str = "results.json") -> dict:
     return data
 
 
+NOTE_MARK = "<!-- note (kept when the bench reruns without --note) -->"
+
+
 def write_section(doc: Path, name: str, body: str, note: str = "") -> None:
-    """Replaces (or appends) the section between <!-- bench:NAME --> markers; a `note` (the
-    benches' --note) goes under the numbers."""
-    if note.strip():
-        body = body.rstrip() + "\n\n" + note.strip() + "\n"
+    """Replaces (or appends) the section between <!-- bench:NAME --> markers. A `note` (the benches'
+    --note: what the numbers mean) goes under the numbers; a rerun without one keeps the section's note."""
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     text = doc.read_text() if doc.exists() else "# Benchmarks\n\nWritten by `pathzero bench`; rerun it to refresh.\n"
+    pattern = re.compile(re.escape(start) + "(.*?)" + re.escape(end), re.S)
+    found = pattern.search(text)
+    if not note.strip() and found and NOTE_MARK in found.group(1):
+        note = found.group(1).split(NOTE_MARK, 1)[1]
+    if note.strip():
+        body = body.rstrip() + "\n\n" + NOTE_MARK + "\n" + note.strip() + "\n"
     block = f"{start}\n{body.strip()}\n{end}"
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    text = pattern.sub(lambda _: block, text) if found else text.rstrip() + "\n\n" + block + "\n"
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(text)
 

@@ -186,7 +186,7 @@ def gumbel_goal_lines(summary: dict, costs: dict) -> list[str]:
 
 
 def transfer(args) -> int:
-    from pathzero.agents.transfer import summary_table
+    from pathzero.agents.transfer import METHODS, summary_table
     from pathzero.envs import UsageError
     from pathzero.scripts.bench import machine, write_section
 
@@ -231,6 +231,7 @@ def transfer(args) -> int:
                     + cost_table(data["costs"]) + "\n")
     command = (f"pathzero transfer --games {' '.join(data['games'])} --frames {data['frames']} --seeds {data['seeds']} "
                f"--logdir {root}" + ("" if data.get("diagonal", True) else " --no-diagonal")
+               + ("" if tuple(settings["methods"]) == METHODS else f" --methods {' '.join(settings['methods'])}")
                + (f" {args.flags}" if args.flags else ""))
     body = f"""## PathNet: transfer matrix ({name})
 

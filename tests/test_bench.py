@@ -170,3 +170,18 @@ def test_atari5_estimate_of_the_median_human_normalised_score():
     assert atari5_median_estimate(better) > atari5_median_estimate(human)
     with pytest.raises(ValueError, match="Qbert"):
         atari5_median_estimate({g: s for g, s in human.items() if g != "Qbert"})
+
+
+def test_a_rerun_without_a_note_keeps_the_sections_note(tmp_path):
+    from pathzero.scripts.bench import write_section
+
+    doc = tmp_path / "B.md"
+    write_section(doc, "x", "## X\n\nnumbers 1", note="what 1 means")
+    write_section(doc, "other", "## Other\n\n2")
+    write_section(doc, "x", "## X\n\nnumbers 3")  # a rerun: new numbers, no --note
+    text = doc.read_text()
+    assert "numbers 3" in text and "numbers 1" not in text and text.count("what 1 means") == 1
+    assert text.index("what 1 means") < text.index("<!-- /bench:x -->") < text.index("## Other")
+    write_section(doc, "x", "## X\n\nnumbers 4", note="a new reading")  # a new --note replaces it
+    text = doc.read_text()
+    assert "a new reading" in text and "what 1 means" not in text and "## Other\n\n2" in text

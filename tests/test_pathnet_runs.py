@@ -143,6 +143,7 @@ def test_ewc_wpl_and_gumbel_cells_carry_the_same_fields_and_gumbel_its_pathway_s
     assert written.returncode == 0, written.stderr
     text = doc.read_text()
     assert "| gumbel | 2 |" in text and "FLOPs / PathNet's" in text and "Gumbel's pathways use" in text
+    assert "--methods independent ewc wpl pathnet gumbel" in text  # the command reruns these methods, not the default
     # the same-run timing of the two searches: both trained again here, resumable, then a section
     timed = pathzero("bench", "search-cost", tmp_path, "--frames", 1000, "--name", "tiny", "--doc", doc)
     assert timed.returncode == 0, timed.stderr
