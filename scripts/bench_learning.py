@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from pathzero.agents.common.runlog import file_name
+from pathzero.agents.common.stats import Estimate
 
 DEFAULT_DOC = "docs/BENCHMARKS.md"
 DEFAULT_LOGDIR = "docs/bench-runs/learning"
@@ -176,9 +177,28 @@ def _interval(values):
     return mean_interval(np.asarray(values, dtype=float))
 
 
+def _shown(est: Estimate, digits: int = 1) -> str:
+    """'value [low, high]', or the value alone without an interval."""
+    value = f"{est.value:.{digits}f}"
+    return value if est.low is None else f"{value} [{est.low:.{digits}f}, {est.high:.{digits}f}]"
+
+
 def _estimate(values) -> str:
-    est = _interval(values)
-    return f"{est.value:.1f}" if est.low is None else f"{est.value:.1f} [{est.low:.1f}, {est.high:.1f}]"
+    return _shown(_interval(values))
+
+
+def minatar_aggregate(finals: dict[str, list[float]]) -> tuple[int, Estimate, Estimate] | None:
+    """Final scores over the AC(lambda) baseline's, aggregated over the five games as Agarwal et al.
+    (2021) recommend: (runs per game, IQM, mean), each with a stratified bootstrap interval (a game's
+    seeds resampled within that game). None until every game has a finished run; with unequal seed
+    counts the first seeds that every game has are used."""
+    from pathzero.agents.common.stats import stratified
+
+    runs = min(len(finals.get(g, [])) for g in MINATAR_AC_LAMBDA)
+    if runs == 0:
+        return None
+    scores = np.array([[finals[g][r] / MINATAR_AC_LAMBDA[g] for g in MINATAR_AC_LAMBDA] for r in range(runs)])
+    return runs, stratified(scores), stratified(scores, np.mean)
 
 
 def first_reaching(evals: list, target: float) -> tuple[float, float] | None:
@@ -291,6 +311,17 @@ def report(suite: str, runs: list[PlannedRun], root: Path, doc: Path, command: s
     head += ["hours per run", "frames/s with evaluations"]
     table = "| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n" + "\n".join(rows)
     extra = ""
+    if suite == "minatar":
+        finals = {label.split(" (")[0]: [res["evals"][-1][1] for res in results if res["evals"]]
+                  for label, results in groups.items()}
+        aggregate = minatar_aggregate(finals)
+        if aggregate is None:
+            extra = "\nThe aggregate over the five games needs a finished run of every game.\n"
+        else:
+            runs, iqm_est, mean_est = aggregate
+            extra = (f"\nFinal score over AC(lambda)'s at 5M frames, all five games ({runs} run(s) each): "
+                     f"IQM **{_shown(iqm_est, 2)}**, mean {_shown(mean_est, 2)} (1 = the baseline; stratified "
+                     f"bootstrap over seeds within each game, Agarwal et al. 2021).\n")
     if suite == "atari5":
         scores = {r.short_game: res["evals"][-1][1] for r, res in done.items() if res["evals"]}
         if set(ATARI5_WEIGHTS) <= set(scores):

@@ -172,6 +172,26 @@ def test_atari5_estimate_of_the_median_human_normalised_score():
         atari5_median_estimate({g: s for g, s in human.items() if g != "Qbert"})
 
 
+def test_minatar_aggregate_is_the_iqm_of_scores_over_the_baseline_with_a_stratified_interval():
+    import pytest
+
+    from pathzero.scripts.bench_learning import MINATAR_AC_LAMBDA, minatar_aggregate
+
+    baseline = {g: [v] * 3 for g, v in MINATAR_AC_LAMBDA.items()}
+    runs, iqm, mean = minatar_aggregate(baseline)
+    assert runs == 3 and iqm.value == mean.value == pytest.approx(1.0) and iqm.low == pytest.approx(1.0)
+    assert minatar_aggregate({g: v for g, v in baseline.items() if g != "Freeway"}) is None  # a game missing
+    # Twice the baseline on Breakout only: the mean moves by 1/5, the IQM (a quarter cut at each end of 15) less
+    doubled = dict(baseline, Breakout=[2 * MINATAR_AC_LAMBDA["Breakout"]] * 3)
+    _, iqm, mean = minatar_aggregate(doubled)
+    assert mean.value == pytest.approx(1.2) and 1.0 <= iqm.value < mean.value
+    # Unequal seed counts: the first seeds every game has; seeds that differ give an interval around the value
+    spread = {g: [v * 0.5, v * 1.5, v] for g, v in MINATAR_AC_LAMBDA.items()}
+    spread["Asterix"] = spread["Asterix"][:2]
+    runs, iqm, _ = minatar_aggregate(spread)
+    assert runs == 2 and iqm.low < iqm.value < iqm.high
+
+
 def test_a_rerun_without_a_note_keeps_the_sections_note(tmp_path):
     from pathzero.scripts.bench import write_section
 
