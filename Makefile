@@ -15,7 +15,7 @@ PIN := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
 .PHONY: train test bench bench-transfer-minatar bench-transfer-ale bench-continual-minatar bench-gumbel-minatar \
 	bench-penalty bench-ray bench-network-minatar bench-learning-minatar bench-learning-pong bench-learning-atari5 \
-	install install-test lock clean
+	bench-throughput-pong install install-test lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +104,12 @@ bench-network-minatar: $(VENV)/.installed
 # about 3.5 h (MinAtar), 2.6 h (Pong) and 2 h (Atari-5) on 2 cores. Results in docs/bench-runs/learning/.
 bench-learning-minatar bench-learning-pong bench-learning-atari5: bench-learning-%: $(VENV)/.installed
 	$(VENV)/bin/pathzero bench learning --suite $* --workers 2
+
+# Issue 14's throughput on Pong: A3C over the environment alone and over SB3's A2C, with what each speed
+# option buys (same run), and the fastest options' own section (their environment ceiling is the vector env's).
+bench-throughput-pong: $(VENV)/.installed-bench
+	$(VENV)/bin/pathzero bench throughput --game Pong --workers 2 --frames 400000 --speed-options
+	$(VENV)/bin/pathzero bench throughput --game Pong --workers 2 --frames 400000 --vector-env --precision bf16
 
 clean:
 	rm -rf $(VENV) runs

@@ -204,6 +204,19 @@ def write_section(doc: Path, name: str, body: str, note: str = "") -> None:
     doc.write_text(text)
 
 
+def speed_flags(vector: bool, precision: str) -> str:
+    """The `pathzero train` flags of a speed variant ('defaults' for none)."""
+    flags = (["--vector-env"] if vector else []) + ([f"--precision {precision}"] if precision != "fp32" else [])
+    return " ".join(flags) or "defaults"
+
+
+def speed_variants(kind: str, vector: bool, precision: str) -> list[tuple[bool, str]]:
+    """The (vector env, precision) variants other than (vector, precision): the C++ vector environment
+    for ALE games only, fp32 and bf16 arithmetic."""
+    vectors = (False, True) if kind == "ale" else (False,)
+    return [(v, p) for v in vectors for p in ("fp32", "bf16") if (v, p) != (vector, precision)]
+
+
 def throughput(args) -> int:
     from pathzero.agents.a3c import A3CConfig
     from pathzero.agents.common.presets import describe_preset
@@ -244,6 +257,14 @@ def throughput(args) -> int:
                           precision=args.precision)
             print(f"    A3C with {n} envs per worker: {fps:,.0f} frames/s")
             sweep.append((n, fps))
+    options = []
+    if args.speed_options:
+        for vector, precision in speed_variants(spec.kind, args.vector_env, args.precision):
+            fps = a3c_fps(args.game, args.workers, epw, args.frames, Path(args.logdir), vector=vector,
+                          precision=precision)
+            name = speed_flags(vector, precision)
+            print(f"    A3C with {name}: {fps:,.0f} frames/s")
+            options.append((name, fps))
     c = None
     sb3_frames = args.frames if args.sb3_frames is None else args.sb3_frames
     if not args.skip_sb3 and sb3_frames > 0:
@@ -261,6 +282,7 @@ def throughput(args) -> int:
                + f" --frames {args.frames}" + (f" --sb3-frames {args.sb3_frames}" if args.sb3_frames is not None else "")
                + (" --skip-sb3" if args.skip_sb3 else "") + (" --pathnet" if args.pathnet else "")
                + (" --sweep " + ",".join(map(str, args.sweep)) if args.sweep else "")
+               + (" --speed-options" if args.speed_options else "")
                + (" --vector-env" if args.vector_env else "")
                + (f" --precision {args.precision}" if args.precision != "fp32" else "")
                + (f" --sb3-net {args.sb3_net}" if args.sb3_net != "pathzero" and c else ""))
@@ -289,6 +311,13 @@ b/a = **{b / a:.3f}** after start-up, **{b_wall / a:.3f}** with start-up{pathnet
                  "| envs per worker | A3C frames/s | vs the default |\n|---:|---:|---:|\n"
                  + "\n".join(f"| {n}{' (default)' if n == epw else ''} | {fps:,.0f} | {fps / b:.2f} |"
                               for n, fps in sorted(sweep + [(epw, b)])) + "\n")
+    if options:
+        body += ("\nWhat each speed option buys, same run, same envs per worker (each row is one `pathzero train` "
+                 "of the same frames; the vector environment's own ceiling is higher, so only the frames/s compare):\n\n"
+                 "| options | A3C frames/s (after start-up) | vs (b) |\n|---|---:|---:|\n"
+                 + "\n".join(f"| {name} | {fps:,.0f} | {fps / b:.2f} |"
+                              for name, fps in [(speed_flags(args.vector_env, args.precision) + " (b)", b)] + options)
+                 + "\n")
     write_section(Path(args.doc), f"throughput-{spec.name}" + ("-vector" if args.vector_env else "")
                   + ("-bf16" if args.precision == "bf16" else ""), body)
     print(f"b/a = {b / a:.3f} after start-up, {b_wall / a:.3f} with start-up"
@@ -393,6 +422,9 @@ def build_parser(prog: str = "pathzero bench") -> tuple[ArgumentParser, dict]:
                          "section of its own")
     tp.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                     help="pathzero's learning arithmetic (pathzero train --precision); bf16: a section of its own")
+    tp.add_argument("--speed-options", action="store_true",
+                    help="also measure A3C with the other speed options (--vector-env for ALE games, --precision "
+                         "fp32/bf16, and both), each against (b) in the same run")
     tp.add_argument("--sb3-net", choices=("pathzero", "nature"), default="pathzero",
                     help="SB3's network: pathzero's trunk and sizes (default, the same network) or SB3's own "
                          "Nature-DQN CnnPolicy")

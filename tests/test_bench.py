@@ -1,4 +1,5 @@
 """`pathzero bench` on a tiny budget: it measures, plots and writes its sections into the doc."""
+import json
 import subprocess
 import sys
 
@@ -39,15 +40,30 @@ def test_bench_throughput_and_curve_write_the_doc(tmp_path):
 def test_bench_throughput_on_the_vector_env_writes_a_section_of_its_own(tmp_path):
     doc = tmp_path / "BENCHMARKS.md"
     result = pathzero("bench", "throughput", "--game", "Pong", "--workers", 1, "--envs-per-worker", 2, "--frames", 2000,
-                      "--skip-sb3", "--vector-env", "--precision", "bf16", "--logdir", tmp_path / "runs", "--doc", doc)
+                      "--skip-sb3", "--vector-env", "--precision", "bf16", "--speed-options", "--logdir",
+                      tmp_path / "runs", "--doc", doc)
     assert result.returncode == 0, result.stderr
     text = doc.read_text()
     assert "## Throughput: ALE/Pong-v5 (ale-py's C++ vector environment), learning in bfloat16" in text
-    assert "--vector-env --precision bf16" in text
-    assert '"precision": "bf16"' in next((tmp_path / "runs").glob("*/config.json")).read_text()
+    assert "--speed-options --vector-env --precision bf16`" in text  # the command reruns the same
+    # --speed-options: the three other variants, each a run of its own, against (b)
+    assert "| --vector-env --precision bf16 (b) |" in text and text.split("(b) |")[-1].split("\n")[0].strip().endswith("| 1.00 |")
+    for row in ("| defaults |", "| --vector-env |", "| --precision bf16 |"):
+        assert row in text
+    configs = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/config.json")]
+    assert sorted((c["vector_env"], c["precision"]) for c in configs) == [
+        (False, "bf16"), (False, "fp32"), (True, "bf16"), (True, "fp32")]
     assert "<!-- bench:throughput-Pong-vector-bf16 -->" in text  # a section of its own
     bad = pathzero("bench", "throughput", "--game", "CartPole-v1", "--vector-env", "--doc", doc)
     assert bad.returncode == 2 and "ALE games only" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_speed_variants_are_the_other_combinations_and_the_vector_env_is_for_ale_only():
+    from pathzero.scripts.bench import speed_flags, speed_variants
+
+    assert speed_variants("ale", False, "fp32") == [(False, "bf16"), (True, "fp32"), (True, "bf16")]
+    assert speed_variants("minatar", False, "bf16") == [(False, "fp32")]
+    assert speed_flags(False, "fp32") == "defaults" and speed_flags(True, "bf16") == "--vector-env --precision bf16"
 
 
 def test_bench_refuses_a_folder_that_is_not_a_run(tmp_path):
