@@ -67,13 +67,24 @@ class VideoWriter:
         self.close()
 
 
+PLAY_BATCH = 16  # episodes played at once without a video
+
+
 def play(model: torch.nn.Module, spec: GameSpec, *, episodes: int, seed: int, greedy: bool = False,
          max_steps: int | None = None, video: VideoWriter | None = None,
-         stop: threading.Event | None = None) -> list[EpisodeResult]:
+         stop: threading.Event | None = None, batch: int = PLAY_BATCH) -> list[EpisodeResult]:
     """Plays `episodes` episodes (episode i from env seed `seed + i`), streaming every RGB frame to
     `video` if given. Actions are sampled from the policy with a generator of its own, seeded by
     `seed` (torch's global generator is left alone), or taken greedily. Setting `stop` ends play
-    after the current step; the episodes finished by then are returned."""
+    after the current step; the episodes finished by then are returned, in episode order.
+
+    Without a video, up to `batch` episodes play at once on environments of their own, acting with
+    one batched forward pass: a small network's forward costs per call about as much as per
+    observation, so ten Pong episodes take a fraction of the CPU time of ten played one by one.
+    Greedy play gives the same episodes either way; sampled play draws the same distribution from
+    another order of random numbers."""
+    if video is None and episodes > 1 and batch > 1:
+        return _play_batched(model, spec, episodes, seed, greedy, max_steps, stop, batch)
     env = make_env(spec, render=video is not None)
     results: list[EpisodeResult] = []
     generator = torch.Generator().manual_seed(seed)
@@ -106,6 +117,43 @@ def play(model: torch.nn.Module, spec: GameSpec, *, episodes: int, seed: int, gr
         torch.set_num_threads(threads)
         env.close()
     return results
+
+
+def _play_batched(model: torch.nn.Module, spec: GameSpec, episodes: int, seed: int, greedy: bool,
+                  max_steps: int | None, stop: threading.Event | None, batch: int) -> list[EpisodeResult]:
+    """`play` without a video: `batch` environments, each taking the next episode when its own ends."""
+    envs = [make_env(spec) for _ in range(min(batch, episodes))]
+    episode_of = list(range(len(envs)))  # the episode each environment plays
+    obs = [env.reset(seed=seed + i)[0] for i, env in enumerate(envs)]
+    returns, lengths = [0.0] * len(envs), [0] * len(envs)
+    active, started = list(range(len(envs))), len(envs)
+    results: dict[int, EpisodeResult] = {}
+    generator = torch.Generator().manual_seed(seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a batch of a few observations: a second torch thread only contends
+    try:
+        while active and not (stop is not None and stop.is_set()):
+            observations = torch.from_numpy(np.stack([np.asarray(obs[k]) for k in active]))
+            actions = sample_actions(model, observations, greedy, generator).tolist()
+            still = []
+            for k, action in zip(active, actions):
+                obs[k], reward, terminated, truncated, _ = envs[k].step(action)
+                returns[k] += float(reward)  # the game score: no clipping
+                lengths[k] += 1
+                if terminated or truncated or (max_steps is not None and lengths[k] >= max_steps):
+                    results[episode_of[k]] = EpisodeResult(returns[k], lengths[k], 0)
+                    if started == episodes:
+                        continue
+                    episode_of[k], returns[k], lengths[k] = started, 0.0, 0
+                    obs[k] = envs[k].reset(seed=seed + started)[0]
+                    started += 1
+                still.append(k)
+            active = still
+    finally:
+        torch.set_num_threads(threads)
+        for env in envs:
+            env.close()
+    return [results[i] for i in sorted(results)]
 
 
 def video_fps(spec: GameSpec) -> int:

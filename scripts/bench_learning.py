@@ -389,6 +389,62 @@ def learning(args) -> int:
     return 0
 
 
+def evaluation_speed(args) -> int:
+    """How long an evaluation's episodes take played one by one and in a batch, same policy, same run."""
+    from pathzero.agents.replay import play
+    from pathzero.envs import UsageError, resolve_game
+    from pathzero.scripts.bench import machine, training_config, write_section
+
+    if args.episodes < 2 or args.batch < 2:
+        raise UsageError(f"--episodes and --batch must be >= 2 (one by one is the baseline), got {args.episodes} "
+                         f"and {args.batch}")
+    if args.checkpoint:
+        import pathzero
+
+        agent = pathzero.load(args.checkpoint)
+        model, spec, policy = agent.model, agent.spec, f"the policy of `{args.checkpoint}`"
+    else:
+        from pathzero.agents.a3c import build_model
+
+        spec = resolve_game(args.game)
+        model = build_model(spec, training_config("a3c", args.game, {}).net)
+        policy = "a freshly initialised A3C network of the game's preset (near-uniform policy)"
+    model.eval()
+    rows = []
+    for batch in (1, args.batch):
+        start = time.perf_counter()
+        results = play(model, spec, episodes=args.episodes, seed=args.seed, greedy=True, batch=batch)
+        seconds = time.perf_counter() - start
+        steps = sum(r.length for r in results)
+        rows.append((batch, steps, seconds))
+        print(f"batch {batch}: {args.episodes} episodes, {steps:,} steps in {seconds:.1f} s")
+    (_, _, base), (_, _, batched) = rows
+    table = "\n".join(f"| {'one by one' if b == 1 else f'{b} at once'} | {steps:,} | {sec:.1f} | "
+                      f"{steps / sec:,.0f} | {base / sec:.2f} |" for b, steps, sec in rows)
+    command = (f"pathzero bench evaluation --game {spec.env_id if not args.checkpoint else args.game} "
+               f"--episodes {args.episodes} --batch {args.batch} --seed {args.seed}"
+               + (f" --checkpoint {args.checkpoint}" if args.checkpoint else ""))
+    body = f"""## Evaluation speed: {spec.env_id}
+
+Measured {dt.date.today().isoformat()} on {machine()}. Command: `{command}`.
+The episodes an evaluation plays (`--evaluation-episodes`; env seeds seed, seed + 1, ...), played by
+{policy} in one process and one torch thread, as the background evaluation of `pathzero train` plays
+them: one by one (one observation per forward pass), and {args.batch} at once (one batched forward pass
+for every episode still running). Actions are greedy here, so both rows play the very same episodes
+(the evaluation samples its actions: the same work per step).
+
+| how | agent steps | seconds | steps/s | speed vs one by one |
+|---|---:|---:|---:|---:|
+{table}
+
+Batched play took **{batched / base:.2f}** of the time. During training the evaluation thread shares
+the cores with the workers, so what it saves goes to training.
+"""
+    write_section(Path(args.doc), f"evaluation-{spec.name}", body)
+    print(body)
+    return 0
+
+
 def add_parsers(sub) -> dict:
     le = sub.add_parser("learning", help="A3C learning speed on the Pong, MinAtar and Atari-5 suites (resumable)",
                         description="Trains every run of a suite with the game's defaults (resumable: finished "
@@ -409,4 +465,13 @@ def add_parsers(sub) -> dict:
     le.add_argument("--progress", action="store_true", help="a progress bar per run")
     le.add_argument("--note", default="", help="a remark to add under the numbers")
     le.add_argument("--doc", default=DEFAULT_DOC, help="markdown file to update (default: docs/BENCHMARKS.md)")
-    return {"learning": learning}
+    ev = sub.add_parser("evaluation", help="an evaluation's episodes played one by one against in a batch",
+                        description="Times the episodes of one evaluation played one by one and in a batch "
+                                    "(one forward pass for all), with the same policy, and writes a section.")
+    ev.add_argument("--game", default="Pong", help="game (default: Pong; ignored with --checkpoint)")
+    ev.add_argument("--checkpoint", help="a run folder or checkpoint whose policy plays (default: a fresh network)")
+    ev.add_argument("--episodes", type=int, default=10, help="episodes (default: 10, the presets' evaluation)")
+    ev.add_argument("--batch", type=int, default=16, help="episodes at once in the batched row (default: 16)")
+    ev.add_argument("--seed", type=int, default=0, help="the first episode's env seed (default: 0)")
+    ev.add_argument("--doc", default=DEFAULT_DOC, help="markdown file to update (default: docs/BENCHMARKS.md)")
+    return {"learning": learning, "evaluation": evaluation_speed}

@@ -101,6 +101,18 @@ def test_load_gives_an_agent_that_acts_and_evaluates(api_run):
         pathzero.load(api_run, task="MinAtar-Breakout")
 
 
+def test_batched_play_gives_the_episodes_of_one_by_one_play(api_run):
+    from pathzero.agents.replay import play
+
+    agent = pathzero.load(api_run)
+    one_by_one = play(agent.model, agent.spec, episodes=5, seed=7, greedy=True, max_steps=400, batch=1)
+    for batch in (2, 16):  # 2: environments take the next episode when theirs ends
+        assert play(agent.model, agent.spec, episodes=5, seed=7, greedy=True, max_steps=400, batch=batch) == one_by_one
+    sampled = play(agent.model, agent.spec, episodes=6, seed=3, batch=4)
+    assert sampled == play(agent.model, agent.spec, episodes=6, seed=3, batch=4)  # reproducible from its seed
+    assert len(sampled) == 6 and all(r.length > 0 and r.frames == 0 for r in sampled)
+
+
 def test_api_and_command_make_the_same_run(tmp_path):
     """The CLI is built on the API: the same settings give the same config and, in the serial
     (reproducible) mode, the same training episodes."""

@@ -188,6 +188,18 @@ def test_atari5_estimate_of_the_median_human_normalised_score():
         atari5_median_estimate({g: s for g, s in human.items() if g != "Qbert"})
 
 
+def test_bench_evaluation_times_the_same_episodes_one_by_one_and_batched(tmp_path):
+    doc = tmp_path / "BENCHMARKS.md"
+    result = pathzero("bench", "evaluation", "--game", "MinAtar/Breakout", "--episodes", 3, "--batch", 2, "--doc", doc)
+    assert result.returncode == 0, result.stderr
+    text = doc.read_text()
+    assert "## Evaluation speed: MinAtar/Breakout-v1" in text and "--episodes 3 --batch 2" in text
+    one, batched = (line.split("|") for line in text.splitlines() if line.startswith(("| one by one", "| 2 at once")))
+    assert one[2] == batched[2] and int(one[2].replace(",", "")) > 0  # greedy: the very same episodes, step for step
+    bad = pathzero("bench", "evaluation", "--episodes", 1, "--doc", doc)
+    assert bad.returncode == 2 and "--episodes and --batch must be >= 2" in bad.stderr
+
+
 def test_minatar_aggregate_is_the_iqm_of_scores_over_the_baseline_with_a_stratified_interval():
     import pytest
 
