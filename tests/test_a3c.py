@@ -139,10 +139,14 @@ def test_bf16_learning_keeps_float32_outputs_and_gradients_close_to_fp32(logdir)
     assert 0.99 < cosine < 1.0  # bfloat16 arithmetic: close to the fp32 gradient, not identical
     # With the worker's network laid out channels-last (as learn_step does), the same outputs.
     with torch.no_grad():
-        before = with_precision(net, "bf16")(obs)
-        after = with_precision(net, "bf16", local=net)(obs)
+        before = {p: with_precision(net, p)(obs) for p in ("fp32", "bf16")}
+        contiguous = net(obs)
+        after = {p: with_precision(net, p, local=net)(obs) for p in ("fp32", "bf16")}
     assert net.trunk.stem.layers[0].weight.is_contiguous(memory_format=torch.channels_last)
-    torch.testing.assert_close(after.logits, before.logits, atol=0.05, rtol=0.05)
+    torch.testing.assert_close(after["bf16"].logits, before["bf16"].logits, atol=0.05, rtol=0.05)
+    for out in (before["fp32"], after["fp32"]):  # fp32 channels-last: the same arithmetic up to rounding
+        torch.testing.assert_close(out.logits, contiguous.logits, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(out.value, contiguous.value, atol=1e-5, rtol=1e-4)
     # A run with --precision bf16 trains and stores float32 weights; a bad precision is refused.
     cfg = A3CConfig(game="MinAtar/Breakout", precision="bf16", serial=True, envs_per_worker=4, total_frames=2000,
                     channels=8, hidden=32, progress=False, replay_episodes=0, logdir=str(logdir), seed=1)

@@ -144,21 +144,29 @@ PRECISIONS = ("fp32", "bf16")
 
 
 def with_precision(forward: Callable, precision: str, local: nn.Module | None = None) -> Callable:
-    """`forward` itself for fp32; for bf16, `forward` under CPU autocast to bfloat16, its outputs cast
-    back to float32 so that the loss, the returns and the sampling stay in float32. Under bf16 the
-    worker's own network (`local`) and image observations are also laid out channels-last, the layout
-    oneDNN's bfloat16 convolutions run fastest in (on an AMX Xeon: an Atari learning step 25 -> 14 ms)."""
-    if precision == "fp32":
-        return forward
+    """`forward` in the worker's arithmetic: fp32, or bf16 (CPU autocast to bfloat16, its outputs cast
+    back to float32 so that the loss, the returns and the sampling stay in float32).
+
+    In both, the worker's own network (`local`) and image observations are laid out channels-last, the
+    layout oneDNN's CPU convolutions run fastest in; the same arithmetic up to rounding. On an AMX Xeon,
+    one Pong update's forward and backward passes (five acting batches of 16, one learning batch of 96):
+    fp32 37 -> 29 ms; a bf16 learning step 25 -> 14 ms."""
     if local is not None and not getattr(local, "_channels_last", False):
         local.to(memory_format=torch.channels_last)  # in place; pulls copy into this layout from now on
         local._channels_last = True
 
+    def laid_out(obs: torch.Tensor) -> torch.Tensor:
+        return obs.contiguous(memory_format=torch.channels_last) if obs.dim() == 4 else obs
+
+    if precision == "fp32":
+        def fp32_forward(obs: torch.Tensor) -> DualOutput:
+            return forward(laid_out(obs))
+
+        return fp32_forward
+
     def bf16_forward(obs: torch.Tensor) -> DualOutput:
-        if obs.dim() == 4:
-            obs = obs.contiguous(memory_format=torch.channels_last)
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            out = forward(obs)
+            out = forward(laid_out(obs))
         return DualOutput(out.logits.float(), out.value.float())
 
     return bf16_forward
