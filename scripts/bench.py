@@ -319,7 +319,7 @@ b/a = **{b / a:.3f}** after start-up, **{b_wall / a:.3f}** with start-up{pathnet
                               for name, fps in [(speed_flags(args.vector_env, args.precision) + " (b)", b)] + options)
                  + "\n")
     write_section(Path(args.doc), f"throughput-{spec.name}" + ("-vector" if args.vector_env else "")
-                  + ("-bf16" if args.precision == "bf16" else ""), body)
+                  + ("-bf16" if args.precision == "bf16" else ""), body, note=args.note)
     print(f"b/a = {b / a:.3f} after start-up, {b_wall / a:.3f} with start-up"
           + (f"; p/a = {p / a:.3f}, {p_wall / a:.3f}" if p else "") + (f", b/c = {b / c:.2f}" if c else "")
           + f"; written to {args.doc}")
@@ -428,6 +428,7 @@ def build_parser(prog: str = "pathzero bench") -> tuple[ArgumentParser, dict]:
     tp.add_argument("--sb3-net", choices=("pathzero", "nature"), default="pathzero",
                     help="SB3's network: pathzero's trunk and sizes (default, the same network) or SB3's own "
                          "Nature-DQN CnnPolicy")
+    tp.add_argument("--note", default="", help="a remark to add under the numbers (kept when rerun without one)")
     tp.add_argument("--logdir", default="runs/bench", help="where the A3C measurement run goes")
     tp.add_argument("--doc", default=str(DEFAULT_DOC), help="markdown file to update (default: docs/BENCHMARKS.md)")
     cu = sub.add_parser("curve", help="learning-curve PNG and summary of a training run")
