@@ -213,8 +213,10 @@ def speed_flags(vector: bool, precision: str) -> str:
 def speed_variants(kind: str, vector: bool, precision: str) -> list[tuple[bool, str]]:
     """The (vector env, precision) variants other than (vector, precision): the C++ vector environment
     for ALE games only, fp32 and bf16 arithmetic."""
+    from pathzero.agents.common.runner import PRECISIONS
+
     vectors = (False, True) if kind == "ale" else (False,)
-    return [(v, p) for v in vectors for p in ("fp32", "bf16") if (v, p) != (vector, precision)]
+    return [(v, p) for v in vectors for p in PRECISIONS if (v, p) != (vector, precision)]
 
 
 def throughput(args) -> int:
