@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from pathzero.agents.rollout import sample_actions
-from pathzero.envs import GameSpec, make_env
+from pathzero.envs import GameSpec, UsageError, make_env
 
 MIN_VIDEO_SIDE = 160  # small boards (MinAtar's 10x10) are scaled up to at least this
 
@@ -35,6 +35,17 @@ def _rgb(frame: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frame)
 
 
+def check_video_support(instead: str) -> None:
+    """Raises UsageError when mp4 videos cannot be written: imageio writes them through imageio-ffmpeg (a
+    dependency of pathzero), and without it would pick another plugin and fail with a traceback.
+    `instead` says how to do without a video."""
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        raise UsageError(f"writing mp4 videos needs imageio-ffmpeg, which is not installed: pip install imageio-ffmpeg "
+                         f"({instead})") from None
+
+
 class VideoWriter:
     """Streams RGB frames to an mp4 (H.264 via imageio-ffmpeg), or a gif when the name ends in .gif.
 
@@ -50,7 +61,8 @@ class VideoWriter:
         if self.path.suffix.lower() == ".gif":
             self._writer = imageio.get_writer(self.path, mode="I", duration=1000 / fps, loop=0)
         else:
-            self._writer = imageio.get_writer(self.path, fps=fps, codec="libx264", macro_block_size=1,
+            check_video_support("or write a .gif")
+            self._writer = imageio.get_writer(self.path, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1,
                                               ffmpeg_log_level="error", pixelformat="yuv420p")
 
     def append(self, frame: np.ndarray) -> None:

@@ -11,6 +11,22 @@ pathzero itself is cheap: the API below imports what it needs when it is called.
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+
+def _beside_the_subpackages() -> None:
+    """In a source checkout this folder sits beside agents/, envs/, nets/ and scripts/, which setup.py maps
+    into pathzero. Python run in the checkout finds this folder first (the working directory leads
+    sys.path), also where pathzero is installed (not editable) elsewhere; then the subpackages are looked up
+    beside it, so `python -m pathzero` and `python -m pytest` work in a checkout with any kind of install."""
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if all(os.path.isfile(os.path.join(root, *parts)) for parts in (("setup.py",), ("agents", "__init__.py"))):
+        if root not in __path__:
+            __path__.append(root)
+
+
+_beside_the_subpackages()
 __all__ = ["train", "load", "transfer", "continual", "Run", "Agent", "BoardAgent", "__version__"]
 
 

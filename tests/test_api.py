@@ -39,7 +39,8 @@ def test_a_non_editable_install_is_one_pathzero_package(tmp_path):
     code = ("import importlib.util, pathzero, pathzero.agents.a3c, pathzero.scripts.cli, pathzero.nets, pathzero.envs\n"
             "print(pathzero.__file__)\nprint(pathzero.agents.a3c.__file__)\n"
             "print([n for n in ('agents', 'envs', 'nets', 'scripts') if importlib.util.find_spec(n)])")
-    env = {**os.environ, "PYTHONPATH": str(target)}
+    others = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []  # where the dependencies may be
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), *others])}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
                          timeout=300)
     assert out.returncode == 0, out.stderr
@@ -49,6 +50,17 @@ def test_a_non_editable_install_is_one_pathzero_package(tmp_path):
     cli = subprocess.run([sys.executable, "-m", "pathzero", "--help"], capture_output=True, text=True, cwd=tmp_path,
                          env=env, timeout=300)
     assert cli.returncode == 0 and "commands:" in cli.stdout
+    # Run inside the source checkout, the checkout's pathzero/ comes first on sys.path and shadows the
+    # install; its subpackages must then come from the checkout too. -S keeps site's .pth files (an
+    # editable install's import hook) out; the packages pathzero needs come through PYTHONPATH.
+    import torch
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), *others, str(Path(torch.__file__).parents[1])])}
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    init, a3c, _ = out.stdout.splitlines()
+    assert init == str(ROOT / "pathzero" / "__init__.py") and a3c == str(ROOT / "agents" / "a3c.py")
 
 
 @pytest.fixture(scope="module")

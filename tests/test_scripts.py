@@ -1,6 +1,7 @@
 """The commands end to end: what they write, and one-line errors with exit code 2 on bad input."""
 import hashlib
 import json
+import os
 import subprocess
 import sys
 
@@ -14,9 +15,9 @@ from pathzero.agents.common.runlog import read_episodes
 TINY = ["--game", "CartPole-v1", "--hidden", "16", "--envs-per-worker", "2", "--no-progress"]
 
 
-def pathzero(*args, cwd=None):
+def pathzero(*args, cwd=None, env=None):
     return subprocess.run([sys.executable, "-m", "pathzero.scripts.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=600)
+                          text=True, cwd=cwd, env=env, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +117,25 @@ def test_bad_input_gives_one_line_and_exit_code_2(trained_run, tmp_path):
     assert_one_line_error(pathzero("train", "--resume", empty), "not a pathzero-a3c checkpoint")
     assert foreign.read_bytes() == (empty / "checkpoint.pt").read_bytes()
     assert _sha(trained_run / "checkpoint.pt") == before
+
+
+def test_without_the_video_encoder_videos_are_refused_in_one_line_before_training(trained_run, tmp_path):
+    """imageio-ffmpeg missing (a broken install): imageio would write the mp4 with another plugin and fail with a
+    traceback, after the whole training. pathzero refuses at the start instead, and trains without videos."""
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "imageio_ffmpeg.py").write_text("raise ImportError('hidden by the test')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hidden), os.environ.get("PYTHONPATH")]))}
+    logdir = tmp_path / "runs"
+    refused = pathzero("train", *TINY, "--serial", "--total-frames", 1000, "--logdir", logdir, env=env)
+    assert_one_line_error(refused, "needs imageio-ffmpeg", "pip install imageio-ffmpeg", "--replay-episodes 0")
+    assert not logdir.exists()  # refused before a run folder was made
+    trained = pathzero("train", *TINY, "--serial", "--total-frames", 1000, "--logdir", logdir,
+                       "--replay-episodes", 0, env=env)
+    assert trained.returncode == 0, trained.stderr
+    assert_one_line_error(pathzero("watch", trained_run, "--video", tmp_path / "a.mp4", env=env), "or write a .gif")
+    gif = pathzero("watch", trained_run, "--episodes", 1, "--max-steps", 5, "--video", tmp_path / "a.gif", env=env)
+    assert gif.returncode == 0 and (tmp_path / "a.gif").stat().st_size > 0, gif.stderr
 
 
 def test_help_explains_every_option():

@@ -400,6 +400,10 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
     spec = resolve_game(cfg.game)
     if cfg.vector_env and spec.kind != "ale":
         raise UsageError(f"--vector-env steps ALE games only; {spec.env_id} is a {spec.kind} game (drop the flag)")
+    if cfg.replay_episodes > 0 or getattr(cfg, "eval_video_every", 0) > 0:
+        from pathzero.agents.replay import check_video_support
+
+        check_video_support("or --replay-episodes 0 --eval-video-every 0")  # now, not after the training
     state = RunState()
     ckpt = None
     if resume is not None:
