@@ -38,7 +38,10 @@ def test_a_non_editable_install_is_one_pathzero_package(tmp_path):
     assert "pathzero" in installed and installed <= {"pathzero", "bin"}  # bin: the pathzero command
     code = ("import importlib.util, pathzero, pathzero.agents.a3c, pathzero.scripts.cli, pathzero.nets, pathzero.envs\n"
             "print(pathzero.__file__)\nprint(pathzero.agents.a3c.__file__)\n"
-            "print([n for n in ('agents', 'envs', 'nets', 'scripts') if importlib.util.find_spec(n)])")
+            "specs = {n: importlib.util.find_spec(n) for n in ('agents', 'envs', 'nets', 'scripts')}\n"
+            "print([n for n, s in specs.items() if s and pathzero.__file__.rsplit('pathzero', 1)[0] in\n"
+            "       str([s.origin, *(s.submodule_search_locations or [])])])")  # from pathzero's install (a foreign
+    # `scripts` package elsewhere on the path is not pathzero's)
     others = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []  # where the dependencies may be
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), *others])}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
