@@ -21,12 +21,13 @@ def _beside_the_subpackages() -> None:
     import os
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if all(os.path.isfile(os.path.join(root, *parts)) for parts in (("setup.py",), ("agents", "__init__.py"))):
-        if root not in __path__:
-            __path__.append(root)
+    in_checkout = all(os.path.isfile(os.path.join(root, *parts)) for parts in (("setup.py",), ("agents", "__init__.py")))
+    if in_checkout and root not in __path__:
+        __path__.append(root)
 
 
 _beside_the_subpackages()
+
 __all__ = ["train", "load", "transfer", "continual", "Run", "Agent", "BoardAgent", "__version__"]
 
 
