@@ -119,6 +119,20 @@ def test_bad_input_gives_one_line_and_exit_code_2(trained_run, tmp_path):
     assert _sha(trained_run / "checkpoint.pt") == before
 
 
+def test_a_reader_that_closes_the_pipe_early_ends_the_command_quietly():
+    """`pathzero --help | head -1`: the reader is gone before the usage is written. Without the handler Python
+    prints a BrokenPipeError traceback; with it the command exits 141 (128 + SIGPIPE, as a shell tool would)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run([sys.executable, "-m", "pathzero.scripts.cli", "--help"], stdout=write_end,
+                                stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141
+    assert result.stderr == ""
+
+
 def test_without_the_video_encoder_videos_are_refused_in_one_line_before_training(trained_run, tmp_path):
     """imageio-ffmpeg missing (a broken install): imageio would write the mp4 with another plugin and fail with a
     traceback, after the whole training. pathzero refuses at the start instead, and trains without videos."""
