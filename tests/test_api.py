@@ -193,6 +193,35 @@ def test_evals_csv_is_trimmed_to_the_checkpoint_on_resume(tmp_path):
     assert 999999 not in frames and frames == sorted(frames) and frames[-1] == 2000
 
 
+@pytest.mark.parametrize("lr_decay", [True, False])
+def test_the_end_of_run_evaluation_is_skipped_only_when_the_last_one_played_the_final_policy(tmp_path, lr_decay):
+    """A scheduled evaluation at the budget, then the last batch's overshoot: with the learning rate
+    decayed to zero the policy has not changed, so evaluating it again would only repeat the row."""
+    from types import SimpleNamespace
+
+    from pathzero.agents.common.evaluation import Evaluator
+    from pathzero.envs import resolve_game
+
+    cfg = SimpleNamespace(eval_every=500, evaluation_episodes=2, seed=1, eval_greedy=False, eval_video_every=0,
+                          total_frames=1000, lr_decay=lr_decay)
+    (tmp_path / "evals.csv").write_text("frames,episodes,mean_return,median_return,ci_low,ci_high,wall_seconds\n"
+                                        "500,2,1,1,1,1,1.0\n1000,2,2,2,2,2,2.0\n")
+    asked = []
+
+    def policy():
+        asked.append(True)
+        raise RuntimeError("the final policy was asked for")
+
+    evaluator = Evaluator(cfg, resolve_game("MinAtar/Breakout"), tmp_path, writer=None, purge_frames=None)
+    if lr_decay:
+        evaluator.finish(1032, policy, 3.0, final=True)
+        assert not asked and len((tmp_path / "evals.csv").read_text().splitlines()) == 3
+    else:  # the overshoot's updates changed the weights: the end is evaluated
+        with pytest.raises(RuntimeError, match="final policy"):
+            evaluator.finish(1032, policy, 3.0, final=True)
+        assert asked
+
+
 def test_pathnet_runs_load_per_task(tmp_path):
     from pathzero.agents.pathnet import PathNetConfig
 

@@ -190,7 +190,9 @@ class Evaluator:
 
     def finish(self, frames: int, policy: Any, wall_seconds: float, final: bool) -> None:
         """Waits for the running evaluation and logs it; with `final`, evaluates the end of
-        training too (unless the last evaluation was at these frames). Not final (interrupted or
+        training too, unless the last evaluation already played the final policy: one at these
+        frames, or one at or past the budget when the learning rate decays to zero there (the
+        updates after it, the last batch's overshoot, change nothing). Not final (interrupted or
         failed): the running evaluation is stopped and dropped."""
         if not self.enabled:
             return
@@ -202,7 +204,9 @@ class Evaluator:
             self._log()
         if final:
             last = read_evals(self.path.parent)
-            if not last or int(last[-1]["frames"]) < frames:
+            budget = getattr(self.cfg, "total_frames", 0)
+            frozen = bool(last) and getattr(self.cfg, "lr_decay", False) and budget and int(last[-1]["frames"]) >= budget
+            if not last or (int(last[-1]["frames"]) < frames and not frozen):
                 self.start(frames, policy(), wall_seconds)
                 self._thread.join()
                 self._thread = None
