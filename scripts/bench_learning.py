@@ -187,6 +187,18 @@ def _estimate(values) -> str:
     return _shown(_interval(values))
 
 
+def final_cell(results: list[dict]) -> str:
+    """The final evaluations' mean with its interval over seeds; a lone seed's interval is over its
+    final evaluation's episodes instead, marked as such (a number is never shown without one)."""
+    finals = [res["evals"][-1] for res in results if res["evals"]]
+    if not finals:
+        return "-"
+    if len(finals) == 1 and finals[0][2] is not None and finals[0][3] is not None:
+        mean, low, high = finals[0][1:4]
+        return f"{mean:.1f} [{low:.1f}, {high:.1f}] (episodes)"
+    return _estimate([f[1] for f in finals])
+
+
 def minatar_aggregate(finals: dict[str, list[float]]) -> tuple[int, Estimate, Estimate] | None:
     """Final scores over the AC(lambda) baseline's, aggregated over the five games as Agarwal et al.
     (2021) recommend: (runs per game, IQM, mean), each with a stratified bootstrap interval (a game's
@@ -285,7 +297,7 @@ def report(suite: str, runs: list[PlannedRun], root: Path, doc: Path, command: s
         hours = np.mean([res["wall_seconds"] for res in results]) / 3600
         fps = np.mean([res["fps"] for res in results])
         frames = results[0]["planned_frames"]
-        cells = [label, str(len(results)), f"{frames / 1e6:g}M", _estimate(finals) if finals else "-"]
+        cells = [label, str(len(results)), f"{frames / 1e6:g}M", final_cell(results)]
         if suite == "minatar":
             est = _interval(finals)
             for anchors in (MINATAR_AC_LAMBDA, MINATAR_PPO_10M):
@@ -336,8 +348,8 @@ Measured {dt.date.today().isoformat()} on {machine()}; {status}.
 Command: `{command}` (resumable; `--report-only` writes this section from the finished runs).
 Every run is `pathzero train --game GAME --seed S --total-frames F --workers W` with the game's preset and
 no tuning flags. Scores are evaluation returns (whole episodes, unclipped, {', '.join(sorted({str(res['config']['evaluation_episodes']) for res in done.values()})) or '10'} episodes per
-evaluation); the final one is at the end of the budget. Intervals: 95% bootstrap over seeds. Wall time
-includes start-up and the evaluations.
+evaluation); the final one is at the end of the budget. Intervals: 95% bootstrap over seeds (a single
+seed: over its final evaluation's episodes, marked "episodes"). Wall time includes start-up and the evaluations.
 
 ![{suite} curves]({shown_picture})
 

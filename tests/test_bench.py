@@ -188,6 +188,19 @@ def test_atari5_estimate_of_the_median_human_normalised_score():
         atari5_median_estimate({g: s for g, s in human.items() if g != "Qbert"})
 
 
+def test_a_lone_seed_shows_its_final_evaluations_interval_over_episodes():
+    from pathzero.scripts.bench_learning import final_cell
+
+    def run(*finals):  # evals rows: frames, mean, ci_low, ci_high, wall seconds; the last is the final
+        return {"evals": [[1000, -5.0, -6.0, -4.0, 1.0], *[[2000, m, lo, hi, 2.0] for m, lo, hi in finals]]}
+
+    assert final_cell([run((17.5, 15.9975, 18.9))]) == "17.5 [16.0, 18.9] (episodes)"
+    three = final_cell([run((1.0, 0.0, 2.0)), run((2.0, 1.0, 3.0)), run((3.0, 2.0, 4.0))])
+    assert three.startswith("2.0 [") and "episodes" not in three  # over seeds: the episodes' intervals unused
+    assert final_cell([run((4.0, None, None))]) == "4.0"  # one episode per evaluation: no interval to show
+    assert final_cell([{"evals": []}]) == "-"
+
+
 def test_bench_evaluation_times_the_same_episodes_one_by_one_and_batched(tmp_path):
     doc = tmp_path / "BENCHMARKS.md"
     result = pathzero("bench", "evaluation", "--game", "MinAtar/Breakout", "--episodes", 3, "--batch", 2, "--doc", doc)
