@@ -243,8 +243,9 @@ def plot_suite(groups: dict[str, list[dict]], anchors: dict[str, dict[str, float
             for seed_returns in returns:
                 ax.plot(frames / 1e6, seed_returns, color=color, lw=0.6, alpha=0.35)
             bands = [mean_interval(col) for col in returns.T]
-            ax.plot(frames / 1e6, [b.value for b in bands], color=color, lw=2,
-                    label=f"{label.split(' (')[1][:-1] if ' (' in label else 'pathzero A3C'} ({len(results)} seed{'s' if len(results) != 1 else ''})")
+            name = label.split(" (")[1][:-1] if " (" in label else "pathzero A3C"
+            seeds = f"{len(results)} seed" + ("s" if len(results) != 1 else "")
+            ax.plot(frames / 1e6, [b.value for b in bands], color=color, lw=2, label=f"{name} ({seeds})")
             if len(results) > 1:
                 ax.fill_between(frames / 1e6, [b.low for b in bands], [b.high for b in bands], color=color, alpha=0.2)
         for k, (name, value) in enumerate(anchors.get(game, {}).items()):

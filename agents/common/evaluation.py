@@ -204,9 +204,10 @@ class Evaluator:
             self._log()
         if final:
             last = read_evals(self.path.parent)
+            at = int(last[-1]["frames"]) if last else -1
             budget = getattr(self.cfg, "total_frames", 0)
-            frozen = bool(last) and getattr(self.cfg, "lr_decay", False) and budget and int(last[-1]["frames"]) >= budget
-            if not last or (int(last[-1]["frames"]) < frames and not frozen):
+            frozen = getattr(self.cfg, "lr_decay", False) and budget and at >= budget
+            if at < frames and not frozen:
                 self.start(frames, policy(), wall_seconds)
                 self._thread.join()
                 self._thread = None
