@@ -113,7 +113,7 @@ def configure(agent: str = "a3c", options: dict[str, Any] | None = None, *, conf
 @dataclass(frozen=True)
 class Run:
     """A run folder: `dir` holds config.json, checkpoint.pt, TensorBoard events, episodes.csv
-    (training episodes), evals.csv (evaluations) and replay.mp4."""
+    (training episodes), evals.csv and eval_returns.csv (evaluations) and replay.mp4."""
 
     dir: Path
 

@@ -8,7 +8,7 @@
     pathzero train --resume runs/Pong__a3c__1__...  # continue a stopped run (A3C or PathNet)
 
 Writes runs/<game>__<agent>__<seed>__<time>/ with config.json, TensorBoard events, episodes.csv,
-evals.csv, checkpoint.pt and, at the end, replay.mp4 (PathNet also pathnet_grid.png). The same as
+evals.csv, eval_returns.csv, checkpoint.pt and, at the end, replay.mp4 (PathNet also pathnet_grid.png). The same as
 `pathzero.train(...)` in Python (agents/api.py), which this command calls.
 """
 from __future__ import annotations

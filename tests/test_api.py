@@ -186,11 +186,21 @@ def test_the_settings_are_printed_in_one_line_and_saved(tmp_path, capsys):
 
 def test_evals_csv_is_trimmed_to_the_checkpoint_on_resume(tmp_path):
     run = pathzero.train(logdir=str(tmp_path), **dict(TINY, total_frames=1000, eval_every=500, evaluation_episodes=2))
+    from pathzero.agents.common.evaluation import read_eval_returns
+
     with (run.dir / "evals.csv").open("a") as f:  # as if evaluated after the checkpoint, then killed
         f.write("999999,2,5,5,5,5,1.0\n")
+    with (run.dir / "eval_returns.csv").open("a") as f:
+        f.write("999999,0,5\n999999,1,5\n")
     resumed = pathzero.train(resume=run.dir, total_frames=2000)
     frames = [int(e["frames"]) for e in resumed.evals()]
     assert 999999 not in frames and frames == sorted(frames) and frames[-1] == 2000
+    # Every evaluation's episodes are kept, trimmed alike, and are what its row summarises.
+    returns = read_eval_returns(resumed.dir)
+    assert sorted(returns) == frames
+    for row in resumed.evals():
+        episodes = returns[int(row["frames"])]
+        assert len(episodes) == 2 and np.mean(episodes) == pytest.approx(row["mean_return"], rel=1e-5)
 
 
 @pytest.mark.parametrize("lr_decay", [True, False])

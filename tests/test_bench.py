@@ -1,5 +1,6 @@
 """`pathzero bench` on a tiny budget: it measures, plots and writes its sections into the doc."""
 import json
+import re
 import subprocess
 import sys
 
@@ -154,6 +155,8 @@ def test_bench_learning_resumes_an_interrupted_run_skips_finished_ones_and_repor
     assert seed1["resumes"] == 1 and seed2["resumes"] == 0  # seed 1 went on from its checkpoint
     assert seed1["frames"] >= 4000 and [round(e[0], -3) for e in seed1["evals"]] == [2000, 4000]
     assert seed1["evals"][0][1] == first_eval["mean_return"]  # the evaluation before the cut is kept
+    # The final evaluation's episodes are kept with it (what an interval across games is computed from).
+    assert len(seed2["final_returns"]) == 2 and sum(seed2["final_returns"]) / 2 == pytest.approx(seed2["evals"][-1][1])
     text = doc.read_text()
     assert "## Learning: A3C on the minatar suite" in text and "all runs finished" in text
     assert "| CartPole-v1 | 2 | 0.004M |" in text and (root / "minatar.png").is_file()
@@ -186,6 +189,46 @@ def test_atari5_estimate_of_the_median_human_normalised_score():
     assert atari5_median_estimate(better) > atari5_median_estimate(human)
     with pytest.raises(ValueError, match="Qbert"):
         atari5_median_estimate({g: s for g, s in human.items() if g != "Qbert"})
+
+
+def test_the_atari5_estimate_has_an_interval_over_each_games_evaluation_episodes():
+    from pathzero.scripts.bench_learning import ATARI5_RANDOM_HUMAN, atari5_median_estimate, atari5_median_interval
+
+    human = {g: h for g, (_, h) in ATARI5_RANDOM_HUMAN.items()}
+    spread = {g: [0.5 * h, h, 1.5 * h] for g, h in human.items()}  # episodes around human level
+    est = atari5_median_interval(spread)
+    assert est.value == pytest.approx(atari5_median_estimate(human))  # from each game's mean return
+    assert est.low < est.value < est.high
+    # Episodes that agree leave no spread; a wider spread on the heaviest game widens the interval.
+    assert atari5_median_interval({g: [h, h, h] for g, h in human.items()})[1:] == pytest.approx((est.value, est.value))
+    wider = atari5_median_interval(dict(spread, BattleZone=[0.0, human["BattleZone"], 2 * human["BattleZone"]]))
+    assert wider.high - wider.low > est.high - est.low
+    assert atari5_median_interval({g: [h] for g, h in human.items()}).low is None  # one episode: no interval
+
+
+def test_the_atari5_report_gives_the_estimate_with_its_interval_only_when_every_game_kept_its_episodes(tmp_path):
+    from pathzero.scripts.bench import save_results
+    from pathzero.scripts.bench_learning import ATARI5_RANDOM_HUMAN, plan, report
+
+    runs = plan("atari5")
+    for run in runs:
+        random, human = ATARI5_RANDOM_HUMAN[run.game]
+        episodes = [random, human, 2 * human - random]
+        run.folder(tmp_path).mkdir(parents=True)
+        save_results(run.folder(tmp_path), {
+            "planned_frames": run.frames, "wall_seconds": 3600.0, "fps": 2800.0,
+            "config": {"evaluation_episodes": 3, "eval_every": run.frames},
+            "evals": [[run.frames, human, random, 2 * human - random, 3600.0]], "final_returns": episodes})
+    text = report("atari5", runs, tmp_path, tmp_path / "B.md", "pathzero bench learning --suite atari5", note="")
+    estimate = next(line for line in text.splitlines() if line.startswith("Atari-5 estimate"))
+    value, low, high = (float(x) for x in re.match(r".*\*\*([\d.]+)% \[([\d.]+), ([\d.]+)\]\*\* \(95% bootstrap "
+                                                  r"interval over each game's final evaluation episodes", estimate).groups())
+    assert low < value < high
+    # One game's episodes missing (a run from before eval_returns.csv): the point estimate, said plainly.
+    qbert = runs[-1].folder(tmp_path) / "results.json"
+    qbert.write_text(qbert.read_text().replace('"final_returns"', '"unused"'))
+    text = report("atari5", runs, tmp_path, tmp_path / "B.md", "pathzero bench learning --suite atari5", note="")
+    assert "(no interval: a run without its final evaluation's episode returns" in text
 
 
 def test_a_lone_seed_shows_its_final_evaluations_interval_over_episodes():

@@ -3,8 +3,9 @@
 resets: the game's own episodes), in a background thread while the workers go on learning.
 
 Each evaluation appends a row to evals.csv (frames, episodes, mean_return, median_return, ci_low,
-ci_high, wall_seconds), logs `eval/return` (and its median) to TensorBoard at the frame count it
-started at, and, every `eval_video_every` evaluations, the first episode as a TensorBoard video
+ci_high, wall_seconds) and one row per episode to eval_returns.csv (frames, episode, return: what an
+interval over episodes, or one across games, is computed from), logs `eval/return` (and its median)
+to TensorBoard at the frame count it started at, and, every `eval_video_every` evaluations, the first episode as a TensorBoard video
 (`eval/video`). Training-episode returns (episodes.csv, `charts/episodic_return`) are unchanged.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathzero.agents.common.stats import mean_interval
 from pathzero.envs import GameSpec
 
 EVAL_FIELDS = ("frames", "episodes", "mean_return", "median_return", "ci_low", "ci_high", "wall_seconds")
+RETURN_FIELDS = ("frames", "episode", "return")
 TASK_FIELDS = ("frames", "task", "game", "episodes", "mean_return", "median_return", "ci_low", "ci_high")
 VIDEO_MAX_FRAMES = 900  # of the first episode, in a TensorBoard video (a minute of Atari)
 EVAL_SEED = 1_000_003  # evaluation episodes start from seeds no training environment uses
@@ -62,6 +64,21 @@ def read_evals(run_dir: str | Path) -> list[dict[str, float]]:
             if all(number(row.get(k) or "") is not None for k in EVAL_FIELDS)]
 
 
+def read_eval_returns(run_dir: str | Path) -> dict[int, list[float]]:
+    """Each evaluation's episode returns (eval_returns.csv), keyed by its frames; empty for runs from
+    before the file was written."""
+    path = Path(run_dir) / "eval_returns.csv"
+    if not path.exists():
+        return {}
+    out: dict[int, list[float]] = {}
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            frames, ret = number(row.get("frames") or ""), number(row.get("return") or "")
+            if frames is not None and ret is not None:
+                out.setdefault(int(frames), []).append(ret)
+    return out
+
+
 def read_task_evals(run_dir: str | Path) -> list[dict]:
     """The rows of a run's evals_tasks.csv (every task of a PathNet run evaluated, with --eval-tasks)."""
     path = Path(run_dir) / "evals_tasks.csv"
@@ -93,8 +110,9 @@ class Evaluator:
         self.cfg, self.spec, self.writer = cfg, spec, writer
         self.every, self.episodes = cfg.eval_every, cfg.evaluation_episodes
         self.path = Path(run_dir) / "evals.csv"
+        self.returns_path = Path(run_dir) / "eval_returns.csv"
         self.tasks_path = Path(run_dir) / "evals_tasks.csv" if getattr(cfg, "eval_tasks", False) else None
-        for path in (self.path, self.tasks_path):
+        for path in (self.path, self.returns_path, self.tasks_path):
             if purge_frames is not None and path is not None and path.exists():
                 truncate_csv(path, purge_frames)
         if self.tasks_path is not None and not self.tasks_path.exists():
@@ -107,9 +125,10 @@ class Evaluator:
         self._thread: threading.Thread | None = None
         self._result: Evaluation | None = None
         self._error: str | None = None
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            with self.path.open("w", newline="") as f:
-                csv.writer(f).writerow(EVAL_FIELDS)
+        for path, fields in ((self.path, EVAL_FIELDS), (self.returns_path, RETURN_FIELDS)):
+            if not path.exists() or path.stat().st_size == 0:
+                with path.open("w", newline="") as f:
+                    csv.writer(f).writerow(fields)
 
     @property
     def enabled(self) -> bool:
@@ -173,6 +192,8 @@ class Evaluator:
         returns = np.asarray(result.returns, dtype=float)
         row = [result.frames, len(returns), f"{returns.mean():g}", f"{np.median(returns):g}",
                *_interval_text(returns), f"{result.wall_seconds:.2f}"]
+        with self.returns_path.open("a", newline="") as f:  # first, so that an evals.csv row has its episodes
+            csv.writer(f).writerows([result.frames, i, f"{r:.10g}"] for i, r in enumerate(returns))
         with self.path.open("a", newline="") as f:
             csv.writer(f).writerow(row)
         if self.tasks_path is not None:
