@@ -232,6 +232,14 @@ def test_the_end_of_run_evaluation_is_skipped_only_when_the_last_one_played_the_
         assert asked
 
 
+def test_a_failed_run_says_whether_it_resumes(tmp_path):
+    from pathzero.agents.common.runner import resume_hint
+
+    assert "stopped before its first checkpoint; start it again" in resume_hint(tmp_path)
+    (tmp_path / "checkpoint.pt").write_bytes(b"")
+    assert resume_hint(tmp_path) == f" — checkpoint saved; resume with `pathzero train --resume {tmp_path}`"
+
+
 def test_pathnet_runs_load_per_task(tmp_path):
     from pathzero.agents.pathnet import PathNetConfig
 

@@ -217,6 +217,45 @@ def test_a_dead_a3c_actor_is_replaced_and_the_run_finishes(tmp_path, cluster):
     assert max(e["frames"] for e in result["run"].episodes() if e["worker"] == 1) > ckpt["state"]["frames"] / 2
 
 
+def test_a_dead_parameter_server_stops_the_run_at_once_with_a_checkpoint_that_resumes(tmp_path, cluster):
+    """A dead server fails the driver's next call (RayActorError) rather than running out its patience."""
+    import threading
+    import time
+
+    import torch
+
+    import pathzero
+    from pathzero.agents.common.ray_workers import server_name
+    from pathzero.agents.common.runner import TrainingError
+
+    result = {}
+
+    def train():
+        try:
+            _a3c(tmp_path, total_frames=10_000_000, checkpoint_minutes=0.05)
+        except TrainingError as exc:
+            result["error"] = str(exc)
+
+    thread = threading.Thread(target=train)
+    thread.start()
+    server = None
+    for _ in range(600):  # polls, 0.5 s apart, until training is under way
+        time.sleep(0.5)
+        runs = list(tmp_path.glob("*/checkpoint.pt"))  # written every 3 s
+        if runs:
+            server = ray.get_actor(server_name(runs[0].parent, 0))
+            break
+    assert server is not None, "training never got under way"
+    ray.kill(server, no_restart=True)  # as if its process or node died
+    thread.join(timeout=300)
+    assert not thread.is_alive(), "the run went on waiting for a dead server"
+    assert "the parameter server died (ActorDiedError)" in result["error"]  # not a GetTimeoutError
+    assert "checkpoint saved; resume with" in result["error"]
+    resumed = pathzero.train(resume=runs[0].parent, total_frames=20_000, progress=False, verbose=False)
+    state = torch.load(resumed.dir / "checkpoint.pt", weights_only=True)["state"]
+    assert state["frames"] >= 20_000 and state["resumes"] == 1 and state["complete"]
+
+
 def test_ray_backend_refuses_what_it_does_not_run(tmp_path):
     import pathzero
     from pathzero.envs import UsageError

@@ -11,7 +11,9 @@ evaluations, checkpoints, resume.
 
 A worker actor that dies (its process killed, its node lost) is replaced by a new one; the frames it had
 counted stay counted, only its unfinished rollout is lost. If the parameter server dies, training stops
-with the last checkpoint kept, and the run resumes from it.
+with the last checkpoint kept, and the run resumes from it. A dead server fails the driver's call at
+once; a slow one (its process still starting, or starved on a loaded machine) is waited for, up to
+SERVER_PATIENCE seconds without an answer, before it counts as hung.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from pathzero.agents.common.optim import load_state_in_place, make_shared_optimi
 from pathzero.nets import DualNet
 
 Config = Any
+SERVER_PATIENCE = 600.0  # seconds; a shorter wait once stopped a healthy run on a busy 2-core machine
 
 
 class _Flag:
@@ -163,6 +166,11 @@ def worker_name(run_dir, worker: int, attempt: int) -> str:
     return f"pathzero/{os.path.basename(run_dir)}/worker-{worker}/{attempt}"
 
 
+def server_name(run_dir, resumes: int) -> str:
+    """The Ray actor name of the parameter server of a run's `resumes`-th session."""
+    return f"pathzero/{os.path.basename(run_dir)}/server/{resumes}"
+
+
 def check_cluster(cfg: Config) -> None:
     """Starts or joins Ray (a one-line error without it) and refuses more workers than the cluster has
     CPUs: an actor without a CPU would wait forever, and the run with it."""
@@ -186,8 +194,8 @@ def run_ray_workers(loop: Callable, cfg: Config, ctx, monitor, state) -> bool:
     ray = start_ray(cfg.ray_address)
     model, optimizer = ctx.shared_model, ctx.optimizer
     description = model.describe()
-    server = ray.remote(num_cpus=0)(ParameterServer).remote(description, model.state_dict(), cfg,
-                                                             optimizer.state_dict(), state.frames)
+    server = ray.remote(num_cpus=0)(ParameterServer).options(name=server_name(monitor.run_dir, state.resumes)).remote(
+        description, model.state_dict(), cfg, optimizer.state_dict(), state.frames)
     actor_class = ray.remote(num_cpus=1, max_restarts=0)(RayWorker)
     running: dict[Any, tuple[int, Any]] = {}  # the run() call's ref -> (worker, actor)
     attempts = {w: 0 for w in range(cfg.workers)}
@@ -204,7 +212,7 @@ def run_ray_workers(loop: Callable, cfg: Config, ctx, monitor, state) -> bool:
         if not server_alive[0]:
             return False
         try:
-            weights, opt_state, frames = ray.get(server.state.remote(), timeout=120)
+            weights, opt_state, frames = ray.get(server.state.remote(), timeout=SERVER_PATIENCE)
         except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as exc:
             server_alive[0] = False
             monitor.errors.append(f"the parameter server died ({type(exc).__name__})")
@@ -219,9 +227,9 @@ def run_ray_workers(loop: Callable, cfg: Config, ctx, monitor, state) -> bool:
     monitor.save = lambda: save() if sync() else None  # a dead server: the last good checkpoint stays
     monitor.policy = lambda: (sync(), policy())[1]
 
-    def report(timeout: float = 60) -> None:
+    def report() -> None:
         try:
-            messages, frames = ray.get(server.drain.remote(), timeout=timeout)
+            messages, frames = ray.get(server.drain.remote(), timeout=SERVER_PATIENCE)
         except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as exc:
             if server_alive[0]:
                 server_alive[0] = False

@@ -479,8 +479,7 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
     evaluator.finish(state.frames, lambda: recipe.evaluated(cfg, spec, model, extra), monitor.elapsed(), final)
     if monitor.errors:
         log.close()
-        raise TrainingError("; ".join(monitor.errors) + f" — checkpoint saved; resume with "
-                            f"`pathzero train --resume {run_dir}`")
+        raise TrainingError("; ".join(monitor.errors) + resume_hint(run_dir))
     if cfg.progress:
         print(f"{state.frames:,} frames in {state.wall_seconds:.0f} s ({state.fps:,.0f} emulator frames/s "
               f"after start-up), {state.episodes} episodes")
@@ -494,6 +493,13 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
     monitor.checkpoint()  # the run is whole: evaluated to its end, its replay written
     log.close()
     return run_dir
+
+
+def resume_hint(run_dir: Path) -> str:
+    """How a failed run goes on: from its checkpoint, or (none written yet) from the start."""
+    if (run_dir / CHECKPOINT_NAME).is_file():
+        return f" — checkpoint saved; resume with `pathzero train --resume {run_dir}`"
+    return f" — it stopped before its first checkpoint; start it again (nothing in {run_dir} resumes)"
 
 
 def _raise_keyboard_interrupt(signum, frame) -> None:
