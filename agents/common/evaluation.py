@@ -5,8 +5,9 @@ resets: the game's own episodes), in a background thread while the workers go on
 Each evaluation appends a row to evals.csv (frames, episodes, mean_return, median_return, ci_low,
 ci_high, wall_seconds) and one row per episode to eval_returns.csv (frames, episode, return: what an
 interval over episodes, or one across games, is computed from), logs `eval/return` (and its median)
-to TensorBoard at the frame count it started at, and, every `eval_video_every` evaluations, the first episode as a TensorBoard video
-(`eval/video`). Training-episode returns (episodes.csv, `charts/episodic_return`) are unchanged.
+to TensorBoard at the frame count it started at, and, every `eval_video_every` evaluations, the
+first episode as a TensorBoard video (`eval/video`). Training-episode returns (episodes.csv,
+`charts/episodic_return`) are unchanged.
 """
 from __future__ import annotations
 
