@@ -187,6 +187,19 @@ def _curve(results: list[dict], every: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(common, dtype=float) * every, np.array([[k[c] for c in common] for k in keyed])
 
 
+def curve_band(results: list[dict], every: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A curve's 95% band (frames, low, high): over seeds, or for a lone seed over each evaluation's
+    episodes (its evals rows' own interval), so that a single-seed curve is never drawn bare."""
+    from pathzero.agents.common.stats import mean_interval
+
+    if len(results) == 1:
+        rows = [(f, lo, hi) for f, _, lo, hi, *_ in results[0]["evals"] if lo is not None and hi is not None]
+        return tuple(np.array([row[i] for row in rows], dtype=float) for i in range(3))
+    frames, returns = _curve(results, every)
+    bands = [mean_interval(col) for col in returns.T]
+    return frames, np.array([b.low for b in bands], dtype=float), np.array([b.high for b in bands], dtype=float)
+
+
 def _interval(values):
     """The mean of `values` with its 95% bootstrap interval (low and high are None for one value)."""
     from pathzero.agents.common.stats import mean_interval
@@ -244,8 +257,6 @@ def plot_suite(groups: dict[str, list[dict]], anchors: dict[str, dict[str, float
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pathzero.agents.common.stats import mean_interval
-
     games = list(dict.fromkeys(label.split(" (")[0] for label in groups))
     cols = min(3, len(games))
     rows = (len(games) + cols - 1) // cols
@@ -259,12 +270,12 @@ def plot_suite(groups: dict[str, list[dict]], anchors: dict[str, dict[str, float
             color = f"C{index}"
             for seed_returns in returns:
                 ax.plot(frames / 1e6, seed_returns, color=color, lw=0.6, alpha=0.35)
-            bands = [mean_interval(col) for col in returns.T]
             name = label.split(" (")[1][:-1] if " (" in label else "pathzero A3C"
             seeds = f"{len(results)} seed" + ("s" if len(results) != 1 else "")
-            ax.plot(frames / 1e6, [b.value for b in bands], color=color, lw=2, label=f"{name} ({seeds})")
-            if len(results) > 1:
-                ax.fill_between(frames / 1e6, [b.low for b in bands], [b.high for b in bands], color=color, alpha=0.2)
+            ax.plot(frames / 1e6, returns.mean(axis=0), color=color, lw=2, label=f"{name} ({seeds})")
+            at, low, high = curve_band(results, every)
+            if len(at):
+                ax.fill_between(at / 1e6, low, high, color=color, alpha=0.2)
         for k, (name, value) in enumerate(anchors.get(game, {}).items()):
             ax.axhline(value, ls="--", lw=1, color=f"C{k + 3}", label=name)
         ax.set_title(game)
@@ -375,8 +386,8 @@ Measured {dt.date.today().isoformat()} on {machine()}; {status}.
 Command: `{command}` (resumable; `--report-only` writes this section from the finished runs).
 Every run is `pathzero train --game GAME --seed S --total-frames F --workers W` with the game's preset and
 no tuning flags. Scores are evaluation returns (whole episodes, unclipped, {', '.join(sorted({str(res['config']['evaluation_episodes']) for res in done.values()})) or '10'} episodes per
-evaluation); the final one is at the end of the budget. Intervals: 95% bootstrap over seeds (a single
-seed: over its final evaluation's episodes, marked "episodes"). Wall time includes start-up and the evaluations.
+evaluation); the final one is at the end of the budget. Intervals and bands: 95% bootstrap over seeds (a
+single seed: over each evaluation's episodes, marked "episodes"). Wall time includes start-up and the evaluations.
 
 ![{suite} curves]({shown_picture})
 

@@ -231,6 +231,17 @@ def test_the_atari5_report_gives_the_estimate_with_its_interval_only_when_every_
     assert "(no interval: a run without its final evaluation's episode returns" in text
 
 
+def test_a_lone_seeds_curve_has_its_evaluations_band_and_several_seeds_one_over_seeds():
+    from pathzero.scripts.bench_learning import curve_band
+
+    lone = {"evals": [[500, 1.0, 0.0, 2.0, 1.0], [1000, 3.0, None, None, 2.0], [1500, 5.0, 4.0, 7.0, 3.0]]}
+    frames, low, high = curve_band([lone], 500)
+    assert frames.tolist() == [500, 1500] and low.tolist() == [0.0, 4.0] and high.tolist() == [2.0, 7.0]
+    other = {"evals": [[500, 3.0, 2.0, 4.0, 1.0], [1000, 5.0, 4.0, 6.0, 2.0], [1500, 7.0, 6.0, 8.0, 3.0]]}
+    frames, low, high = curve_band([lone, other], 500)  # over the two seeds' means, not their episodes
+    assert frames.tolist() == [500, 1000, 1500] and low.tolist() == [1.0, 3.0, 5.0] and high.tolist() == [3.0, 5.0, 7.0]
+
+
 def test_a_lone_seed_shows_its_final_evaluations_interval_over_episodes():
     from pathzero.scripts.bench_learning import final_cell
 
