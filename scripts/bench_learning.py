@@ -190,13 +190,11 @@ def _curve(results: list[dict], every: int) -> tuple[np.ndarray, np.ndarray]:
 def curve_band(results: list[dict], every: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A curve's 95% band (frames, low, high): over seeds, or for a lone seed over each evaluation's
     episodes (its evals rows' own interval), so that a single-seed curve is never drawn bare."""
-    from pathzero.agents.common.stats import mean_interval
-
     if len(results) == 1:
         rows = [(f, lo, hi) for f, _, lo, hi, *_ in results[0]["evals"] if lo is not None and hi is not None]
         return tuple(np.array([row[i] for row in rows], dtype=float) for i in range(3))
     frames, returns = _curve(results, every)
-    bands = [mean_interval(col) for col in returns.T]
+    bands = [_interval(col) for col in returns.T]
     return frames, np.array([b.low for b in bands], dtype=float), np.array([b.high for b in bands], dtype=float)
 
 
