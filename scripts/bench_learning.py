@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from pathzero.agents.common.runlog import file_name
-from pathzero.agents.common.stats import LEVEL, REPS, Estimate
+from pathzero.agents.common.stats import REPS, Estimate, percentiles
 
 DEFAULT_DOC = "docs/BENCHMARKS.md"
 DEFAULT_LOGDIR = "docs/bench-runs/learning"
@@ -92,8 +92,7 @@ def atari5_median_interval(returns: dict[str, list[float]], reps: int = REPS, se
     rng = np.random.default_rng(seed)
     samples = [atari5_median_estimate({g: float(a[rng.integers(0, a.size, a.size)].mean()) for g, a in arrays.items()})
                for _ in range(reps)]
-    low, high = np.percentile(samples, [(1 - LEVEL) / 2 * 100, (1 + LEVEL) / 2 * 100])
-    return Estimate(value, float(low), float(high))
+    return Estimate(value, *percentiles(np.array(samples)))
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ class Estimate(NamedTuple):
         return self.low is not None and (self.low > x or self.high < x)
 
 
-def _percentiles(samples: np.ndarray) -> tuple[float, float]:
+def percentiles(samples: np.ndarray) -> tuple[float, float]:
+    """The bounds of the central LEVEL (95%) of bootstrap samples: a percentile interval."""
     tail = (1 - LEVEL) / 2 * 100
     return float(np.percentile(samples, tail)), float(np.percentile(samples, 100 - tail))
 
@@ -42,7 +43,7 @@ def bootstrap(stat: Callable[[np.ndarray], float], n: int, reps: int = REPS, see
     if n < 2:
         return Estimate(value, None, None)
     picks = np.random.default_rng(seed).integers(0, n, size=(reps, n))
-    low, high = _percentiles(np.array([stat(p) for p in picks]))
+    low, high = percentiles(np.array([stat(p) for p in picks]))
     return Estimate(value, low, high)
 
 
@@ -94,5 +95,5 @@ def stratified(scores: np.ndarray, stat: Callable[[np.ndarray], float] = iqm, re
     for r in range(reps):
         picks = rng.integers(0, runs, size=(runs, tasks))
         samples[r] = stat(scores[picks, columns])
-    low, high = _percentiles(samples)
+    low, high = percentiles(samples)
     return Estimate(value, low, high)
