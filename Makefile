@@ -101,7 +101,7 @@ bench-network-minatar: $(VENV)/.installed
 		--candidate paper-lr1e-2:channels=16,blocks=0,lr=0.01
 
 # Issue 14's learning measurements: each suite resumable (finished runs skipped, interrupted ones resumed);
-# about 5.2 h (MinAtar, measured), 3.2 h (Pong, measured) and 2.2 h (Atari-5) on 2 cores. Results in docs/bench-runs/learning/.
+# about 5.2 h (MinAtar, measured), 3.2 h (Pong, measured) and 3.2 h (Atari-5, measured) on 2 cores. Results in docs/bench-runs/learning/.
 bench-learning-minatar bench-learning-pong bench-learning-atari5: bench-learning-%: $(VENV)/.installed
 	$(VENV)/bin/pathzero bench learning --suite $* --workers 2
 
