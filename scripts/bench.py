@@ -287,9 +287,11 @@ def throughput(args) -> int:
                + (" --speed-options" if args.speed_options else "")
                + (" --vector-env" if args.vector_env else "")
                + (f" --precision {args.precision}" if args.precision != "fp32" else "")
-               + (f" --sb3-net {args.sb3_net}" if args.sb3_net != "pathzero" and c else ""))
+               + (f" --sb3-net {args.sb3_net}" if args.sb3_net != "pathzero" and c else "")
+               + (f" --name {args.name}" if args.name else ""))
     stepped = " (ale-py's C++ vector environment)" if args.vector_env else ""
     stepped += ", learning in bfloat16" if args.precision == "bf16" else ""
+    stepped += f" ({args.name})" if args.name else ""
     body = f"""## Throughput: {spec.env_id}{stepped}
 
 Measured {dt.date.today().isoformat()} on {machine()}.
@@ -321,7 +323,8 @@ b/a = **{b / a:.3f}** after start-up, **{b_wall / a:.3f}** with start-up{pathnet
                               for name, fps in [(speed_flags(args.vector_env, args.precision) + " (b)", b)] + options)
                  + "\n")
     write_section(Path(args.doc), f"throughput-{spec.name}" + ("-vector" if args.vector_env else "")
-                  + ("-bf16" if args.precision == "bf16" else ""), body, note=args.note)
+                  + ("-bf16" if args.precision == "bf16" else "") + (f"-{args.name}" if args.name else ""),
+                  body, note=args.note)
     print(f"b/a = {b / a:.3f} after start-up, {b_wall / a:.3f} with start-up"
           + (f"; p/a = {p / a:.3f}, {p_wall / a:.3f}" if p else "") + (f", b/c = {b / c:.2f}" if c else "")
           + f"; written to {args.doc}")
@@ -430,6 +433,9 @@ def build_parser(prog: str = "pathzero bench") -> tuple[ArgumentParser, dict]:
     tp.add_argument("--sb3-net", choices=("pathzero", "nature"), default="pathzero",
                     help="SB3's network: pathzero's trunk and sizes (default, the same network) or SB3's own "
                          "Nature-DQN CnnPolicy")
+    tp.add_argument("--name", default="",
+                    help="names the section, so that a measurement on another machine keeps a section of its own "
+                         "beside the first (default: the game and options alone)")
     tp.add_argument("--note", default="", help="a remark to add under the numbers (kept when rerun without one)")
     tp.add_argument("--logdir", default="runs/bench", help="where the A3C measurement run goes")
     tp.add_argument("--doc", default=str(DEFAULT_DOC), help="markdown file to update (default: docs/BENCHMARKS.md)")

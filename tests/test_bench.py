@@ -57,6 +57,12 @@ def test_bench_throughput_on_the_vector_env_writes_a_section_of_its_own(tmp_path
     assert "<!-- bench:throughput-Pong-vector-bf16 -->" in text  # a section of its own
     bad = pathzero("bench", "throughput", "--game", "CartPole-v1", "--vector-env", "--doc", doc)
     assert bad.returncode == 2 and "ALE games only" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    named = pathzero("bench", "throughput", "--game", "CartPole-v1", "--workers", 1, "--envs-per-worker", 2,
+                     "--frames", 1000, "--skip-sb3", "--name", "other-machine", "--logdir", tmp_path / "runs", "--doc", doc)
+    assert named.returncode == 0, named.stderr
+    text = doc.read_text()  # --name: a section of its own; the vector env's section is kept
+    assert "<!-- bench:throughput-CartPole-v1-other-machine -->" in text and "## Throughput: CartPole-v1 (other-machine)" in text
+    assert "--name other-machine`" in text and "<!-- bench:throughput-Pong-vector-bf16 -->" in text
 
 
 def test_speed_variants_are_the_other_combinations_and_the_vector_env_is_for_ale_only():
