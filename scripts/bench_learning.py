@@ -158,11 +158,14 @@ def run_planned(run: PlannedRun, root: Path, workers: int, options: dict, progre
     common = dict(workers=workers, total_frames=run.frames, verbose=False, progress=progress)
     if run_dir is not None and (run_dir / "checkpoint.pt").is_file():
         print(f"{run.game} seed {run.seed}: resuming {run_dir}", flush=True)
+        resumed_at = int(torch.load(run_dir / "checkpoint.pt", weights_only=True)["state"]["frames"])
+        record_slice(folder, resumed_at)
         result = pathzero.train(resume=run_dir, **common)
     else:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         print(f"{run.game} seed {run.seed}: {run.frames:,} frames into {folder}", flush=True)
+        record_slice(folder, 0)
         result = pathzero.train(game=run.game, seed=run.seed, logdir=str(folder), replay_episodes=0, **common,
                                 **options)
     state = torch.load(result.dir / "checkpoint.pt", weights_only=True)["state"]
@@ -174,8 +177,51 @@ def run_planned(run: PlannedRun, root: Path, workers: int, options: dict, progre
             "config": json.loads((result.dir / "config.json").read_text()),
             "evals": [[r["frames"], r["mean_return"], r["ci_low"], r["ci_high"], r["wall_seconds"]] for r in evals],
             "final_returns": read_eval_returns(result.dir).get(int(evals[-1]["frames"])) if evals else None,
-            "last20_training_mean": float(np.mean([e["return"] for e in episodes[-20:]])) if episodes else None}
+            "last20_training_mean": float(np.mean([e["return"] for e in episodes[-20:]])) if episodes else None,
+            "slices": read_slices(folder)}
     return save_results(folder, data)
+
+
+SLICES = "slices.json"
+
+
+def read_slices(folder: Path) -> list[dict]:
+    path = Path(folder) / SLICES
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+def record_slice(folder: Path, from_frames: int) -> None:
+    """Notes in the planned run's folder (beside its run folder, so it travels with it) that a slice of
+    the run starts now, on this machine, at `from_frames`: a run resumed across sessions may finish on
+    another machine than it started on, and its frames/s are only comparable within one."""
+    from pathzero.agents.common.runlog import write_atomic
+    from pathzero.scripts.bench import machine
+
+    slices = [x for x in read_slices(folder) if x["from_frames"] < from_frames]  # a start that reached no checkpoint
+    slices.append({"machine": machine(), "from_frames": int(from_frames),
+                   "started": dt.datetime.now().isoformat(timespec="seconds")})
+    write_atomic(Path(folder) / SLICES, json.dumps(slices, indent=1) + "\n")
+
+
+def where_run(done: dict[str, dict]) -> str:
+    """Which machines (their CPUs) ran which runs, from the slices each run kept, e.g.
+    "AMD EPYC: Qbert s1, Phoenix s1 from 5.84M frames; Intel(R) Xeon(R) Processor: Phoenix s1 to 5.84M frames"."""
+    by_cpu: dict[str, list[str]] = {}
+    for label, res in done.items():
+        slices = sorted(res.get("slices") or [], key=lambda x: x["from_frames"])
+        if not slices:
+            by_cpu.setdefault("not recorded", []).append(label)
+            continue
+        if slices[0]["from_frames"] > 0:
+            by_cpu.setdefault("not recorded", []).append(f"{label} to {slices[0]['from_frames'] / 1e6:.3g}M frames")
+        for i, piece in enumerate(slices):
+            cpu = piece["machine"].split(",")[0]
+            end = slices[i + 1]["from_frames"] if i + 1 < len(slices) else None
+            span = "" if (piece["from_frames"] == 0 and end is None) else (
+                (f" from {piece['from_frames'] / 1e6:.3g}M" if piece["from_frames"] else "")
+                + (f" to {end / 1e6:.3g}M" if end is not None else "") + " frames")
+            by_cpu.setdefault(cpu, []).append(label + span)
+    return "; ".join(f"{cpu}: {', '.join(labels)}" for cpu, labels in by_cpu.items())
 
 
 def _curve(results: list[dict], every: int) -> tuple[np.ndarray, np.ndarray]:
@@ -379,7 +425,9 @@ def report(suite: str, runs: list[PlannedRun], root: Path, doc: Path, command: s
             extra = "\nThe Atari-5 estimate needs all five games.\n"
     body = f"""## Learning: A3C on the {suite} suite
 
-Measured {dt.date.today().isoformat()} on {machine()}; {status}.
+Written {dt.date.today().isoformat()} on {machine()}; {status}.
+Where the runs ran (a run resumed in another session may change machines, and frames/s compare only within
+one): {where_run({f"{r.short_game} s{r.seed}" + (" (long)" if r.long else ""): res for r, res in done.items()}) or "-"}.
 Command: `{command}` (resumable; `--report-only` writes this section from the finished runs).
 Every run is `pathzero train --game GAME --seed S --total-frames F --workers W` with the game's preset and
 no tuning flags. Scores are evaluation returns (whole episodes, unclipped, {', '.join(sorted({str(res['config']['evaluation_episodes']) for res in done.values()})) or '10'} episodes per

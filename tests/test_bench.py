@@ -159,6 +159,18 @@ def test_bench_learning_resumes_an_interrupted_run_skips_finished_ones_and_repor
     seed1 = json.loads((folder / "results.json").read_text())
     seed2 = json.loads((root / "minatar" / "CartPole-v1__seed-2" / "results.json").read_text())
     assert seed1["resumes"] == 1 and seed2["resumes"] == 0  # seed 1 went on from its checkpoint
+    # Each slice of a run keeps the machine it ran on: seed 1's bench slice began at its checkpoint (what ran
+    # before, outside the bench, is not recorded), seed 2 ran in one slice from frame 0.
+    from pathzero.scripts.bench import machine
+    from pathzero.scripts.bench_learning import where_run
+
+    assert [(x["machine"], x["from_frames"]) for x in seed1["slices"]] == [(machine(), 2000)]
+    assert [(x["machine"], x["from_frames"]) for x in seed2["slices"]] == [(machine(), 0)]
+    cpu = machine().split(",")[0]
+    assert f"not recorded: CartPole-v1 s1 to 0.002M frames; {cpu}: CartPole-v1 s1 from 0.002M frames, CartPole-v1 s2." in doc.read_text()
+    two = {"A s1": {"slices": [{"machine": "Y, 2 cores", "from_frames": 5_840_000}, {"machine": "X, 2 cores", "from_frames": 0}]},
+           "B s1": {}}
+    assert where_run(two) == "X: A s1 to 5.84M frames; Y: A s1 from 5.84M frames; not recorded: B s1"
     assert seed1["frames"] >= 4000 and [round(e[0], -3) for e in seed1["evals"]] == [2000, 4000]
     assert seed1["evals"][0][1] == first_eval["mean_return"]  # the evaluation before the cut is kept
     # The final evaluation's episodes are kept with it (what an interval across games is computed from).
