@@ -9,6 +9,8 @@ Every run is `pathzero train` with the game's defaults (its family's preset, no 
 folder of its own under --logdir (`<suite>/<game>__seed-<s>/`, `__long__` for the long Pong run).
 The bench is resumable: a finished run (its results.json) is skipped, a run cut short (a checkpoint,
 no results.json) resumes from its last checkpoint, so the hours a suite takes can run in slices.
+Each slice notes the machine it ran on (slices.json beside the run folder, then in results.json), and the
+section says which machine ran which run: frames/s compare only within one machine.
 Then it writes a section of docs/BENCHMARKS.md per suite: the evaluation curves of every game (each
 seed, their mean and its 95% bootstrap interval, the published anchors as dashed lines), the final
 scores against the anchors, and per suite what its goal asks (Pong: frames and wall time to +18 and
