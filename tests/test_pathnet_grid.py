@@ -41,12 +41,15 @@ def test_only_the_pathway_modules_receive_gradient(kind):
 
 @pytest.mark.parametrize("kind", ["conv", "mlp"])
 def test_batched_branches_equal_the_naive_sum_of_modules(kind):
+    torch.manual_seed(0)
     net, shape = grid(kind)
     h = net.heads["a"].embed(torch.rand(3, *shape))
     for layer, active in zip(net.grid, layer_modules(PATHWAY)):
         fast = net.branch_sum([layer[m] for m in active], h)
         naive = sum(layer[m].branch(h) for m in active)
-        torch.testing.assert_close(fast, naive)
+        # The same sum in another order: oneDNN's convolution kernels differ between CPUs (an AMD EPYC
+        # measured 1.8e-5 apart at values near 1), while weights placed against the wrong module are off by ~2.
+        torch.testing.assert_close(fast, naive, rtol=1e-5, atol=1e-4)
         h = torch.relu(h + naive)
 
 

@@ -507,7 +507,25 @@ def _raise_keyboard_interrupt(signum, frame) -> None:
 
 
 def _run_processes(loop: Callable, cfg: Config, ctx: WorkerContext, monitor: Monitor, state: RunState) -> bool:
-    """Starts the workers and listens to them; returns True when interrupted by Ctrl-C."""
+    """Starts the workers and listens to them; returns True when interrupted by Ctrl-C (or SIGTERM).
+
+    While it listens, Ctrl-C and SIGTERM only set a flag that the loop checks: an exception raised by the
+    signal in the middle of reading a message off the queue would leave the pipe inside that message, and
+    every read after it (the workers' last words, drained at the end) would fail."""
+    asked_to_stop = threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda *_: asked_to_stop.set())
+    try:
+        return _listen(loop, cfg, ctx, monitor, state, asked_to_stop)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _listen(loop: Callable, cfg: Config, ctx: WorkerContext, monitor: Monitor, state: RunState,
+            asked_to_stop: threading.Event) -> bool:
     mp_ctx = mp.get_context("spawn")
     messages = mp_ctx.Queue()
     stop = ctx.stop
@@ -521,6 +539,8 @@ def _run_processes(loop: Callable, cfg: Config, ctx: WorkerContext, monitor: Mon
     try:
         last_check = time.monotonic()
         while len(monitor.done) < len(procs) and not monitor.errors:
+            if asked_to_stop.is_set():
+                raise KeyboardInterrupt
             try:
                 monitor.put(messages.get(timeout=0.5))
             except queue.Empty:
