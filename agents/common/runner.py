@@ -540,7 +540,8 @@ def _listen(loop: Callable, cfg: Config, ctx: WorkerContext, monitor: Monitor, s
         last_check = time.monotonic()
         while len(monitor.done) < len(procs) and not monitor.errors:
             if asked_to_stop.is_set():
-                raise KeyboardInterrupt
+                interrupted = True
+                break
             try:
                 monitor.put(messages.get(timeout=0.5))
             except queue.Empty:
@@ -553,8 +554,6 @@ def _listen(loop: Callable, cfg: Config, ctx: WorkerContext, monitor: Monitor, s
                     _drain(messages, monitor)  # what it said before dying comes first
                     if w not in monitor.done and not monitor.errors:
                         monitor.errors.append(f"worker {w} died (exit code {p.exitcode})")
-    except KeyboardInterrupt:
-        interrupted = True
     finally:
         stop.set()
         deadline = time.monotonic() + 30
