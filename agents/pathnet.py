@@ -231,6 +231,10 @@ class PathNetConfig(A3CConfig):
     freeze_source: bool = True
     """With --transfer-from: freeze the source's best pathway and re-initialise every other module
     (PathNet); --no-freeze-source keeps every weight and trains on (fine-tuning)."""
+    copy_stem: bool = False
+    """With --transfer-from: the new task's input stem and fully connected layer start as copies of the
+    latest earlier task's with the same observation shape; off (the default, as in the paper): they
+    start fresh and only the module grid carries knowledge over."""
     penalty: str = "none"
     """Fine-tuning only (--no-freeze-source): anchor the source's weights while the target trains,
     ewc (Fisher of the source policy, every trained weight) or wpl (weight-plasticity loss: the
@@ -263,6 +267,8 @@ class PathNetConfig(A3CConfig):
         if not (self.ewc_lambda >= 0 and self.wpl_alpha >= 0):
             raise UsageError(f"--ewc-lambda and --wpl-alpha must be >= 0 (0: no anchor), got "
                              f"{self.ewc_lambda} and {self.wpl_alpha}")
+        if self.copy_stem and self.transfer_from is None:
+            raise UsageError("--copy-stem copies a source task's input stem: give --transfer-from RUN too")
         if self.revisit and (self.transfer_from is None or self.freeze_source):
             raise UsageError("--revisit trains an earlier task again: give --transfer-from RUN and --no-freeze-source "
                              "(PathNet's frozen tasks cannot change)")
@@ -449,7 +455,11 @@ class PathNetRecipe(Recipe):
                 return self._revisit(model, spec, cfg)
         self.task = task_name(model, spec)
         self.task_games[self.task] = spec.env_id
-        model.add_task(self.task, obs_shape, n_actions)
+        copy_from = model.same_shape_task(obs_shape) if cfg.copy_stem else None
+        if cfg.copy_stem and copy_from is None:
+            raise UsageError(f"--copy-stem: {cfg.transfer_from} has no task with {spec.env_id}'s observation shape "
+                             f"{tuple(obs_shape)} to copy the stem from; drop --copy-stem")
+        model.add_task(self.task, obs_shape, n_actions, copy_from=copy_from)
         return model
 
     def _revisit(self, model: PathNet, spec: GameSpec, cfg: PathNetConfig) -> PathNet:
@@ -615,6 +625,9 @@ class SupervisedConfig:
     """Gumbel search: lambda of the expected pathway FLOPs (as a share of the largest pathway's)."""
     search_lr: float = 0.05
     """Gumbel search: SGD learning rate of the pathway logits."""
+    copy_stem: bool = False
+    """A new task's input layer and the layer after the grid start as copies of the latest earlier
+    task's (off: fresh, as in the paper)."""
 
     @property
     def grid(self) -> GridConfig:
@@ -649,6 +662,14 @@ def held_out_accuracy(model: PathNet, pathway: np.ndarray, task: DigitTask) -> f
     return float((model.classify(task.test_x, pathway, task.name).argmax(-1) == task.test_y).float().mean())
 
 
+def add_digit_task(model: PathNet, task: DigitTask, cfg: SupervisedConfig) -> None:
+    """The task's heads, fresh, or (cfg.copy_stem) starting from the latest earlier task's."""
+    if task.name not in model.heads:
+        shape = (task.train_x.shape[1],)
+        model.add_task(task.name, shape, 2, kind="classifier",
+                       copy_from=model.same_shape_task(shape) if cfg.copy_stem else None)
+
+
 def evolve_supervised(model: PathNet, task: DigitTask, cfg: SupervisedConfig, seed: int, evolve: bool = True,
                       start: np.ndarray | None = None, stop_at_threshold: bool = True) -> SupervisedResult:
     """Trains `task` on `model` (its heads are added here): binary tournaments of pathways trained with
@@ -659,8 +680,7 @@ def evolve_supervised(model: PathNet, task: DigitTask, cfg: SupervisedConfig, se
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    if task.name not in model.heads:
-        model.add_task(task.name, (task.train_x.shape[1],), 2, kind="classifier")
+    add_digit_task(model, task, cfg)
     optimizer = torch.optim.SGD(model.trainable_parameters(), lr=cfg.lr)
     if evolve:
         genotypes = np.stack([random_pathway(cfg.grid, rng) for _ in range(cfg.population)])
@@ -699,8 +719,7 @@ def gumbel_supervised(model: PathNet, task: DigitTask, cfg: SupervisedConfig, se
 
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    if task.name not in model.heads:
-        model.add_task(task.name, (task.train_x.shape[1],), 2, kind="classifier")
+    add_digit_task(model, task, cfg)
     model.add_search(task.name)
     logits = model.search[task.name]
     weights = [p for p in model.trainable_parameters() if p is not logits]

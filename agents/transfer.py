@@ -14,6 +14,10 @@ transfer methods train on B with the same frame budget: `finetune` (the fixed ru
 trained on), `ewc` and `wpl` (fine-tuning with a quadratic anchor on A's weights: agents/forgetting.py)
 `pathnet` (A's best pathway frozen, every other module re-initialised, a new population evolved)
 and `gumbel` (the same, with a Gumbel-softmax pathway search instead of evolution: agents/gumbel.py).
+Every transfer gives the target task fresh heads (input stem, fc layer, policy and value): only the
+module grid carries knowledge. `finetune_stem` and `pathnet_stem` are fine-tuning and PathNet whose
+target task starts with a copy of the source task's stem and fc layer (where the two games'
+observations have one shape), so what that copy buys is measured as an arm of its own.
 Cells also give the size of the pathways the method's runs end with (modules, FLOPs, parameters). A uniform random policy is played on every game (`random_episodes` episodes).
 
 Score. Performance is the area under the learning curve (AUC: the mean unclipped return per episode
@@ -64,12 +68,16 @@ from pathzero.nets import DualOutput
 from pathzero.nets.pathnet import PathwayPolicy, pathway_modules
 
 CONTROLS = ("independent", "pathnet_scratch")
-TRANSFERS = ("finetune", "ewc", "wpl", "pathnet", "gumbel")
-FINETUNES = ("finetune", "ewc", "wpl")  # start from the source's fixed-pathway run and train every weight on
+TRANSFERS = ("finetune", "ewc", "wpl", "pathnet", "gumbel", "finetune_stem", "pathnet_stem")
+FINETUNES = ("finetune", "ewc", "wpl", "finetune_stem")  # start from the source's fixed-pathway run, every weight trains on
+EVOLVES_SOURCE = ("pathnet", "gumbel", "pathnet_stem")  # start from the source's evolved run, its best pathway frozen
+# `X_stem` is method X whose new task starts with a copy of the source task's input stem and fc layer
+# (where both games' observations have one shape; elsewhere it is X): the copy measured as an arm of its own.
+COPIES_STEM = ("finetune_stem", "pathnet_stem")
 METHODS = CONTROLS + TRANSFERS
+DEFAULT_METHODS = tuple(m for m in METHODS if m not in COPIES_STEM)
 RUN_KIND = {"independent": "fixed", "pathnet_scratch": "evolved"}  # the run that is each control
-SOURCE_KIND = {"finetune": "fixed", "ewc": "fixed", "wpl": "fixed", "pathnet": "evolved",
-               "gumbel": "evolved"}  # the source run each transfer starts from
+SOURCE_KIND = {**{m: "fixed" for m in FINETUNES}, **{m: "evolved" for m in EVOLVES_SOURCE}}  # the source run of each transfer
 # Settings that change what a run trains or records; a matrix folder refuses a rerun that differs in them.
 RUN_SETTINGS = ("frames", "base", "score_episodes", "random_episodes", "bins")
 
@@ -80,9 +88,10 @@ class TransferConfig:
 
     games: tuple[str, ...] = ("MinAtar/Breakout", "MinAtar/SpaceInvaders", "MinAtar/Asterix")
     """Games of the matrix; every ordered pair is a cell (the diagonal too, unless diagonal=False)."""
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] = DEFAULT_METHODS
     """Methods: the controls independent (always trained: every score's baseline) and pathnet_scratch,
-    and the transfer methods finetune, ewc, wpl (fine-tuning with a penalty) and pathnet."""
+    and the transfer methods finetune, ewc, wpl (fine-tuning with a penalty), pathnet, gumbel, and
+    finetune_stem and pathnet_stem (their target task's stem and fc layer copied from the source's)."""
     frames: int = 500_000
     """Frames of every run (source and target alike)."""
     seeds: int = 3
@@ -174,7 +183,7 @@ def plan(cfg: TransferConfig) -> list[Cell]:
             if game in targets or (game in sources and set(FINETUNES) & set(cfg.methods)):
                 cells.append(Cell("fixed", game, seed))
             if (game in targets and "pathnet_scratch" in cfg.methods) or \
-                    (game in sources and {"pathnet", "gumbel"} & set(cfg.methods)):
+                    (game in sources and set(EVOLVES_SOURCE) & set(cfg.methods)):
                 cells.append(Cell("evolved", game, seed))
         for source, target in pairs:
             cells += [Cell(method, target, seed, source) for method in cfg.transfers]
@@ -304,11 +313,19 @@ class TransferMatrix:
             source = str(self._run_dir(self._source(Cell(SOURCE_KIND[cell.kind], cell.source, cell.seed))))
         values = {**asdict(base), "game": cell.target, "total_frames": self.cfg.frames,
                   "seed": base.seed * 1000 + cell.seed, "logdir": str(self.root / "runs" / cell.key),
-                  "evolve": cell.kind in ("evolved", "pathnet"), "transfer_from": source,
-                  "freeze_source": cell.kind in ("pathnet", "gumbel"), "progress": False, "replay_episodes": 0,
+                  "evolve": cell.kind in ("evolved", "pathnet", "pathnet_stem"), "transfer_from": source,
+                  "freeze_source": cell.kind in EVOLVES_SOURCE, "copy_stem": self._copies_stem(cell),
+                  "progress": False, "replay_episodes": 0,
                   "eval_every": 0, "penalty": cell.kind if cell.kind in ("ewc", "wpl") else "none"}
         cls = GumbelConfig if cell.kind == "gumbel" else PathNetConfig
         return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
+
+    def _copies_stem(self, cell: Cell) -> bool:
+        """Whether the run's new task starts with a copy of the source task's stem and fc layer: a `_stem`
+        method on a pair whose games' observations have one shape."""
+        if cell.kind not in COPIES_STEM:
+            return False
+        return game_shapes(resolve_game(cell.source))[0] == game_shapes(resolve_game(cell.target))[0]
 
     def _train(self, cfg: PathNetConfig) -> Path:
         return train_or_resume(cfg)
@@ -353,6 +370,7 @@ class TransferMatrix:
         result["wall_seconds"] = float(ckpt["state"]["wall_seconds"])
         result["fps"] = float(ckpt["state"]["fps"])
         result["pathway"] = pathway_size(run_dir)
+        result["copy_stem"] = bool(ckpt["config"].get("copy_stem", False))
         seed = 50_000 + cell.seed
         if cell.source is None:
             result["own_score"] = source_score(run_dir, ckpt["task"], cell.target, self.cfg.score_episodes, seed)
@@ -435,6 +453,7 @@ class TransferMatrix:
             "forgetting": None, "forgetting_ci_low": None, "forgetting_ci_high": None, "forgetting_raw": None,
             "source_before": None, "source_after": None, "source_identical": None,
             "note": note, "frames": self.cfg.frames,
+            "copy_stem": any(r.get("copy_stem", False) for r in runs),
             "pathway_modules": None, "pathway_flops": None, "pathway_params": None,  # the method's final pathways
             "wall_seconds": None, "fps": None}  # a run's mean wall time (start-up included) and frames/s
         if source is not None:
@@ -553,6 +572,7 @@ class TransferMatrix:
                   for game in dict.fromkeys(g for pair in self.cfg.ordered_pairs for g in pair)}
         matrix = {"games": list(self.cfg.games), "methods": list(self.cfg.methods), "frames": self.cfg.frames,
                   "seeds": self.cfg.seeds, "bins": self.cfg.bins, "diagonal": self.cfg.diagonal,
+                  "copy_stem": {m: m in COPIES_STEM for m in self.cfg.transfers},
                   "random": random, "summary": summary, "costs": self.costs(), "cells": cells}
         (self.root / "matrix.json").write_text(json.dumps(matrix, indent=1, default=_json_default) + "\n")
         for method in self.cfg.transfers:
@@ -597,12 +617,12 @@ def _run_options(base: dict) -> dict:
 
 EVAL_OPTIONS = ("eval_every", "evaluation_episodes", "eval_greedy", "eval_video_every")  # off in matrix runs
 # Options of the runs that the matrix sets itself.
-MATRIX_SET = ("game", "total_frames", "logdir", "transfer_from", "freeze_source", "evolve", "replay_episodes",
+MATRIX_SET = ("game", "total_frames", "logdir", "transfer_from", "freeze_source", "evolve", "copy_stem", "replay_episodes",
               "replay_max_steps", "progress", "blocks", "target_return", "penalty", "backend", "ray_address",
               *EVAL_OPTIONS)
 
 
-def transfer_matrix(games: list[str] | tuple[str, ...], *, methods: list[str] | tuple[str, ...] = METHODS,
+def transfer_matrix(games: list[str] | tuple[str, ...], *, methods: list[str] | tuple[str, ...] = DEFAULT_METHODS,
                     pairs: list | None = None, frames: int | None = None, seeds: int | None = None,
                     logdir: str | None = None, diagonal: bool = True, random_episodes: int | None = None,
                     score_episodes: int | None = None, bins: int | None = None, progress: bool = True,

@@ -13,9 +13,10 @@ multiply activations by N at every layer.
 
 Each task owns its *heads*: an input stem that maps the task's observations into the grid's
 feature space (games differ in their input planes), a fully connected layer, and either a policy
-and a value head (RL) or a classifier (supervised). When a new task's observations have the shape
-of an earlier task's, its stem and fully connected layer start as copies of that task's, so the
-frozen modules see familiar features from the first step; the copies are the new task's own.
+and a value head (RL) or a classifier (supervised). A new task's heads start fresh, as in the paper:
+only the module grid is shared between tasks. `add_task(..., copy_from=T)` starts the new stem and
+fully connected layer as copies of task T's instead (same observation shape), a separate, named
+setting of the agents (`copy_stem`), so that its effect can be measured as an arm of its own.
 
 Freezing (`freeze(pathway, task)`) makes the pathway's modules and the task's heads immutable from
 then on: `requires_grad` is switched off, `trainable_parameters()` leaves them out (so no
@@ -157,21 +158,29 @@ class PathNet(nn.Module):
         return "mlp" if len(obs_shape) == 1 else "conv"
 
     # -- tasks ---------------------------------------------------------------------------------
-    def add_task(self, name: str, obs_shape: Sequence[int], n_outputs: int, kind: str = "rl") -> None:
-        """Adds a task's heads. If an earlier task had the same observation shape, the new stem and
-        fc layer start as copies of the most recent such task's."""
+    def add_task(self, name: str, obs_shape: Sequence[int], n_outputs: int, kind: str = "rl",
+                 copy_from: str | None = None) -> None:
+        """Adds a task's heads, all fresh; with `copy_from`, the new stem and fc layer start as copies
+        of that earlier task's (which must take observations of the same shape)."""
         if name in self.heads:
             raise ValueError(f"task {name!r} already exists; tasks: {', '.join(self.heads)}")
         if (len(obs_shape) == 1) != (self.grid_kind == "mlp"):
             raise ValueError(f"a {self.grid_kind} grid cannot take observations of shape {tuple(obs_shape)}")
         heads = TaskHeads(obs_shape, n_outputs, kind, self.cfg)
-        same = [t for t, spec in self.tasks.items() if spec["obs_shape"] == list(obs_shape)]
-        if same:
-            source = self.heads[same[-1]]
+        if copy_from is not None:
+            source = self._heads(copy_from)
+            if self.tasks[copy_from]["obs_shape"] != [int(s) for s in obs_shape]:
+                raise ValueError(f"cannot copy the stem of task {copy_from!r}: it takes observations of shape "
+                                 f"{tuple(self.tasks[copy_from]['obs_shape'])}, the new task {tuple(obs_shape)}")
             heads.stem.load_state_dict(source.stem.state_dict())
             heads.fc.load_state_dict(source.fc.state_dict())
         self.heads[name] = heads
         self.tasks[name] = {"obs_shape": [int(s) for s in obs_shape], "n_outputs": int(n_outputs), "kind": kind}
+
+    def same_shape_task(self, obs_shape: Sequence[int]) -> str | None:
+        """The most recent task whose observations have this shape (None if there is none)."""
+        same = [t for t, spec in self.tasks.items() if spec["obs_shape"] == [int(s) for s in obs_shape]]
+        return same[-1] if same else None
 
     def _heads(self, task: str) -> TaskHeads:
         if task not in self.heads:

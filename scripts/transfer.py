@@ -19,7 +19,7 @@ def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
     from pathzero.agents.common.runner import PRECISIONS
     from pathzero.nets.dual import VALUE_INITS
     from pathzero.agents.gumbel import GumbelConfig
-    from pathzero.agents.transfer import MATRIX_SET, METHODS, TransferConfig
+    from pathzero.agents.transfer import DEFAULT_METHODS, MATRIX_SET, METHODS, TransferConfig
 
     defaults = TransferConfig.__dataclass_fields__
     parser = ArgumentParser(
@@ -32,8 +32,10 @@ def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
         epilog="Rerun the same command with the same --logdir to resume: finished runs are kept.")
     parser.add_argument("--games", nargs="+", default=list(defaults["games"].default),
                         help="games of the matrix (default: %(default)s)")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS,
-                        help="methods to compare (default: all); independent is always trained, as the baseline")
+    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), choices=METHODS,
+                        help="methods to compare (default: all but the _stem ones); independent is always trained, "
+                             "as the baseline. finetune_stem and pathnet_stem copy the source task's input stem "
+                             "and fc layer into the target task (the others start them fresh)")
     parser.add_argument("--pair", nargs=2, action="append", metavar=("SOURCE", "TARGET"), default=None,
                         help="only this source -> target pair (repeatable; default: every ordered pair)")
     parser.add_argument("--frames", type=int, default=defaults["frames"].default,

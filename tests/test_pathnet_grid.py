@@ -108,11 +108,24 @@ def test_description_round_trip_keeps_tasks_frozen_set_and_best_pathways():
     torch.testing.assert_close(copy(x, fixed_pathway(net.cfg), "b").logits, net(x, fixed_pathway(net.cfg), "b").logits)
 
 
-def test_a_new_task_with_the_same_observations_starts_from_the_earlier_stem():
-    net, shape = grid()
+@pytest.mark.parametrize("kind", ["conv", "mlp"])
+def test_a_new_task_starts_with_fresh_heads_even_with_the_same_observations(kind):
+    net, shape = grid(kind)
     net.add_task("b", shape, 5)
-    assert torch.equal(net.heads["b"].stem.layers[0].weight, net.heads["a"].stem.layers[0].weight)
-    assert net.heads["b"].stem.layers[0].weight is not net.heads["a"].stem.layers[0].weight
+    for mine, theirs in ((net.heads["b"].stem, net.heads["a"].stem), (net.heads["b"].fc, net.heads["a"].fc)):
+        assert not any(torch.equal(p, q) for p, q in zip(mine.parameters(), theirs.parameters()) if p.dim() > 1)
+
+
+@pytest.mark.parametrize("kind", ["conv", "mlp"])
+def test_copy_from_starts_the_stem_and_fc_as_copies_of_that_task(kind):
+    net, shape = grid(kind)
+    assert net.same_shape_task(shape) == "a"
+    net.add_task("b", shape, 5, copy_from=net.same_shape_task(shape))
+    for mine, theirs in ((net.heads["b"].stem, net.heads["a"].stem), (net.heads["b"].fc, net.heads["a"].fc)):
+        pairs = list(zip(mine.parameters(), theirs.parameters()))
+        assert pairs and all(torch.equal(p, q) and p is not q for p, q in pairs)
+    with pytest.raises(ValueError, match="cannot copy the stem"):
+        net.add_task("c", (7, 10, 10) if kind == "conv" else (9,), 5, copy_from="a")
 
 
 def test_mutation_stays_in_bounds_and_hits_each_gene_at_rate_one_over_nl():

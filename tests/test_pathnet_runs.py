@@ -73,6 +73,24 @@ def test_transfer_freezes_the_source_pathway_bit_identically(source_run, tmp_pat
                for layer, m in others)
 
 
+def test_a_transferred_task_gets_a_fresh_stem_unless_copy_stem_is_set(source_run, tmp_path):
+    """Only the module grid carries knowledge by default; --copy-stem is the one way to copy the source
+    task's stem and fc layer, and config.json records which it was."""
+    _, source = load_pathnet_checkpoint(source_run)
+    for copy in (False, True):
+        target = train_pathnet(replace(TINY, logdir=str(tmp_path / str(copy)), transfer_from=str(source_run),
+                                       total_frames=200, copy_stem=copy))
+        ckpt, model = load_pathnet_checkpoint(target)
+        assert ckpt["config"]["copy_stem"] is copy
+        assert json.loads((target / "config.json").read_text())["copy_stem"] is copy
+        # 200 frames of training move the copy a little; the first layer's weights show where it began
+        new, old = model.heads[ckpt["task"]].stem[0].weight, source.heads["CartPole-v1"].stem[0].weight
+        assert ckpt["task"] == "CartPole-v1#2"
+        assert torch.allclose(new, old, atol=0.05) is copy
+    with pytest.raises(UsageError, match="--copy-stem"):
+        PathNetConfig(game="CartPole-v1", copy_stem=True)
+
+
 def test_resume_continues_the_population_and_frames(source_run, tmp_path):
     first = train_pathnet(replace(TINY, logdir=str(tmp_path), total_frames=1000))
     before = torch.load(first / "checkpoint.pt", weights_only=True)
