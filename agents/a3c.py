@@ -49,7 +49,9 @@ class A3CConfig:
     """Everything that defines an A3C run; stored as config.json in the run folder."""
 
     game: str = "Pong"
-    """Game: an ALE name (Pong, space_invaders, ALE/Pong-v5), MinAtar/<Game>, or a gymnasium id."""
+    """Game: an ALE name (Pong, space_invaders, ALE/Pong-v5), MinAtar/<Game>, or a gymnasium id; a variant
+    adds +SETTING or +TRANSFORM: Breakout+mode=4, MinAtar/Breakout+hflip+sticky=0 (ALE: mode=N,
+    difficulty=N, zoom; MinAtar: sticky=P, ramping=0|1; both: hflip, vflip, invert, noise=P)."""
     workers: int = field(default_factory=default_workers)
     """Actor-learner processes (default: one per CPU core)."""
     envs_per_worker: int = 16

@@ -6,6 +6,20 @@ Accepted names:
 - any registered gymnasium id, such as `CartPole-v1`, or `package.module:EnvId` to import the
   module that registers a custom environment first (gymnasium's own convention).
 
+A *variant* of an ALE or MinAtar game is the game's name followed by `+` and one or more settings or
+observation transforms, each once: `Breakout+mode=4`, `MinAtar/Breakout+hflip+sticky=0`. A variant is a
+game of its own everywhere a game is named (run folders, matrix cells, resume, watch):
+
+- ALE settings: `mode=N`, `difficulty=N` (the game's flavours, Machado et al. 2018; the game lists what
+  it offers). MinAtar settings: `sticky=P` (sticky-action probability, default 0.1), `ramping=0|1`
+  (difficulty ramping, default on).
+- Transforms of what the agent sees, in the style of Progressive Networks' "Pong Soup" (Rusu et al.
+  2016): `hflip`, `vflip` (mirror images), `invert` (ALE: 255 - pixel; MinAtar: every plane negated),
+  `noise=P` (ALE: additive Gaussian noise with standard deviation P x 255; MinAtar: each cell of each
+  plane flipped with probability P, every step) and, on ALE, `zoom` (the 84x84 frame shrunk to 75%
+  and placed 10 pixels from the top-left corner on black). ALE transforms act on each 84x84 frame
+  before frames are stacked. Videos show the game's own screen, untransformed.
+
 ALE games follow Machado et al. (2018): `ALE/<Game>-v5` with sticky actions 0.25 and the
 108,000-frame episode cap, built with `frameskip=1` and wrapped by gymnasium's
 `AtariPreprocessing` (frame skip 4, 84x84 grayscale, up to 30 no-op starts) and
@@ -18,6 +32,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -39,13 +54,35 @@ STICKY_ACTIONS = 0.25
 MINATAR_VERSION = "v1"  # the minimal action set
 
 
+# Variant elements: a setting takes a value (KEY=VALUE), a transform is a bare word (noise takes a value).
+ALE_SETTINGS = ("mode", "difficulty")
+MINATAR_SETTINGS = ("sticky", "ramping")
+TRANSFORMS = ("hflip", "vflip", "zoom", "invert", "noise")  # the order they are applied and named in
+VALUED = ALE_SETTINGS + MINATAR_SETTINGS + ("noise",)
+ZOOM, ZOOM_AT = 63, 10  # zoom: 84 * 0.75 pixels, placed this far from the top-left corner
+
+
 @dataclass(frozen=True)
 class GameSpec:
     """A resolved game name: what kind of game it is and how to build it."""
 
     kind: str  # "ale", "minatar" or "gym"
-    env_id: str  # the gymnasium id
+    env_id: str  # the gymnasium id, with the variant after a "+" (`MinAtar/Breakout-v1+hflip`)
     name: str  # a short, file-name-safe name for run folders
+    variant: tuple[tuple[str, str], ...] = ()  # (key, value) in canonical order; value "" for a bare transform
+
+    @property
+    def gym_id(self) -> str:
+        """The id gymnasium registers: env_id without the variant."""
+        return self.env_id.split("+", 1)[0]
+
+    @property
+    def settings(self) -> dict[str, str]:
+        return {k: v for k, v in self.variant if k not in TRANSFORMS}
+
+    @property
+    def transforms(self) -> list[tuple[str, str]]:
+        return [(k, v) for k, v in self.variant if k in TRANSFORMS]
 
     @property
     def frames_per_step(self) -> int:
@@ -96,6 +133,9 @@ def resolve_game(game: str) -> GameSpec:
         raise UsageError("the game name is empty; give e.g. Pong, MinAtar/Breakout or CartPole-v1")
     _register()
     game = game.strip()
+    if "+" in game:
+        base, _, variant = game.partition("+")
+        return with_variant(resolve_game(base), variant)
     if ":" in game:
         module, _, env_id = game.partition(":")
         try:
@@ -135,6 +175,118 @@ def resolve_game(game: str) -> GameSpec:
                      f"MinAtar/Breakout, or a gymnasium id such as CartPole-v1)")
 
 
+def variant_help(spec: GameSpec) -> str:
+    """What variants `spec`'s game offers, in words."""
+    if spec.kind == "ale":
+        modes, difficulties = ale_flavours(spec.gym_id)
+        return (f"mode=N ({', '.join(map(str, modes))}), difficulty=N ({', '.join(map(str, difficulties))}), "
+                "hflip, vflip, zoom, invert, noise=P")
+    return "sticky=P, ramping=0|1, hflip, vflip, invert, noise=P"
+
+
+@lru_cache(maxsize=None)
+def ale_flavours(gym_id: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The modes and difficulties an ALE game offers (`ale.getAvailableModes()` and `...Difficulties()`)."""
+    env = gym.make(gym_id)
+    try:
+        ale = env.unwrapped.ale
+        return tuple(int(m) for m in ale.getAvailableModes()), tuple(int(d) for d in ale.getAvailableDifficulties())
+    finally:
+        env.close()
+
+
+def with_variant(spec: GameSpec, text: str) -> GameSpec:
+    """`spec` as the variant `text` ("hflip+mode=4"), checked: each element known to the game, each
+    value in range; UsageError names what the game offers otherwise."""
+    if spec.kind not in ("ale", "minatar") or spec.variant:
+        raise UsageError(f"variants ('+...') exist for ALE and MinAtar games only, not {spec.env_id}")
+    allowed = (ALE_SETTINGS + ("hflip", "vflip", "zoom", "invert", "noise") if spec.kind == "ale"
+               else MINATAR_SETTINGS + ("hflip", "vflip", "invert", "noise"))
+    chosen: dict[str, str] = {}
+    for part in text.split("+"):
+        key, eq, value = part.strip().partition("=")
+        key, value = key.strip().lower(), value.strip()
+        if key not in allowed or (key in VALUED) != bool(eq) or (eq and not value):
+            form = f"{key}=VALUE" if key in VALUED else key
+            wrong = (f"{part!r} should be written {form}" if key in allowed else f"unknown variant {part!r}")
+            raise UsageError(f"{wrong} for {spec.env_id}; it offers {variant_help(spec)} (joined with +, "
+                             f"e.g. {spec.name.replace('MinAtar-', 'MinAtar/')}+hflip)")
+        if key in chosen:
+            raise UsageError(f"variant {key!r} is given twice in {text!r}; give each once")
+        chosen[key] = _check_value(spec, key, value) if key in VALUED else ""
+    order = (ALE_SETTINGS + MINATAR_SETTINGS + TRANSFORMS)
+    variant = tuple((k, chosen[k]) for k in order if k in chosen)
+    suffix = "+".join(f"{k}={v}" if k in VALUED else k for k, v in variant)
+    return GameSpec(spec.kind, f"{spec.env_id}+{suffix}", f"{spec.name}+{suffix}", variant)
+
+
+def _check_value(spec: GameSpec, key: str, value: str) -> str:
+    """A variant's value in canonical form, or UsageError saying what is allowed."""
+    if key in ("mode", "difficulty"):
+        modes, difficulties = ale_flavours(spec.gym_id)
+        offered = modes if key == "mode" else difficulties
+        if not value.isdigit() or int(value) not in offered:
+            raise UsageError(f"{spec.env_id} has no {key} {value!r}; its {key}s: {', '.join(map(str, offered))}")
+        return str(int(value))
+    if key == "ramping":
+        if value not in ("0", "1"):
+            raise UsageError(f"ramping is 0 (off) or 1 (on, MinAtar's default), got {value!r}")
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not 0 <= number <= 1:
+        raise UsageError(f"{key}={value!r}: give a probability between 0 and 1 (e.g. {key}=0.05)")
+    return f"{number:g}"
+
+
+class ObservationVariant(gym.ObservationWrapper):
+    """Applies a variant's observation transforms to each observation [..., H, W] (uint8 pixels or bool
+    planes); noise is drawn from a generator seeded by `reset(seed=...)`."""
+
+    def __init__(self, env: gym.Env, transforms: list[tuple[str, str]]) -> None:
+        super().__init__(env)
+        self.transforms = transforms
+        self.rng = np.random.default_rng()
+        space = env.observation_space
+        if any(k == "zoom" for k, _ in transforms) and space.shape[-2:] != (84, 84):
+            raise UsageError("zoom transforms 84x84 frames (ALE games) only")
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        if seed is not None:
+            self.rng = np.random.default_rng(seed + 7_919)
+        return super().reset(seed=seed, options=options)
+
+    def observation(self, obs: np.ndarray) -> np.ndarray:
+        return transform_observation(obs, self.transforms, self.rng)
+
+
+def transform_observation(obs: np.ndarray, transforms: list[tuple[str, str]], rng: np.random.Generator) -> np.ndarray:
+    """`obs` [..., H, W] under each transform in turn (see the module's docstring)."""
+    pixels = obs.dtype != np.bool_
+    for key, value in transforms:
+        if key == "hflip":
+            obs = obs[..., :, ::-1]
+        elif key == "vflip":
+            obs = obs[..., ::-1, :]
+        elif key == "invert":
+            obs = 255 - obs if pixels else ~obs
+        elif key == "zoom":
+            import cv2
+
+            small = cv2.resize(np.ascontiguousarray(obs), (ZOOM, ZOOM), interpolation=cv2.INTER_AREA)
+            obs = np.zeros_like(obs)
+            obs[..., ZOOM_AT:ZOOM_AT + ZOOM, ZOOM_AT:ZOOM_AT + ZOOM] = small
+        elif key == "noise":
+            p = float(value)
+            if pixels:
+                obs = np.clip(obs + rng.normal(0.0, p * 255.0, obs.shape), 0, 255).astype(np.uint8)
+            else:
+                obs = obs ^ (rng.random(obs.shape) < p)
+    return np.ascontiguousarray(obs)
+
+
 def _channels_first(env: gym.Env) -> gym.Env:
     """MinAtar gives [10, 10, C] bool planes; the nets take [C, 10, 10] (still bool: 0/1, not pixels)."""
     h, w, c = env.observation_space.shape
@@ -156,6 +308,8 @@ def make_vector_env(game: str | GameSpec, n: int, *, threads: int = 1, sticky_ac
     spec = game if isinstance(game, GameSpec) else resolve_game(game)
     if spec.kind != "ale":
         raise UsageError(f"--vector-env steps ALE games only; {spec.env_id} is a {spec.kind} game (drop the flag)")
+    if spec.variant:
+        raise UsageError(f"--vector-env plays the games themselves, not variants such as {spec.env_id}; drop the flag")
     from ale_py.vector_env import AtariVectorEnv
 
     return AtariVectorEnv(ale_rom(spec), n, num_threads=threads, repeat_action_probability=sticky_actions,
@@ -177,14 +331,22 @@ def make_env(game: str | GameSpec, *, clip_rewards: bool = False, render: bool =
     if spec.kind == "ale":
         # obs_type="grayscale": AtariPreprocessing reads the screen itself, so the base env need not
         # copy an RGB frame every emulator frame (measured ~18% faster); render() still gives RGB.
-        env = gym.make(spec.env_id, frameskip=1, repeat_action_probability=sticky_actions,
-                       obs_type="grayscale", render_mode=render_mode)
+        flavour = {k: int(v) for k, v in spec.settings.items()}  # mode=, difficulty=
+        env = gym.make(spec.gym_id, frameskip=1, repeat_action_probability=sticky_actions,
+                       obs_type="grayscale", render_mode=render_mode, **flavour)
         env = AtariPreprocessing(env, noop_max=30, frame_skip=ALE_FRAME_SKIP, screen_size=84,
                                  grayscale_obs=True, terminal_on_life_loss=False)
+        if spec.transforms:
+            env = ObservationVariant(env, spec.transforms)
         env = FrameStackObservation(env, stack_size=4)
     elif spec.kind == "minatar":
+        settings = spec.settings
+        options = {**({"sticky_action_prob": float(settings["sticky"])} if "sticky" in settings else {}),
+                   **({"difficulty_ramping": settings["ramping"] == "1"} if "ramping" in settings else {})}
         # MinAtar renders float RGB without a declared fps: the passive checker would warn at every replay
-        env = _channels_first(gym.make(spec.env_id, render_mode=render_mode, disable_env_checker=True))
+        env = _channels_first(gym.make(spec.gym_id, render_mode=render_mode, disable_env_checker=True, **options))
+        if spec.transforms:
+            env = ObservationVariant(env, spec.transforms)
     else:
         env = gym.make(spec.env_id.split(":")[-1], render_mode=render_mode)
     if not isinstance(env.action_space, gym.spaces.Discrete):

@@ -32,7 +32,8 @@ def build_parser(prog: str = "pathzero continual") -> ArgumentParser:
         "normalised per game by a random policy (0) and the single-task learner (1), with seeds and 95%% "
         "intervals.", epilog="Rerun the same command with the same --logdir to resume.")
     parser.add_argument("--games", nargs="+", default=list(defaults["games"].default),
-                        help="the sequence (default: %(default)s)")
+                        help="the sequence (default: %(default)s); a variant of a game is a game too: "
+                             "MinAtar/Breakout+hflip, Breakout+mode=4 (see pathzero train --help, --game)")
     parser.add_argument("--cycles", type=int, default=defaults["cycles"].default,
                         help="times the sequence is trained (default: %(default)s)")
     parser.add_argument("--frames", type=int, default=defaults["frames"].default,

@@ -31,7 +31,8 @@ def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
         "mean return; > 1 is positive transfer. Each cell: mean over seeds with a 95%% bootstrap interval.",
         epilog="Rerun the same command with the same --logdir to resume: finished runs are kept.")
     parser.add_argument("--games", nargs="+", default=list(defaults["games"].default),
-                        help="games of the matrix (default: %(default)s)")
+                        help="games of the matrix (default: %(default)s); a variant of a game is a game too: "
+                             "MinAtar/Breakout+hflip, Breakout+mode=4 (see pathzero train --help, --game)")
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), choices=METHODS,
                         help="methods to compare (default: all but the _stem ones); independent is always trained, "
                              "as the baseline. finetune_stem and pathnet_stem copy the source task's input stem "

@@ -294,3 +294,18 @@ def test_older_run_folders_are_still_told_apart(tmp_path):
         folder.mkdir()
         (folder / "config.json").write_text(json.dumps({"game": "Pong", **keys}))  # no setting added since
         assert agent_of_run(folder) == agent
+
+
+def test_a_variant_trains_names_its_folder_and_resumes_as_itself(tmp_path):
+    run = pathzero.train(logdir=str(tmp_path), **dict(TINY, game="MinAtar/Breakout+vflip+sticky=0", total_frames=400,
+                                                      eval_every=0))
+    assert run.dir.name.startswith("MinAtar-Breakout+sticky=0+vflip__a3c__")
+    assert json.loads((run.dir / "config.json").read_text())["game"] == "MinAtar/Breakout+vflip+sticky=0"
+    resumed = pathzero.train(resume=run.dir, total_frames=800)
+    agent = resumed.load()
+    assert resumed.dir == run.dir and agent.frames >= 800 and resumed.episodes()[-1]["frames"] > 400
+    assert agent.spec.env_id == "MinAtar/Breakout-v1+sticky=0+vflip"
+    result = subprocess.run([sys.executable, "-m", "pathzero", "train", "--game", "MinAtar/Breakout+zoom"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "unknown variant 'zoom'" in result.stderr and "hflip" in result.stderr

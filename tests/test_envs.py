@@ -97,3 +97,79 @@ def test_make_env_passes_gymnasiums_env_checker(game):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the checker warns that it is handed a wrapped env: ours is
         check_env(make_env(game), skip_render_check=True)
+
+
+# -- variants: a game's modes, settings and observation transforms as games of their own ---------------
+
+def _observations(game: str, steps: int = 30, seed: int = 5) -> list[np.ndarray]:
+    env = make_env(game)
+    obs, _ = env.reset(seed=seed)
+    seen = [np.asarray(obs)]
+    for t in range(steps):
+        obs, _, terminated, truncated, _ = env.step(t % env.action_space.n)
+        seen.append(np.asarray(obs))
+        if terminated or truncated:
+            break
+    env.close()
+    return seen
+
+
+@pytest.mark.parametrize("game", ["MinAtar/Breakout", "Breakout"])
+def test_a_transformed_observation_is_the_transformed_original(game):
+    plain = _observations(game)
+    flipped, upside, inverted = (_observations(f"{game}+{t}") for t in ("hflip", "vflip", "invert"))
+    assert len(plain) == len(flipped) == len(upside) == len(inverted) > 5
+    for o, h, v, i in zip(plain, flipped, upside, inverted):
+        np.testing.assert_array_equal(h, o[..., ::-1])
+        np.testing.assert_array_equal(v, o[..., ::-1, :])
+        np.testing.assert_array_equal(i, ~o if o.dtype == np.bool_ else 255 - o)
+    assert any((o != o[..., ::-1]).any() for o in plain)  # the flip is not the identity on these frames
+
+
+def test_noise_is_what_it_says_and_seeded():
+    plain = _observations("MinAtar/Breakout")
+    noisy = _observations("MinAtar/Breakout+noise=0.1")
+    changed = np.mean([(p != n).mean() for p, n in zip(plain, noisy)])
+    assert 0.07 < changed < 0.13  # each cell flipped with probability 0.1
+    again = _observations("MinAtar/Breakout+noise=0.1")
+    assert all((a == b).all() for a, b in zip(noisy, again))  # the same seed, the same noise
+    pixels = np.stack(_observations("Pong+noise=0.05", steps=5)).astype(float) - np.stack(_observations("Pong", steps=5))
+    assert 0.03 * 255 < pixels.std() < 0.06 * 255
+
+
+def test_zoom_shrinks_the_frame_onto_black():
+    plain, zoomed = _observations("Pong", steps=3)[-1], _observations("Pong+zoom", steps=3)[-1]
+    assert (zoomed[:, :10, :] == 0).all() and (zoomed[:, :, 73:] == 0).all()
+    assert abs(float(zoomed[:, 10:73, 10:73].mean()) - float(plain.mean())) < 10
+
+
+def test_a_mode_really_changes_the_emulators_mode():
+    def ram(game):
+        env = make_env(game)
+        env.reset(seed=3)
+        return env.unwrapped.ale.getRAM().copy()
+    assert (ram("Breakout") != ram("Breakout+mode=4")).any()
+    assert (ram("Breakout") == ram("Breakout+mode=0")).all()
+    spec = resolve_game("breakout+difficulty=1+mode=4")
+    assert spec.env_id == "ALE/Breakout-v5+mode=4+difficulty=1" and spec.name == "Breakout+mode=4+difficulty=1"
+    assert resolve_game(spec.env_id) == spec  # an id read back from a checkpoint resolves to the same variant
+
+
+def test_minatar_settings_reach_the_game():
+    env = make_env("MinAtar/SpaceInvaders+sticky=0+ramping=0")
+    game = env.unwrapped.game
+    assert game.sticky_action_prob == 0 and game.env.ramping is False
+
+
+@pytest.mark.parametrize("name, says", [
+    ("MinAtar/Breakout+zoom", "unknown variant 'zoom' for MinAtar/Breakout-v1; it offers sticky=P, ramping=0|1"),
+    ("Breakout+mode=5", "ALE/Breakout-v5 has no mode '5'; its modes: 0, 4, 8"),
+    ("MinAtar/Breakout+noise", "'noise' should be written noise=VALUE"),
+    ("MinAtar/Breakout+sticky=1.5", "give a probability between 0 and 1"),
+    ("CartPole-v1+hflip", "variants ('+...') exist for ALE and MinAtar games only"),
+    ("Pong+hflip+hflip", "given twice"),
+])
+def test_unknown_variants_are_refused_with_what_the_game_offers(name, says):
+    with pytest.raises(UsageError) as info:
+        resolve_game(name)
+    assert says in str(info.value)
