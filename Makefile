@@ -13,7 +13,7 @@ TEST_WORKERS ?= 2
 CONSTRAINTS ?= constraints.txt
 PIN := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
-.PHONY: train test bench bench-transfer-minatar bench-transfer-ale bench-continual-minatar bench-gumbel-minatar \
+.PHONY: train test bench bench-transfer-minatar bench-transfer-minatar-variants bench-transfer-ale bench-continual-minatar bench-gumbel-minatar \
 	bench-penalty bench-ray bench-network-minatar bench-learning-minatar bench-learning-pong bench-learning-atari5 \
 	bench-throughput-pong install install-test lock clean
 
@@ -67,6 +67,15 @@ MINATAR_MATRIX := pathzero transfer --games MinAtar/Breakout MinAtar/SpaceInvade
 bench-transfer-minatar: $(VENV)/.installed
 	$(VENV)/bin/$(MINATAR_MATRIX)
 	$(VENV)/bin/pathzero bench transfer docs/matrices/minatar --name minatar --flags "--workers 2 --hidden 128"
+
+# Issue 15's variant matrix: MinAtar Breakout and three variants of it (mirror, noisy input, no sticky actions),
+# the off-diagonal pairs (the diagonal is the cross-game matrix's sanity check), 5 seeds, resumable.
+MINATAR_VARIANTS := pathzero transfer --games MinAtar/Breakout MinAtar/Breakout+hflip MinAtar/Breakout+noise=0.02 \
+	MinAtar/Breakout+sticky=0 --no-diagonal --frames 300000 --seeds 5 --workers 2 --hidden 128 \
+	--logdir docs/matrices/minatar-variants --methods independent pathnet_scratch finetune pathnet
+bench-transfer-minatar-variants: $(VENV)/.installed
+	$(VENV)/bin/$(MINATAR_VARIANTS)
+	$(VENV)/bin/pathzero bench transfer docs/matrices/minatar-variants --name minatar-variants --flags "--workers 2 --hidden 128"
 
 ALE_MATRIX := pathzero transfer --games Pong Breakout --frames 250000 --seeds 2 --workers 2 \
 	--score-episodes 3 --random-episodes 20 --logdir docs/matrices/ale \
