@@ -28,10 +28,12 @@ over training, binned by frames), the paper's measure. Baselined by the random p
 which is the paper's ratio of areas when R = 0 and is defined for games with negative returns too.
 Each cell is scored against both controls, the independent learner and PathNet from scratch, so
 "evolution helps" and "transfer helps" can be told apart. Over K seeds (paired: a method's run and
-its control's share the seed) the cell holds the ratio of the mean areas and its 95% bootstrap
-interval; where the control did not beat random (its margin over R has an interval that reaches 0)
-the score is undefined and the cell's `note` says so. The matrix summary is the interquartile mean
-over the off-diagonal cells with a stratified bootstrap interval (Agarwal et al. 2021), and the mean.
+its control's share the seed) the cell holds the ratio of the mean areas and its 95% Fieller
+interval (agents/common/stats.py: a percentile bootstrap under-covers at 3-5 seeds); where the
+control did not beat random (its margin over R has a t-interval that reaches 0) the score is
+undefined and the cell's `note` says so. The matrix summary is the interquartile mean (IQM) and the
+mean over the off-diagonal cells' scores, with a jackknife-t interval that leaves out one seed of the
+whole matrix at a time, controls included (their seeds are estimates too).
 
 Forgetting: the source policy is scored on A (same episodes, same seeds) before and after the target
 training, in A's units and normalised by A's learned margin over random; PathNet must keep it exactly,
@@ -59,7 +61,7 @@ from pathzero.agents.common.backend import Job, check_backend, run_jobs
 from pathzero.agents.common.checkpoint import CHECKPOINT_NAME
 from pathzero.agents.common.runlog import file_name, read_episodes
 from pathzero.agents.common.runner import game_shapes
-from pathzero.agents.common.stats import Estimate, mean_interval, normalised_ratio, stratified
+from pathzero.agents.common.stats import Estimate, mean_interval, normalised_ratio, ratio_summary
 from pathzero.agents.gumbel import GumbelConfig, train_gumbel
 from pathzero.agents.pathnet import PathNetConfig, load_pathnet_checkpoint, train_pathnet
 from pathzero.agents.replay import play
@@ -523,9 +525,9 @@ class TransferMatrix:
         return out
 
     def summary(self, cells: list[dict]) -> dict:
-        """Per method and control: the IQM and the mean of the per-seed scores over the off-diagonal
-        cells and over the diagonal (over the targets for PathNet from scratch), with stratified
-        bootstrap intervals; mean forgetting."""
+        """Per method and control: the IQM and the mean of the cells' scores over the off-diagonal cells
+        and over the diagonal (over the targets for PathNet from scratch), with seed-jackknife t
+        intervals (stats.ratio_summary); mean forgetting."""
         out: dict[str, dict] = {}
         for method in (*self.cfg.transfers, "pathnet_scratch"):
             for control in self.cfg.controls:
@@ -541,12 +543,14 @@ class TransferMatrix:
                     if not defined:
                         entry[part] = None
                         continue
-                    # per-seed scores [seeds, cells], each seed normalised by its cell's mean control margin
-                    scores = np.array([[(a - c["auc_random"]) / (c["auc_control"] - c["auc_random"])
-                                        for a in c["auc_seeds"]] for c in defined]).T
+                    # [cells, seeds]: seed i of every cell (its method, control and source runs) is one
+                    # replicate of the matrix, left out together by the jackknife
+                    runs = np.array([c["auc_seeds"] for c in defined])
+                    controls = np.array([c["auc_control_seeds"] for c in defined])
+                    floors = np.array([c["auc_random"] for c in defined])
                     entry[part] = {"cells": len(defined), "undefined": len(chosen) - len(defined),
-                                   "iqm": _estimate(stratified(scores)),
-                                   "mean": _estimate(stratified(scores, np.mean))}
+                                   "iqm": _estimate(ratio_summary(runs, controls, floors)),
+                                   "mean": _estimate(ratio_summary(runs, controls, floors, np.mean))}
                 forgetting = [c["forgetting"] for c in mine if c["forgetting"] is not None]
                 identical = [c["source_identical"] for c in mine if c["source_identical"] is not None]
                 entry["mean_forgetting"] = float(np.mean(forgetting)) if forgetting else None

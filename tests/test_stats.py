@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from pathzero.agents.common.stats import Estimate, bootstrap, iqm, mean_interval, normalised_ratio, stratified
+from pathzero.agents.common.stats import (Estimate, bootstrap, iqm, mean_interval, normalised_ratio, ratio_summary,
+                                          stratified)
 
 
 def naive_iqm(values):
@@ -74,3 +75,76 @@ def test_stratified_resamples_runs_within_each_task():
         picks = rng.integers(0, 3, size=(3, 2))
         naive.append(naive_iqm(scores[picks, np.arange(2)]))
     assert est.low == pytest.approx(np.percentile(naive, 2.5)) and est.high == pytest.approx(np.percentile(naive, 97.5))
+
+
+# -- coverage: do the intervals hold the truth 95% of the time at the seed counts matrices use? --------
+# Simulated cells with a known true ratio and the noise of the committed MinAtar matrix: each run's
+# margin over random varies between seeds with a coefficient of variation of 0.1 to 0.4, a method's
+# run and its control's nearly uncorrelated (docs/matrices/minatar: -0.9 to 0.5, mean about 0).
+
+def _cells(rng: np.random.Generator, cells: int, n: int, ratio: np.ndarray | None = None):
+    """(method, control, floor, true ratio): method and control [cells, n] of paired seeds."""
+    ratio = rng.uniform(0.6, 1.8, cells) if ratio is None else ratio
+    margin, floor = rng.uniform(0.4, 20.0, cells), rng.uniform(-20.0, 5.0, cells)
+    noise = lambda: rng.uniform(0.1, 0.4, (cells, 1)) * rng.standard_normal((cells, n))
+    control = floor[:, None] + margin[:, None] * (1 + noise())
+    method = floor[:, None] + (ratio * margin)[:, None] * (1 + noise())
+    return method, control, floor, ratio
+
+
+def _covers(est: Estimate, truth: float) -> bool:
+    return est.low is not None and est.low <= truth <= est.high
+
+
+def _percentile_ratio(method: np.ndarray, control: np.ndarray, floor: float, rng) -> Estimate:
+    """The interval every cell had before: a percentile bootstrap of the ratio of means over seeds."""
+    picks = rng.integers(0, len(method), size=(500, len(method)))
+    samples = (method[picks].mean(1) - floor) / (control[picks].mean(1) - floor)
+    low, high = np.percentile(samples, [2.5, 97.5])
+    return Estimate(0.0, float(low), float(high))
+
+
+@pytest.mark.parametrize("n", [3, 5, 10])
+def test_a_cells_fieller_interval_covers_the_true_ratio(n):
+    """Over the cells that get a score: a cell whose control's margin is not clearly above random (its
+    t-interval reaches 0; Fieller's set is then unbounded) is marked undefined, not scored."""
+    rng = np.random.default_rng(n)
+    method, control, floor, ratio = _cells(rng, 2000, n)
+    est = [normalised_ratio(m, c, f)[0] for m, c, f in zip(method, control, floor)]
+    scored = [i for i, e in enumerate(est) if e.low is not None]
+    assert len(scored) >= (0.8 if n == 3 else 0.99) * len(est)
+    assert np.mean([_covers(est[i], ratio[i]) for i in scored]) >= 0.93
+    if n <= 5:  # the percentile bootstrap the cells had before does not: this simulation can tell them apart
+        old = [_covers(_percentile_ratio(method[i], control[i], floor[i], rng), ratio[i]) for i in scored]
+        assert np.mean(old) < 0.90
+
+
+def _matrix(rng: np.random.Generator, n: int, games: int = 3):
+    """An off-diagonal matrix, games x (games - 1) cells, each target's control serving every source, and
+    each source run every target (a source's good seed lifts all its cells): (method, control, floor)
+    [cells, n] and the true cell ratios."""
+    pairs = [(a, b) for a in range(games) for b in range(games) if a != b]
+    floor, margin = rng.uniform(-20.0, 5.0, games), rng.uniform(0.4, 20.0, games)
+    noise = lambda rows: rng.uniform(0.1, 0.4, (rows, 1)) * rng.standard_normal((rows, n))
+    targets = floor[:, None] + margin[:, None] * (1 + noise(games))  # [games, n]: each target's control
+    sources = 0.1 * rng.standard_normal((games, n))  # what a source seed adds to every cell it starts
+    a, b = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    ratio = rng.uniform(0.6, 1.8, len(pairs))
+    method = floor[b][:, None] + (ratio * margin[b])[:, None] * (1 + noise(len(pairs)) + sources[a])
+    return method, targets[b], floor[b], ratio
+
+
+@pytest.mark.parametrize("n", [3, 5, 10])
+def test_the_summary_interval_covers_the_true_iqm_and_mean_over_cells(n):
+    rng = np.random.default_rng(100 + n)
+    hits = {"iqm": [], "mean": [], "old iqm": []}
+    for trial in range(1000):
+        method, control, floor, ratio = _matrix(rng, n)
+        hits["iqm"].append(_covers(ratio_summary(method, control, floor), iqm(ratio)))
+        hits["mean"].append(_covers(ratio_summary(method, control, floor, np.mean), ratio.mean()))
+        if n <= 5 and trial < 300:  # before: per-seed scores over a fixed control mean, stratified bootstrap
+            scores = ((method - floor[:, None]) / (control.mean(1) - floor)[:, None]).T
+            hits["old iqm"].append(_covers(stratified(scores, reps=200, seed=trial), iqm(ratio)))
+    assert np.mean(hits["iqm"]) >= 0.93 and np.mean(hits["mean"]) >= 0.93, {k: np.mean(v) for k, v in hits.items()}
+    if n <= 5:
+        assert np.mean(hits["old iqm"]) < 0.90
