@@ -315,7 +315,7 @@ def load(run_or_checkpoint: str | os.PathLike | Run, *, task: str | None = None,
 
 def continual(games: list[str], *, cycles: int = 1, frames: int | None = None, methods=None, seeds: int | None = None,
               eval_every: int | None = None, evaluation_episodes: int | None = None, random_episodes: int | None = None,
-              logdir: str | None = None, progress: bool = True, backend: str = "local",
+              end_evaluations: int | None = None, logdir: str | None = None, progress: bool = True, backend: str = "local",
               ray_address: str | None = None, ray_dashboard: bool = False, **run_options) -> dict:
     """A continual-learning sequence (agents/continual.py), run or resumed: returns {"dir", "summary",
     ...} as in continual.json. `run_options`: every run's settings by name, over the first game's preset.
@@ -338,7 +338,7 @@ def continual(games: list[str], *, cycles: int = 1, frames: int | None = None, m
         print(describe_preset(spec, PathNetConfig, run_options))
     defaults = {f.name: f.default for f in dataclasses.fields(ContinualConfig) if f.default is not dataclasses.MISSING}
     chosen = {"frames": frames, "seeds": seeds, "eval_every": eval_every, "evaluation_episodes": evaluation_episodes,
-              "random_episodes": random_episodes, "logdir": logdir}
+              "random_episodes": random_episodes, "logdir": logdir, "end_evaluations": end_evaluations}
     cfg = ContinualConfig(games=games, cycles=cycles, methods=tuple(methods or METHODS), base=base,
                           **{k: defaults[k] if v is None else v for k, v in chosen.items()})
     data = Continual(cfg).run(progress=progress, backend=backend, ray_address=ray_address, ray_dashboard=ray_dashboard)

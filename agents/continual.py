@@ -20,9 +20,17 @@ bootstrap interval (Continual World's definitions, Wolczyk et al. 2021):
 
 - performance: the normalised score at the end of the sequence, averaged over the games;
 - forgetting: per game, the normalised score at the end of its last own phase minus at the end of the
-  sequence, averaged over every game but the one trained last;
+  sequence, averaged over all N games (the game trained last counts with its own forgetting, 0), as
+  Continual World's published code does;
 - forward transfer: per game, (AUC - AUC_ref) / (1 - AUC_ref), AUC the mean normalised evaluation score
   during the game's first phase and AUC_ref the single-task learner's over the same frames.
+
+Each end point (of a phase, of the sequence) is the mean of the last `end_evaluations` evaluations
+inside that phase, not one evaluation. Evaluations are placed on their schedule (every `eval_every`
+frames): a run's final evaluation a few frames past its last scheduled one (300,080 for 300,000) is the
+same evaluation and is counted once. What is evaluated is each task's own policy: for PathNet the best
+pathway known at that moment, for fine-tuning its one pathway; the transfer matrix, by contrast, scores
+the training episodes of every pathway evolution tries (agents/transfer.py).
 
 Finished phases are stored as JSON cells under DIR/cells/ as they finish: rerunning resumes.
 """
@@ -84,6 +92,8 @@ class ContinualConfig:
     evaluation_episodes: int = 10
     random_episodes: int = 50
     logdir: str = "runs/continual"
+    end_evaluations: int = 3
+    """Evaluations whose mean is an end point (of a phase, of the sequence): the last this many in the phase."""
     base: PathNetConfig = field(default_factory=lambda: PathNetConfig(game="MinAtar/Breakout"))
 
     def __post_init__(self) -> None:
@@ -95,7 +105,8 @@ class ContinualConfig:
             raise UsageError(f"give at least one method of {', '.join(METHODS)}")
         if len(self.games) < 2 or len(set(self.games)) != len(self.games):
             raise UsageError(f"--games needs two or more different games, got {list(self.games)}")
-        for name in ("cycles", "frames", "seeds", "eval_every", "evaluation_episodes", "random_episodes"):
+        for name in ("cycles", "frames", "seeds", "eval_every", "evaluation_episodes", "random_episodes",
+                     "end_evaluations"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if self.eval_every > self.frames:
@@ -239,8 +250,9 @@ class Continual:
 
     # -- figures -----------------------------------------------------------------------------------
     def timeline(self, method: str, seed: int) -> list[tuple[float, str, float]]:
-        """(frames since the sequence began, game, mean return) of every evaluation of the sequence;
-        a phase that trains nothing repeats the last scores at its end."""
+        """(frames since the sequence began, game, mean return) of every evaluation of the sequence, on
+        the evaluation schedule (see `on_schedule`); a phase that trains nothing repeats the last scores
+        at its end."""
         out: list[tuple[float, str, float]] = []
         for phase in range(self.cfg.phases):
             cell = self._load(_key(method, seed, phase))
@@ -251,47 +263,38 @@ class Continual:
                     last[game] = value
                 out += [(offset + self.cfg.frames, game, value) for game, value in last.items()]
                 continue
-            for e in read_task_evals(self.root / cell["run_dir"]):
-                out.append((offset + min(e["frames"], self.cfg.frames), e["game"], e["mean_return"]))
+            evals = [(e["frames"], e["game"], e["mean_return"]) for e in read_task_evals(self.root / cell["run_dir"])]
+            out += [(offset + x, g, v) for x, g, v in on_schedule(evals, self.cfg.eval_every, self.cfg.frames)]
         return out
 
     def _normalise(self, game: str, value: float, refs: dict) -> float:
         floor, single = refs[game]
         return (value - floor) / (single - floor) if single != floor else float("nan")
 
+    def _reference_evals(self, game: str) -> list[list[tuple[float, float]]]:
+        """The single-task learner's evaluations on `game`, one list per seed, on the schedule."""
+        runs = [self._load(_key(REFERENCE, s, None, game))["evals"] for s in range(1, self.cfg.seeds + 1)]
+        return [[(x, v) for x, _, v in on_schedule([(x, game, v) for x, v in run], self.cfg.eval_every,
+                                                    self.cfg.frames)] for run in runs]
+
     def references(self) -> dict[str, tuple[float, float]]:
-        """game -> (random mean, single-task learner's final evaluation, mean over seeds)."""
+        """game -> (random mean, single-task learner's end point (the mean of its last `end_evaluations`
+        evaluations), mean over seeds)."""
         refs = {}
         for game in self.cfg.games:
-            finals = [self._load(_key(REFERENCE, s, None, game))["evals"][-1][1] for s in range(1, self.cfg.seeds + 1)]
-            refs[game] = (self._load(_key("random", 0, None, game))["mean"], float(np.mean(finals)))
+            ends = [np.mean([v for _, v in run[-self.cfg.end_evaluations:]]) for run in self._reference_evals(game)]
+            refs[game] = (self._load(_key("random", 0, None, game))["mean"], float(np.mean(ends)))
         return refs
 
     def figures(self, method: str, seed: int, refs: dict) -> dict[str, float]:
-        games, frames = self.cfg.games, self.cfg.frames
-        line = self.timeline(method, seed)
-        env_ids = {g: resolve_game(g).env_id for g in games}
-
-        def score_at(game: str, until: float, after: float = -1.0) -> list[float]:
-            return [v for x, g, v in line if g == env_ids[game] and after < x <= until]
-
-        end = self.cfg.phases * frames
-        final = {g: self._normalise(g, score_at(g, end)[-1], refs) for g in games}
-        performance = float(np.mean(list(final.values())))
-        last_phase = {g: max(p for p in range(self.cfg.phases) if self.cfg.game(p) == g) for g in games}
-        trained_last = self.cfg.game(self.cfg.phases - 1)
-        forgetting = [self._normalise(g, score_at(g, (last_phase[g] + 1) * frames)[-1], refs) - final[g]
-                      for g in games if g != trained_last]
-        transfers = []
-        for k, g in enumerate(games):
-            own = score_at(g, (k + 1) * frames, k * frames)
-            auc = float(np.mean([self._normalise(g, v, refs) for v in own]))
-            ref_runs = [self._load(_key(REFERENCE, s, None, g))["evals"] for s in range(1, self.cfg.seeds + 1)]
-            auc_ref = float(np.mean([self._normalise(g, v, refs) for run in ref_runs for _, v in run]))
-            transfers.append((auc - auc_ref) / (1 - auc_ref) if auc_ref < 1 else float("nan"))
-        return {"performance": performance, "forgetting": float(np.mean(forgetting)),
-                "forward_transfer": float(np.nanmean(transfers)) if np.isfinite(transfers).any() else float("nan"),
-                **{f"final/{g}": final[g] for g in games}}
+        env_ids = {g: resolve_game(g).env_id for g in self.cfg.games}
+        line = [(x, g, v) for x, g, v in self.timeline(method, seed)]
+        by_id = {env_ids[g]: g for g in self.cfg.games}
+        normalised = [(x, by_id[g], self._normalise(by_id[g], v, refs)) for x, g, v in line if g in by_id]
+        reference = {g: [[(x, self._normalise(g, v, refs)) for x, v in run] for run in self._reference_evals(g)]
+                     for g in self.cfg.games}
+        return sequence_metrics(normalised, [self.cfg.game(p) for p in range(self.cfg.phases)], self.cfg.frames,
+                                reference, self.cfg.end_evaluations)
 
     def summary(self) -> dict:
         refs = self.references()
@@ -319,6 +322,9 @@ class Continual:
         data = {"games": list(self.cfg.games), "cycles": self.cfg.cycles, "frames": self.cfg.frames,
                 "methods": list(self.cfg.methods), "seeds": self.cfg.seeds,
                 "references": {g: {"random": r, "single_task": s} for g, (r, s) in refs.items()},
+                "end_evaluations": self.cfg.end_evaluations,
+                "evaluated": "each task's own policy every eval_every frames: PathNet's best pathway at that moment, "
+                             "fine-tuning's one pathway (a transfer matrix scores every pathway's training episodes)",
                 "notes": notes, "summary": self.summary()}
         (self.root / "continual.json").write_text(json.dumps(data, indent=1) + "\n")
         with (self.root / "continual.csv").open("w", newline="") as f:
@@ -362,6 +368,49 @@ class Continual:
         fig.suptitle(f"Continual: {' -> '.join(games)} x {self.cfg.cycles}, {self.cfg.seeds} seeds")
         fig.tight_layout()
         return fig
+
+
+def on_schedule(evals: list[tuple[float, str, float]], every: int, budget: int) -> list[tuple[float, str, float]]:
+    """Evaluations (frames, game, value) placed on their schedule point, the nearest multiple of `every`
+    (at most `budget`), each game's first evaluation at a point kept: a run's final evaluation a few
+    frames past its last scheduled one is that evaluation again."""
+    seen, out = set(), []
+    for frames, game, value in evals:
+        point = min(round(frames / every) * every, budget)
+        if (point, game) not in seen:
+            seen.add((point, game))
+            out.append((float(point), game, value))
+    return out
+
+
+def sequence_metrics(line: list[tuple[float, str, float]], phases: list[str], frames: int,
+                     reference: dict[str, list[list[tuple[float, float]]]], window: int) -> dict[str, float]:
+    """Continual World's figures (Wolczyk et al. 2021) of one seed's sequence.
+
+    line: (frames since the sequence began, game, normalised score) of every evaluation, on schedule;
+    phases: the game trained in each phase, `frames` each; reference: per game, the single-task learner's
+    normalised evaluations (frames, score), one list per seed; window: evaluations whose mean is an end point.
+    """
+    games = list(dict.fromkeys(phases))
+
+    def inside(game: str, phase: int) -> list[float]:
+        return [v for x, g, v in line if g == game and phase * frames < x <= (phase + 1) * frames]
+
+    def end(game: str, phase: int) -> float:
+        return float(np.mean(inside(game, phase)[-window:]))
+
+    final = {g: end(g, len(phases) - 1) for g in games}
+    last_own = {g: max(p for p, game in enumerate(phases) if game == g) for g in games}
+    forgetting = [end(g, last_own[g]) - final[g] for g in games]  # the game trained last: 0
+    transfers = []
+    for g in games:
+        first = phases.index(g)
+        auc = float(np.mean(inside(g, first)))
+        auc_ref = float(np.mean([v for run in reference[g] for _, v in run]))
+        transfers.append((auc - auc_ref) / (1 - auc_ref) if auc_ref < 1 else float("nan"))
+    return {"performance": float(np.mean(list(final.values()))), "forgetting": float(np.mean(forgetting)),
+            "forward_transfer": float(np.nanmean(transfers)) if np.isfinite(transfers).any() else float("nan"),
+            **{f"final/{g}": final[g] for g in games}}
 
 
 def summary_table(data: dict) -> str:

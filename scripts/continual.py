@@ -48,6 +48,9 @@ def build_parser(prog: str = "pathzero continual") -> ArgumentParser:
                         help="episodes per task per evaluation (default: %(default)s)")
     parser.add_argument("--random-episodes", type=int, default=defaults["random_episodes"].default,
                         help="episodes of a uniform random policy per game, the 0 of the scores (default: %(default)s)")
+    parser.add_argument("--end-evaluations", type=int, default=defaults["end_evaluations"].default,
+                        help="evaluations whose mean is an end point of a phase or of the sequence: the last this "
+                             "many inside the phase (default: %(default)s)")
     parser.add_argument("--logdir", default=defaults["logdir"].default, help="the sequence's folder (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_backend_flags(parser)
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None, prog: str = "pathzero continual") -> Non
         options = {k: v for k, v in given(args, PathNetConfig).items() if k not in (*MATRIX_SET, "eval_tasks", "revisit")}
         data = continual(args.games, cycles=args.cycles, frames=args.frames, methods=args.methods, seeds=args.seeds,
                          eval_every=args.eval_every, evaluation_episodes=args.evaluation_episodes,
-                         random_episodes=args.random_episodes, logdir=args.logdir, progress=not args.no_progress,
+                         random_episodes=args.random_episodes, end_evaluations=args.end_evaluations, logdir=args.logdir, progress=not args.no_progress,
                          backend=args.backend, ray_address=args.ray_address, ray_dashboard=args.ray_dashboard,
                          **options)
         print(summary_table(data))

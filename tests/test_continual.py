@@ -107,3 +107,26 @@ def test_penalty_strengths_are_methods_of_their_own_sharing_the_references(tmp_p
     assert later.logdir.endswith("ewc@100__1__1") and not later.evolve
     with pytest.raises(UsageError, match="twice"):
         _cfg(tmp_path, methods=("ewc@100", "ewc@100"))
+
+
+def test_continual_worlds_figures_on_a_hand_made_three_task_sequence():
+    """Worked out by hand from Wolczyk et al. (2021): A, B, C trained 100 frames each, every task learned
+    so far evaluated every 50 frames, end points the mean of the last 2 evaluations in the phase."""
+    from pathzero.agents.continual import on_schedule, sequence_metrics
+
+    line = [(50, "A", .4), (100, "A", .8),
+            (150, "A", .6), (150, "B", .3), (200, "A", .5), (200, "B", .7),
+            (250, "A", .4), (250, "B", .6), (250, "C", .5), (300, "A", .2), (300, "B", .4), (300, "C", .9)]
+    # C's reference run ends with its final evaluation 1 frame past the last scheduled one: the same evaluation
+    raw_c = [(50, "C", .4), (100, "C", .8), (101, "C", .8)]
+    reference = {"A": [[(50, .2), (100, .6)]], "B": [[(50, .5), (100, .5)]],
+                 "C": [[(x, v) for x, _, v in on_schedule(raw_c, 50, 100)]]}
+    assert reference["C"] == [[(50.0, .4), (100.0, .8)]]
+    got = sequence_metrics(line, ["A", "B", "C"], 100, reference, window=2)
+    # end of the sequence: A (.4 + .2) / 2 = .3, B (.6 + .4) / 2 = .5, C (.5 + .9) / 2 = .7
+    assert got["performance"] == pytest.approx((.3 + .5 + .7) / 3)
+    # forgetting: A (.4 + .8) / 2 - .3 = .3; B (.3 + .7) / 2 - .5 = 0; C, trained last, 0; over all 3 tasks
+    assert got["forgetting"] == pytest.approx(.3 / 3)
+    # forward transfer (AUC - AUC_ref) / (1 - AUC_ref): A (.6 - .4) / .6, B (.5 - .5) / .5, C (.7 - .6) / .4
+    assert got["forward_transfer"] == pytest.approx(((.2 / .6) + 0 + .25) / 3)
+    assert got["final/A"] == pytest.approx(.3)
