@@ -6,8 +6,13 @@ rollout), tau annealed linearly from `tau_start` to `tau_end` over the run (SNAS
 layer sums its modules, each weighted by the relaxed chance that a choice picks it, so A3C's own gradients train the modules
 and the logits alike; the loss adds `flops_penalty * cost`, cost the expected FLOPs of the pathway
 as a share of the largest one (N modules in every layer), which drives unneeded choices to "none".
-The pathway the search settles on (each choice's most likely module) is used as it is, without
-retraining. With --transfer-from the source's best pathway stays frozen and the search may use
+By default the choices are sampled hard (straight-through Gumbel: the one-hot of each choice acts
+in the forward pass, the relaxed Z carries the gradient), so every training episode, the episodes a
+transfer matrix scores, is played by a real pathway drawn from the search's distribution, whose
+most likely member is the pathway the run ends with and whose FLOPs the matrix reports;
+`--no-hard` plays the relaxed network instead (every module weighted by Z), whose scored episodes
+belong to no pathway. The pathway the search settles on (each choice's most likely module) is used
+as it is, without retraining. With --transfer-from the source's best pathway stays frozen and the search may use
 its modules, as PathNet does.
 """
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathzero.agents.common.runner import (DoneMsg, RunState, ScalarsMsg, Worker
                                            parent_gone, train)
 from pathzero.agents.pathnet import PathNetConfig, PathNetRecipe, PathNetShared, pathway_text
 from pathzero.envs import GameSpec, UsageError, resolve_game
-from pathzero.nets.pathnet import GumbelPolicy, PathNet, PathwayPolicy, layer_modules
+from pathzero.nets.pathnet import GumbelPolicy, PathNet, PathwayPolicy, layer_modules, pathway_modules
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,9 @@ class GumbelConfig(PathNetConfig):
     """Temperature at the end of the run, reached linearly (SNAS: 1 -> 0.03)."""
     flops_penalty: float = 0.01
     """lambda of the resource cost: lambda * expected pathway FLOPs / the largest pathway's FLOPs."""
+    hard: bool = True
+    """Act along hard pathways sampled from the relaxed choices (straight-through Gumbel), so the episodes
+    that score the run are played by real pathways; --no-hard: the relaxed network of weighted modules."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -67,7 +75,7 @@ def gumbel_worker_loop(worker: int, cfg: GumbelConfig, ctx: WorkerContext, seed:
     spec = resolve_game(cfg.game)
     envs = make_env_batch(cfg, spec, seed)
     local = PathNet.from_description(ctx.shared_model.describe())
-    policy = GumbelPolicy(local, shared.task, 0.0)
+    policy = GumbelPolicy(local, shared.task, 0.0, hard=cfg.hard)
 
     def loss_fn(rollout, cfg):
         terms = rollout_loss(rollout, cfg)
@@ -85,8 +93,10 @@ def gumbel_worker_loop(worker: int, cfg: GumbelConfig, ctx: WorkerContext, seed:
                     cost = float(policy.cost())
                     probs = torch.softmax(local.search[shared.task] + local.search_mask(), -1)
                     entropy = float(-(probs * probs.clamp_min(1e-12).log()).sum(-1).mean())
+                played = len(pathway_modules(policy.sampled_pathway()))  # the modules this update's pathway used
                 ctx.sink.put(ScalarsMsg(worker, frames, {"gumbel/tau": tau, "gumbel/cost": cost,
-                                                         "gumbel/choice_entropy": entropy}))
+                                                         "gumbel/choice_entropy": entropy,
+                                                         "gumbel/sampled_modules": float(played)}))
             if frames >= cfg.total_frames:
                 break
     finally:

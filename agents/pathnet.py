@@ -368,10 +368,12 @@ def pathnet_worker_loop(worker: int, cfg: PathNetConfig, ctx: WorkerContext, see
 
 
 def task_name(model: PathNet, spec: GameSpec) -> str:
-    """The game's name, made unique among the tasks the network already has."""
-    name, n = spec.name, 2
+    """The game's name (a "." of a variant's value as "_": torch's module names cannot hold one), made
+    unique among the tasks the network already has."""
+    base = spec.name.replace(".", "_")
+    name, n = base, 2
     while name in model.heads:
-        name, n = f"{spec.name}#{n}", n + 1
+        name, n = f"{base}#{n}", n + 1
     return name
 
 

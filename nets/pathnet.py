@@ -381,11 +381,15 @@ class GumbelPolicy(nn.Module):
     Z = softmax((logits + G) / tau) over its M modules and "none", G Gumbel noise drawn by
     `resample` and kept until the next draw, so that acting and the loss see one pathway per
     update while gradients reach the logits. `cost()` is sum Z * FLOPs, as a share of the
-    largest pathway's (N modules in every layer)."""
+    largest pathway's (N modules in every layer).
 
-    def __init__(self, net: PathNet, task: str, module_flops: float) -> None:
+    With `hard=True` (straight-through Gumbel) each choice is the one-hot of its largest Z in the
+    forward pass, so a real pathway (modules on or off) acts and is scored, while gradients flow
+    through the relaxed Z as if it had been used."""
+
+    def __init__(self, net: PathNet, task: str, module_flops: float, hard: bool = False) -> None:
         super().__init__()
-        self.net, self.task, self.module_flops = net, task, module_flops
+        self.net, self.task, self.module_flops, self.hard = net, task, module_flops, hard
         self.noise = torch.zeros_like(net.search[task])
         self.tau = 1.0
 
@@ -396,7 +400,11 @@ class GumbelPolicy(nn.Module):
     def relaxed(self) -> torch.Tensor:
         """Z [L, N, M + 1]."""
         logits = self.net.search[self.task] + self.net.search_mask()
-        return torch.softmax((logits + self.noise) / self.tau, -1)
+        z = torch.softmax((logits + self.noise) / self.tau, -1)
+        if not self.hard:
+            return z
+        one_hot = F.one_hot(z.argmax(-1), z.shape[-1]).to(z.dtype)
+        return one_hot + z - z.detach()  # forward: the one-hot; backward: the relaxed Z's gradient
 
     def weights(self, z: torch.Tensor | None = None) -> torch.Tensor:
         """[L, M]: each module's weight, the relaxed chance that at least one of the layer's choices picks
@@ -404,6 +412,16 @@ class GumbelPolicy(nn.Module):
         the search settles on."""
         z = self.relaxed() if z is None else z
         return 1 - torch.prod(1 - z[..., :-1], dim=1)
+
+    def sampled_pathway(self) -> np.ndarray:
+        """The pathway the current noise draws ([L, N] module indices, "none" standing for the layer's
+        first choice), as `PathNet.search_pathway` settles it without noise."""
+        with torch.no_grad():
+            logits = self.net.search[self.task] + self.net.search_mask()
+            choice = (logits + self.noise).argmax(-1).numpy()
+        none = choice == self.net.cfg.modules
+        choice[none] = np.broadcast_to(choice[:, :1], choice.shape)[none]
+        return choice
 
     def cost(self) -> torch.Tensor:
         """Expected modules in use over the most a pathway can have (every module costs module_flops)."""

@@ -62,6 +62,27 @@ def test_relaxed_choices_are_distributions_whose_first_is_never_none_and_sharpen
     assert net.search["t"].grad is not None and net.search["t"].grad.abs().sum() > 0  # the logits learn
 
 
+def test_a_hard_sample_plays_exactly_its_pathway_and_its_gradient_still_reaches_the_logits():
+    """Straight-through Gumbel: the forward pass is the sampled pathway's (what the scored episodes are
+    played by), the backward pass the relaxed choices'."""
+    net = _net()
+    with torch.no_grad():
+        net.search["t"].normal_()
+    policy = GumbelPolicy(net, "t", 1.0, hard=True)
+    policy.resample(1.0, torch.Generator().manual_seed(3))
+    weights = policy.weights()
+    assert torch.allclose(weights, weights.round(), atol=1e-6)
+    x = torch.rand(3, 4, 10, 10)
+    pathway = PathwayPolicy(net, policy.sampled_pathway(), "t")
+    out = policy(x)
+    assert torch.allclose(out.logits, pathway(x).logits, atol=1e-5)
+    (out.logits.sum() + out.value.sum()).backward()
+    assert net.search["t"].grad.abs().sum() > 0
+    soft = GumbelPolicy(net, "t", 1.0)  # the relaxed network is no pathway: its weights lie between 0 and 1
+    soft.noise = policy.noise
+    assert ((soft.weights() > 0.01) & (soft.weights() < 0.99)).any()
+
+
 def test_the_flops_penalty_alone_drives_every_extra_choice_to_none():
     net = _net()
     policy = GumbelPolicy(net, "t", 1.0)

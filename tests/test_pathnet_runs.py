@@ -91,6 +91,17 @@ def test_a_transferred_task_gets_a_fresh_stem_unless_copy_stem_is_set(source_run
         PathNetConfig(game="CartPole-v1", copy_stem=True)
 
 
+def test_a_variant_with_a_fractional_setting_trains_and_transfers(tmp_path):
+    """A variant's name is its task's name: `noise=0.02` holds a "." that torch refuses in module names."""
+    tiny = replace(TINY, game="MinAtar/Breakout+noise=0.02", total_frames=300, channels=4, population=2)
+    source = train_pathnet(replace(tiny, logdir=str(tmp_path / "a")))
+    target = train_pathnet(replace(tiny, game="MinAtar/Breakout+hflip", logdir=str(tmp_path / "b"),
+                                   transfer_from=str(source)))
+    ckpt, model = load_pathnet_checkpoint(target)
+    assert list(model.heads) == ["MinAtar-Breakout+noise=0_02", "MinAtar-Breakout+hflip"]
+    assert ckpt["task_games"]["MinAtar-Breakout+noise=0_02"] == "MinAtar/Breakout-v1+noise=0.02"
+
+
 def test_resume_continues_the_population_and_frames(source_run, tmp_path):
     first = train_pathnet(replace(TINY, logdir=str(tmp_path), total_frames=1000))
     before = torch.load(first / "checkpoint.pt", weights_only=True)
