@@ -277,8 +277,9 @@ def throughput(args) -> int:
         rows.append((f"(c) stable-baselines3 A2C with {sb3_what}, {n_envs} envs", c, "", f"{b / c:.2f}"))
     table = "\n".join(f"| {name} | {fps:,.0f} | {wall} | {ratio} |" for name, fps, wall, ratio in rows)
     goal_c = f"b/c = **{b / c:.2f}** (goal >= 4)" if c else "b/c not measured"
-    pathnet_line = (f"; PathNet p/a = **{p / a:.3f}** after start-up, **{p_wall / a:.3f}** with start-up"
-                    if p else "")
+    pathnet_line = (f"; PathNet p/a = **{p / a:.3f}** after start-up, **{p_wall / a:.3f}** with start-up; PathNet "
+                    f"over A3C p/b = **{p / b:.2f}** after start-up, **{p_wall / b_wall:.2f}** with start-up (goal >= 0.7: "
+                    f"**{'met' if p / b >= 0.7 else 'not met'}**)" if p else "")
     command = (f"pathzero bench throughput --game {args.game} --workers {args.workers}"
                + (f" --envs-per-worker {args.envs_per_worker}" if args.envs_per_worker is not None else "")
                + f" --frames {args.frames}" + (f" --sb3-frames {args.sb3_frames}" if args.sb3_frames is not None else "")
@@ -326,7 +327,7 @@ b/a = **{b / a:.3f}** after start-up, **{b_wall / a:.3f}** with start-up{pathnet
                   + ("-bf16" if args.precision == "bf16" else "") + (f"-{args.name}" if args.name else ""),
                   body, note=args.note)
     print(f"b/a = {b / a:.3f} after start-up, {b_wall / a:.3f} with start-up"
-          + (f"; p/a = {p / a:.3f}, {p_wall / a:.3f}" if p else "") + (f", b/c = {b / c:.2f}" if c else "")
+          + (f"; p/a = {p / a:.3f}, {p_wall / a:.3f}; p/b = {p / b:.2f}" if p else "") + (f", b/c = {b / c:.2f}" if c else "")
           + f"; written to {args.doc}")
     return 0
 

@@ -20,10 +20,12 @@ def pathzero_cmd(*args):
 def test_bench_throughput_and_curve_write_the_doc(tmp_path):
     doc = tmp_path / "BENCHMARKS.md"
     result = pathzero("bench", "throughput", "--game", "CartPole-v1", "--workers", 1, "--envs-per-worker", 2,
-                      "--frames", 4000, "--sweep", "1,2", "--skip-sb3", "--logdir", tmp_path / "runs", "--doc", doc)
+                      "--frames", 4000, "--sweep", "1,2", "--skip-sb3", "--pathnet", "--logdir", tmp_path / "runs",
+                      "--doc", doc)
     assert result.returncode == 0, result.stderr
     text = doc.read_text()
     assert "## Throughput: CartPole-v1" in text and "b/a = **" in text and "cores" in text
+    assert "| (p) pathzero PathNet training" in text and "PathNet over A3C p/b = **" in text and "(goal >= 0.7" in text
     assert "| 1 |" in text and "| 2 (default) |" in text  # the envs-per-worker sweep
     run_dir = sorted((tmp_path / "runs").iterdir())[0]
     png = tmp_path / "curve.png"
