@@ -51,7 +51,7 @@ import math
 import shutil
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -219,6 +219,12 @@ def pathway_size(run_dir: Path, loaded: tuple | None = None) -> dict:
             "params": modules * net.module_params()}
 
 
+@lru_cache(maxsize=None)
+def observation_shape(game: str) -> tuple[int, ...]:
+    """The shape of a game's observations, as the agents see them."""
+    return game_shapes(resolve_game(game))[0]
+
+
 def learning_curve(run_dir: Path, frames: int, bins: int) -> np.ndarray:
     """Mean unclipped return per frame bin [bins]; a bin without episodes carries the one before."""
     episodes = read_episodes(run_dir)
@@ -327,7 +333,12 @@ class TransferMatrix:
         method on a pair whose games' observations have one shape."""
         if cell.kind not in COPIES_STEM:
             return False
-        return game_shapes(resolve_game(cell.source))[0] == game_shapes(resolve_game(cell.target))[0]
+        return observation_shape(cell.source) == observation_shape(cell.target)
+
+    def _copied_before(self, source: str | None, target: str) -> bool:
+        """Whether a transfer run made before runs recorded `copy_stem` copied the source task's stem and fc
+        layer: pathzero did then whenever the two games' observations had one shape."""
+        return source is not None and observation_shape(source) == observation_shape(target)
 
     def _train(self, cfg: PathNetConfig) -> Path:
         return train_or_resume(cfg)
@@ -455,7 +466,7 @@ class TransferMatrix:
             "forgetting": None, "forgetting_ci_low": None, "forgetting_ci_high": None, "forgetting_raw": None,
             "source_before": None, "source_after": None, "source_identical": None,
             "note": note, "frames": self.cfg.frames,
-            "copy_stem": any(r.get("copy_stem", False) for r in runs),
+            "copy_stem": any(r["copy_stem"] if "copy_stem" in r else self._copied_before(source, target) for r in runs),
             "pathway_modules": None, "pathway_flops": None, "pathway_params": None,  # the method's final pathways
             "wall_seconds": None, "fps": None}  # a run's mean wall time (start-up included) and frames/s
         if source is not None:

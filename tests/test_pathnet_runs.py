@@ -382,3 +382,28 @@ def test_a_serial_run_evaluates_every_slot_of_the_population(tmp_path):
     population = torch.load(run / "checkpoint.pt", weights_only=True)["population"]
     assert (population["evaluations"] >= 1).all()  # every slot was run (the old stride of --workers skipped odd ones)
     assert int(population["evaluations"].sum()) >= 4
+
+
+def test_cells_say_whether_the_stem_was_copied_older_cells_by_their_shapes(tmp_path):
+    """Runs made before `copy_stem` existed copied the stem whenever the shapes matched (a MinAtar diagonal
+    cell), not across shapes (Breakout's 4 planes, SpaceInvaders' 6): matrix.json must say so."""
+    games = ("MinAtar/Breakout", "MinAtar/SpaceInvaders")
+    cfg = TransferConfig(games=games, frames=1500, seeds=2, logdir=str(tmp_path), base=TINY, methods=("independent", "pathnet"))
+
+    def write(cell, data):
+        cell.path(tmp_path).parent.mkdir(parents=True, exist_ok=True)
+        cell.path(tmp_path).write_text(json.dumps({"run_dir": f"runs/{cell.key}/gone", **data}))
+
+    for game in games:
+        write(Cell("random", game, 0), {"mean": 0.0, "returns": [0.0], "episodes": 1})
+        for seed in (1, 2):
+            write(Cell("fixed", game, seed), {"auc": 5.0 + seed, "curve": [5.0]})
+            for source in games:
+                old = {"auc": 6.0 + seed, "curve": [6.0], "source_before": 3.0, "source_after": 3.0,
+                       "source_identical": True}
+                new = {**old, "copy_stem": False}
+                write(Cell("pathnet", game, seed, source), old if source == "MinAtar/Breakout" else new)
+    copied = {(c["source"], c["target"]): c["copy_stem"] for c in TransferMatrix(cfg).cells() if c["control"] == "independent"}
+    assert copied == {("MinAtar/Breakout", "MinAtar/Breakout"): True, ("MinAtar/Breakout", "MinAtar/SpaceInvaders"): False,
+                      ("MinAtar/SpaceInvaders", "MinAtar/Breakout"): False,
+                      ("MinAtar/SpaceInvaders", "MinAtar/SpaceInvaders"): False}
