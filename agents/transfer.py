@@ -298,7 +298,17 @@ class TransferMatrix:
         data["base"] = _run_options(data["base"])
         return data
 
-    def _check_settings(self) -> None:
+    def _old_transfer_cells(self) -> list[dict]:
+        """Finished transfer runs made before runs recorded whether they copied the stem."""
+        out = []
+        for path in sorted((self.root / "cells").glob("*.json")):
+            cell = json.loads(path.read_text())
+            if cell.get("kind") in TRANSFERS and "copy_stem" not in cell:
+                out.append(cell)
+        return out
+
+    def check_settings(self) -> None:
+        """Refuses to add runs to a folder whose runs were made otherwise; writes transfer.json."""
         path = self.root / "transfer.json"
         settings = self._settings()
         if path.exists():
@@ -309,6 +319,12 @@ class TransferMatrix:
             if differ:
                 raise UsageError(f"{self.root} holds a matrix with other settings ({', '.join(differ)} differ); "
                                  "use those settings to resume it, or another --logdir")
+            copied = [f"{c['source']}->{c['target']}" for c in self._old_transfer_cells()
+                      if self._copied_before(c["source"], c["target"])]
+            if copied:
+                raise UsageError(f"{self.root} was made when a target task copied its source's stem on pairs with "
+                                 f"one observation shape ({copied[0]}); new runs start it fresh, so they cannot join "
+                                 "its cells: give another --logdir (pathzero bench transfer still reads this one)")
         self.root.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(settings, indent=2) + "\n")  # games, seeds and methods may grow later
 
@@ -414,7 +430,7 @@ class TransferMatrix:
             ray_dashboard: bool = False) -> dict:
         """Trains every run not yet finished (here, or as Ray tasks with `backend="ray"`), then writes
         the outputs; returns matrix.json's content."""
-        self._check_settings()
+        self.check_settings()
         base = self.cfg.base
         run_jobs(self.jobs(), backend=backend, address=ray_address, cpus=1 if base.serial else base.workers,
                  progress=progress, desc="transfer matrix", dashboard=ray_dashboard)
@@ -615,12 +631,18 @@ class TransferMatrix:
         return matrix
 
 
+# Settings added to pathzero whose default is not what runs did before they existed: a folder started
+# earlier, whose settings lack them, ran with these values.
+BEFORE_ADDED = {"hard": False}  # the Gumbel search played the relaxed network
+
+
 def comparable_base(base: dict) -> dict:
     """A base's run settings as two runs of a matrix or sequence compare them: those it lacks at their
-    defaults (a setting added to pathzero after the folder was started had its default value there),
-    without those each run sets for itself or that do not change what a run computes."""
+    defaults (a setting added to pathzero after the folder was started had its default value there, or
+    the value of BEFORE_ADDED), without those each run sets for itself or that do not change what a run
+    computes."""
     defaults = {f.name: f.default for f in fields(GumbelConfig) if f.default is not MISSING}
-    return _run_options({**defaults, **base})
+    return _run_options({**defaults, **BEFORE_ADDED, **base})
 
 
 def _run_options(base: dict) -> dict:

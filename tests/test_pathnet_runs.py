@@ -407,3 +407,25 @@ def test_cells_say_whether_the_stem_was_copied_older_cells_by_their_shapes(tmp_p
     assert copied == {("MinAtar/Breakout", "MinAtar/Breakout"): True, ("MinAtar/Breakout", "MinAtar/SpaceInvaders"): False,
                       ("MinAtar/SpaceInvaders", "MinAtar/Breakout"): False,
                       ("MinAtar/SpaceInvaders", "MinAtar/SpaceInvaders"): False}
+
+
+def test_a_matrix_whose_runs_copied_the_stem_refuses_new_fresh_runs(tmp_path):
+    cfg = TransferConfig(games=("MinAtar/Breakout",), frames=1500, seeds=1, logdir=str(tmp_path), base=TINY,
+                         methods=("independent", "pathnet"))
+    TransferMatrix(cfg).check_settings()  # a new folder: its transfer.json is written
+    cell = Cell("pathnet", "MinAtar/Breakout", 1, "MinAtar/Breakout")
+    cell.path(tmp_path).parent.mkdir(parents=True)
+    cell.path(tmp_path).write_text(json.dumps({"kind": "pathnet", "source": "MinAtar/Breakout",
+                                               "target": "MinAtar/Breakout", "auc": 1.0}))
+    with pytest.raises(UsageError, match="copied its source's stem on pairs with one observation shape"):
+        TransferMatrix(cfg).run(progress=False)
+    cell.path(tmp_path).write_text(json.dumps({"kind": "pathnet", "source": "MinAtar/Breakout",
+                                               "target": "MinAtar/Breakout", "auc": 1.0, "copy_stem": False}))
+    TransferMatrix(cfg).check_settings()  # a cell of this version: accepted
+
+
+def test_a_folder_started_before_hard_gumbel_sampling_compares_as_relaxed():
+    from pathzero.agents.transfer import comparable_base
+
+    assert comparable_base({})["hard"] is False  # its Gumbel runs played the relaxed network
+    assert comparable_base({"hard": True})["hard"] is True
