@@ -115,16 +115,26 @@ def _num(value, spec: str = ".2f") -> str:
     return "—" if value is None else format(value, spec)
 
 
-def goal_lines(summary: dict) -> list[str]:
-    """The issue's goals, checked against a matrix summary: PathNet off-diagonal >= 1.16 with its interval
-    above 1; the diagonal >= 1.3 for fine-tuning and PathNet (against the independent learner)."""
+def _goal(text: str) -> str | float:
+    """A --goal word: a method name, or its score as a number."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def goal_lines(summary: dict, goals: dict[str, float] | None = None) -> list[str]:
+    """The goals, checked against a matrix summary: per method, its mean off-diagonal transfer against the
+    independent learner at least the goal with its interval above 1 (default: PathNet >= 1.16); the
+    diagonal >= 1.3 for fine-tuning and PathNet (against the independent learner)."""
     lines = []
-    pathnet = (summary.get("pathnet vs independent") or {}).get("off_diagonal")
-    if pathnet:
-        mean = pathnet["mean"]
-        met = mean["value"] >= 1.16 and mean["ci_low"] is not None and mean["ci_low"] > 1
-        lines.append(f"- PathNet, mean off-diagonal transfer vs the independent learner: {_fmt(mean)} "
-                     f"(goal >= 1.16 with the interval above 1): **{'met' if met else 'not met'}**.")
+    for method, goal in (goals or {"pathnet": 1.16}).items():
+        off = (summary.get(f"{method} vs independent") or {}).get("off_diagonal")
+        if off:
+            mean = off["mean"]
+            met = mean["value"] >= goal and mean["ci_low"] is not None and mean["ci_low"] > 1
+            lines.append(f"- {method}, mean off-diagonal transfer vs the independent learner: {_fmt(mean)} "
+                         f"(goal >= {goal:g} with the interval above 1): **{'met' if met else 'not met'}**.")
     for method in ("finetune", "pathnet"):
         diagonal = (summary.get(f"{method} vs independent") or {}).get("diagonal")
         if diagonal:
@@ -225,7 +235,8 @@ def transfer(args) -> int:
     cell_rows = [f"| {c['source'] or '—'} | {c['target']} | {c['method']} | {c['control']} | "
                  f"{_fmt(None if c['score'] is None else {'value': c['score'], 'ci_low': c['ci_low'], 'ci_high': c['ci_high']})}"
                  f"{' *' if c['excludes_one'] else ''} | {c['auc']:.2f} | {c['auc_control']:.2f} | {c['auc_random']:.2f} | "
-                 f"{_num(c['forgetting'], '+.2f')} | {c['note'] or ''} |" for c in cells]
+                 f"{_num(c['forgetting'], '+.2f')} | {'yes' if c.get('copy_stem') else ''} | {c['note'] or ''} |"
+                 for c in cells]
     random_rows = [f"| {game} | {r['mean']:.2f} [{r['interval'][0]:.2f}, {r['interval'][1]:.2f}] | {r['episodes']} |"
                    for game, r in data["random"].items()]
     base = settings["base"]
@@ -246,8 +257,12 @@ then `pathzero bench transfer {root} --name {name}`.
 per fitness evaluation. Score = (AUC_method - AUC_random) / (AUC_control - AUC_random), AUC = mean return
 over training; the control is the independent learner (a fixed maximal pathway trained on the target only) or
 PathNet from scratch (evolution on the target only); random = a uniform random policy. Each cell: the ratio of
-the mean AUCs over seeds, with a 95% paired bootstrap interval over seeds (* : the interval excludes 1). The
-summary: interquartile mean and mean over cells of the per-seed scores, 95% stratified bootstrap intervals.
+the mean AUCs over seeds, with a 95% Fieller interval (paired by seed, Student's t; * : the interval excludes 1);
+a cell is undefined where its control's margin over random has a t-interval reaching 0. The summary: the
+interquartile mean and the mean over cells of the cells' scores, with 95% jackknife-t intervals that leave out
+one seed of the whole matrix at a time, controls included. Both intervals cover >= 93% at 3, 5 and 10 seeds in
+tests/test_stats.py's simulation. Every target task starts with a fresh input stem and fc layer unless the
+method's name ends in _stem; "stem copied" marks cells whose runs copied the source task's.
 Forgetting = (source score before - after target training) / (source score before - random), {settings['score_episodes']} episodes.
 
 Random policy (the floor of every score):
@@ -260,12 +275,12 @@ Random policy (the floor of every score):
 |---|---:|---:|---:|---:|---|
 {chr(10).join(summary_rows)}
 
-{chr(10).join(goal_lines(summary) + gumbel_goal_lines(summary, data.get("costs") or {}))}
+{chr(10).join(goal_lines(summary, dict(args.goal) if args.goal else None) + gumbel_goal_lines(summary, data.get("costs") or {}))}
 {cost_section}
 <details><summary>Every cell</summary>
 
-| source | target | method | control | score [95% interval] | AUC | AUC control | AUC random | forgetting | note |
-|---|---|---|---|---:|---:|---:|---:|---:|---|
+| source | target | method | control | score [95% interval] | AUC | AUC control | AUC random | forgetting | stem copied | note |
+|---|---|---|---|---:|---:|---:|---:|---:|---|---|
 {chr(10).join(cell_rows)}
 
 </details>
@@ -396,6 +411,9 @@ def add_parsers(sub) -> dict:
     tr.add_argument("matrix", metavar="MATRIX_DIR", help="the --logdir of a finished pathzero transfer")
     tr.add_argument("--name", default=None, help="section and image name (default: the folder's name)")
     tr.add_argument("--flags", default="", help="the run options given to pathzero transfer, to quote in the command")
+    tr.add_argument("--goal", nargs=2, action="append", metavar=("METHOD", "SCORE"), type=_goal,
+                    help="a goal to check: METHOD's mean off-diagonal transfer vs the independent learner >= SCORE "
+                         "with its interval above 1 (repeatable; default: pathnet 1.16)")
     tr.add_argument("--note", default="", help="a remark to add under the numbers")
     tr.add_argument("--doc", default=DEFAULT_DOC, help="markdown file to update (default: docs/BENCHMARKS.md)")
     sc = sub.add_parser("search-cost", help="wall time of PathNet's evolution against the Gumbel search on one cell "

@@ -320,3 +320,14 @@ def test_a_rerun_without_a_note_keeps_the_sections_note(tmp_path):
     write_section(doc, "x", "## X\n\nnumbers 4", note="a new reading")  # a new --note replaces it
     text = doc.read_text()
     assert "a new reading" in text and "what 1 means" not in text and "## Other\n\n2" in text
+
+
+def test_transfer_goals_need_the_score_and_an_interval_above_one():
+    from pathzero.scripts.bench_pathnet import goal_lines
+
+    summary = {"finetune vs independent": {"off_diagonal": {"mean": {"value": 1.25, "ci_low": 1.05, "ci_high": 1.4}}},
+               "pathnet vs independent": {"off_diagonal": {"mean": {"value": 1.35, "ci_low": 0.98, "ci_high": 1.6}}}}
+    pathnet, finetune = goal_lines(summary, {"pathnet": 1.3, "finetune": 1.2})
+    assert "pathnet" in pathnet and "(goal >= 1.3 with the interval above 1): **not met**" in pathnet
+    assert "finetune" in finetune and "(goal >= 1.2 with the interval above 1): **met**" in finetune
+    assert "goal >= 1.16" in goal_lines(summary)[0]  # the cross-game matrix's goal by default
