@@ -14,6 +14,7 @@ import copy
 import json
 import multiprocessing as mp
 import queue
+import shutil
 import signal
 import time
 import traceback
@@ -27,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from pathzero.agents.common.spawn import WorkerStartError, refuse_training_at_import, start_workers
 from pathzero.agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from pathzero.agents.common.runlog import RunLog, new_run_dir, truncate_jsonl, write_config
 from pathzero.agents.common.threads import one_torch_thread
@@ -269,11 +271,9 @@ class SelfPlayWorkers:
         self.closed = False
         self.results = ctx.Queue()
         self.tasks = [ctx.Queue() for _ in range(workers)]
-        self.procs = [ctx.Process(target=_selfplay_process, name=f"selfplay-worker-{w}", daemon=True,
-                                  args=(w, game.name, model.describe(), cfg, self.tasks[w], self.results))
-                      for w in range(workers)]
-        for p in self.procs:
-            p.start()
+        self.procs = start_workers(_selfplay_process, [(w, game.name, model.describe(), cfg, self.tasks[w], self.results)
+                                                       for w in range(workers)],
+                                   [f"self-play worker {w}" for w in range(workers)])
 
     def play(self, model: DualNet, seeds: list[int]) -> list[Example]:
         # numpy arrays, not tensors: plain pickles, nothing shared that could outlive this call
@@ -522,6 +522,7 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
     Two networks: `model`, the latest, which trains, and `best`, which plays the self-play games
     and the evaluations. Without a gate they are one network; with one, `best` is replaced by
     `model` when it passes the arena. The checkpoint holds both ("model" and "best")."""
+    refuse_training_at_import()
     game = make_board_game(cfg.game)
     torch.manual_seed(cfg.seed)
     model = board_net(game, cfg.net)
@@ -566,7 +567,14 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
         return bool(cfg.max_minutes) and minutes() - minutes_before >= cfg.max_minutes
     bar = tqdm(total=cfg.iterations, initial=iteration, unit="iter", disable=not cfg.progress,
                desc=f"alphazero {game.name}")
-    workers = SelfPlayWorkers(game, model, cfg.selfplay, cfg.workers) if cfg.workers > 1 else None
+    try:
+        workers = SelfPlayWorkers(game, model, cfg.selfplay, cfg.workers) if cfg.workers > 1 else None
+    except (WorkerStartError, KeyboardInterrupt):
+        bar.close()
+        log.close()
+        if resume is None:  # the run never began: nothing to keep
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     try:
         while iteration < cfg.iterations:
             seeds = game_seeds(rng, cfg.games_per_iteration)

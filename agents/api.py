@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from pathzero.agents.common.spawn import entry_point
 from pathzero.envs.errors import UsageError
 
 AGENTS = ("a3c", "pathnet", "gumbel", "alphazero")
@@ -145,6 +146,7 @@ class Run:
         return load(self.dir, **kwargs)
 
 
+@entry_point
 def train(game: str | None = None, agent: str | None = "a3c", total_frames: int | None = None,
           logdir: str | None = None, eval_every: int | None = None, *, config: str | Path | None = None,
           resume: str | Path | None = None, verbose: bool = True, **options) -> Run:
@@ -313,6 +315,7 @@ def load(run_or_checkpoint: str | os.PathLike | Run, *, task: str | None = None,
     return Agent(model, ckpt["game"], frames=ckpt["state"]["frames"], greedy=greedy, seed=seed)
 
 
+@entry_point
 def continual(games: list[str], *, cycles: int = 1, frames: int | None = None, methods=None, seeds: int | None = None,
               eval_every: int | None = None, evaluation_episodes: int | None = None, random_episodes: int | None = None,
               end_evaluations: int | None = None, logdir: str | None = None, progress: bool = True, backend: str = "local",
@@ -345,6 +348,7 @@ def continual(games: list[str], *, cycles: int = 1, frames: int | None = None, m
     return {"dir": Path(cfg.logdir), **data}
 
 
+@entry_point
 def transfer(games: list[str], **options) -> dict:
     """A transfer matrix (agents/transfer.py), run or resumed: `pathzero.transfer(games=[...],
     frames=..., seeds=..., logdir=...)` returns {"dir", "summary", "cells", ...} as in matrix.json.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import shutil
 import signal
 import sys
 import threading
@@ -35,6 +36,7 @@ from pathzero.agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, 
 from pathzero.agents.common.evaluation import Evaluator, evaluation_mode
 from pathzero.agents.common.optim import load_state_in_place, make_shared_optimizer, set_learning_rate
 from pathzero.agents.common.returns import LossTerms
+from pathzero.agents.common.spawn import WorkerStartError, refuse_training_at_import, start_workers
 from pathzero.agents.common.runlog import RunLog, new_run_dir, write_config
 from pathzero.agents.common.threads import one_torch_thread
 from pathzero.agents.rollout import EnvBatch, Rollout, VectorEnvBatch
@@ -141,6 +143,7 @@ class WorkerContext:
 
 
 PRECISIONS = ("fp32", "bf16")
+STOP_GRACE = 5.0  # seconds the workers get to finish their update and leave once asked to stop (then terminated)
 
 
 def with_precision(forward: Callable, precision: str, local: nn.Module | None = None) -> Callable:
@@ -388,8 +391,11 @@ class Recipe:
 def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path:
     """Trains the agent of `recipe` as `cfg` says, or continues the run in `resume`; returns the run folder.
 
-    On Ctrl-C the workers stop, a checkpoint is written, and KeyboardInterrupt is raised again.
+    On Ctrl-C the workers stop, a checkpoint is written, and KeyboardInterrupt is raised again. A new run
+    stopped before it trained anything (a worker that died while starting, Ctrl-C during start-up)
+    leaves no run folder behind.
     """
+    refuse_training_at_import()
     if cfg.backend == "ray" and recipe.agent != "a3c":
         raise UsageError(f"--backend ray trains the a3c agent's workers; {recipe.agent} runs with --backend local "
                          "(its matrices and sequences run on Ray with pathzero transfer/continual --backend ray)")
@@ -453,6 +459,7 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
     if threading.current_thread() is threading.main_thread():
         # `kill` (SIGTERM) stops as cleanly as Ctrl-C: workers stopped, checkpoint written
         previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    started = state.frames
     try:
         if state.frames >= cfg.total_frames:
             pass  # trained before, stopped during the end: only the end is done again
@@ -469,12 +476,22 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
             interrupted = run_ray_workers(recipe.worker, cfg, ctx, monitor, state)
         else:
             interrupted = _run_processes(recipe.worker, cfg, ctx, monitor, state)
+    except WorkerStartError:
+        interrupted = True  # ended like an interruption below, then raised
+        raise
     finally:
         if previous_sigterm is not None:
             signal.signal(signal.SIGTERM, previous_sigterm)
         monitor.close()
-        state.frames = max(state.frames, frames.value)
-        monitor.checkpoint()
+        if interrupted and ckpt is None and frames.value == started:  # stopped before anything trained
+            log.close()
+            shutil.rmtree(run_dir, ignore_errors=True)  # nothing to keep: the run never began
+        else:
+            state.frames = max(state.frames, frames.value)
+            monitor.checkpoint()
+    if interrupted and not run_dir.exists():
+        print("interrupted before the run trained anything; no run folder kept", file=sys.stderr)
+        raise KeyboardInterrupt
     final = not (monitor.errors or interrupted)
     evaluator.finish(state.frames, lambda: recipe.evaluated(cfg, spec, model, extra), monitor.elapsed(), final)
     if monitor.errors:
@@ -530,11 +547,13 @@ def _listen(loop: Callable, cfg: Config, ctx: WorkerContext, monitor: Monitor, s
     messages = mp_ctx.Queue()
     stop = ctx.stop
     ctx = WorkerContext(ctx.shared_model, ctx.optimizer, ctx.frames, stop, messages, ctx.extra)
-    procs = [mp_ctx.Process(target=_process_main, args=(loop, w, cfg, ctx, worker_seed(cfg.seed, state.resumes, w)),
-                            name=f"{monitor.agent}-worker-{w}", daemon=True)
-             for w in range(cfg.workers)]
-    for p in procs:
-        p.start()
+    args = [(loop, w, cfg, ctx, worker_seed(cfg.seed, state.resumes, w)) for w in range(cfg.workers)]
+    try:
+        procs = start_workers(_process_main, args, [f"{monitor.agent} worker {w}" for w in range(cfg.workers)],
+                              asked_to_stop.is_set)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while they started: every one is ended already
+        stop.set()
+        return True
     interrupted = False
     try:
         last_check = time.monotonic()
@@ -556,7 +575,7 @@ def _listen(loop: Callable, cfg: Config, ctx: WorkerContext, monitor: Monitor, s
                         monitor.errors.append(f"worker {w} died (exit code {p.exitcode})")
     finally:
         stop.set()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STOP_GRACE
         for p in procs:
             while p.is_alive() and time.monotonic() < deadline:
                 _drain(messages, monitor)
