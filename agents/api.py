@@ -77,8 +77,11 @@ def configure(agent: str = "a3c", options: dict[str, Any] | None = None, *, conf
 
     options = dict(options or {})
     if resume is not None:
+        if Path(resume).is_file() and (Path(resume).parent / "config.json").is_file():
+            raise UsageError(f"{resume} is a file; --resume takes its run folder: {Path(resume).parent}")
         if not (Path(resume) / "config.json").is_file():
-            missing = "it does not exist" if not Path(resume).is_dir() else "no config.json"
+            missing = ("it is a file" if Path(resume).is_file() else "it does not exist" if not Path(resume).exists()
+                       else "no config.json in it")
             raise UsageError(f"{resume} is not a run folder ({missing}); give a folder made by pathzero train "
                              "or selfplay, e.g. runs/Pong__a3c__1__20260101-120000")
         found = agent_of_run(resume)
@@ -328,6 +331,7 @@ def continual(games: list[str], *, cycles: int = 1, frames: int | None = None, m
     from pathzero.agents.common.settings import check_names
     from pathzero.agents.continual import METHODS, Continual, ContinualConfig
     from pathzero.agents.pathnet import PathNetConfig
+    from pathzero.agents.transfer import MATRIX_SET
     from pathzero.envs import resolve_game
 
     check_names(PathNetConfig, run_options, "the run options")
@@ -337,14 +341,16 @@ def continual(games: list[str], *, cycles: int = 1, frames: int | None = None, m
         raise UsageError("give two or more games")
     spec = resolve_game(games[0])
     base = PathNetConfig(**{**apply_preset(PathNetConfig, spec, run_options), "game": games[0]})
-    if progress:
-        print(describe_preset(spec, PathNetConfig, run_options))
+    if progress:  # the preset's values each phase sets itself left out
+        print(describe_preset(spec, PathNetConfig, {**run_options, **dict.fromkeys((*MATRIX_SET, "eval_tasks", "revisit"))}))
     defaults = {f.name: f.default for f in dataclasses.fields(ContinualConfig) if f.default is not dataclasses.MISSING}
     chosen = {"frames": frames, "seeds": seeds, "eval_every": eval_every, "evaluation_episodes": evaluation_episodes,
               "random_episodes": random_episodes, "logdir": logdir, "end_evaluations": end_evaluations}
     cfg = ContinualConfig(games=games, cycles=cycles, methods=tuple(methods or METHODS), base=base,
                           **{k: defaults[k] if v is None else v for k, v in chosen.items()})
     data = Continual(cfg).run(progress=progress, backend=backend, ray_address=ray_address, ray_dashboard=ray_dashboard)
+    if progress:
+        print(f"sequence folder: {cfg.logdir} (continual.json, continual.csv, continual.png)")
     return {"dir": Path(cfg.logdir), **data}
 
 

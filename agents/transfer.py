@@ -133,6 +133,9 @@ class TransferConfig:
             raise UsageError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
         if "independent" not in self.methods:
             raise UsageError("the methods must include independent: it is the baseline of every score")
+        if set(self.methods) == {"independent"}:
+            raise UsageError(f"independent alone scores nothing: it is the baseline; add a method to score against "
+                             f"it ({', '.join(m for m in METHODS if m != 'independent')})")
         for name in ("frames", "seeds", "score_episodes", "random_episodes", "bins"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
@@ -684,8 +687,8 @@ def transfer_matrix(games: list[str] | tuple[str, ...], *, methods: list[str] | 
         raise UsageError("give at least one game")
     spec = resolve_game(games[0])  # the family of the first game sets the preset of every run
     base = GumbelConfig(**{**apply_preset(GumbelConfig, spec, run_options), "game": games[0]})
-    if progress:
-        print(describe_preset(spec, GumbelConfig, run_options))
+    if progress:  # the preset's values the matrix sets for each run itself (--eval-every: matrices do not evaluate) left out
+        print(describe_preset(spec, GumbelConfig, {**run_options, **dict.fromkeys(MATRIX_SET)}))
     defaults = {f.name: f.default for f in fields(TransferConfig)}
     chosen = {"frames": frames, "seeds": seeds, "logdir": logdir, "random_episodes": random_episodes,
               "score_episodes": score_episodes, "bins": bins}
@@ -694,6 +697,8 @@ def transfer_matrix(games: list[str] | tuple[str, ...], *, methods: list[str] | 
                          **{k: (defaults[k] if v is None else v) for k, v in chosen.items()})
     matrix = TransferMatrix(cfg).run(progress=progress, backend=backend, ray_address=ray_address,
                                      ray_dashboard=ray_dashboard)
+    if progress:
+        print(f"matrix folder: {cfg.logdir} (matrix.csv, matrix.json, heatmap_*_vs_*.png, curves/)")
     return {"dir": Path(cfg.logdir), **matrix}
 
 

@@ -162,14 +162,14 @@ def resolve_game(game: str) -> GameSpec:
     elif key in _ale_ids():
         env_id = _ale_ids()[key]
         return GameSpec("ale", env_id, env_id.split("/")[1].rsplit("-", 1)[0])
-    by_key = {("minatar" if n.startswith("MinAtar/") else "") + _key(n): n for n in known_games()}
-    for env_id in gym.registry:  # other gymnasium ids, matched case-insensitively
-        if "/" not in env_id and "ale_py" not in str(gym.registry[env_id].entry_point):
-            by_key.setdefault(env_id.lower(), env_id)
-    query = ("minatar" if is_minatar else "") + key
-    close = [by_key[k] for k in difflib.get_close_matches(query, by_key, n=4, cutoff=0.6)]
-    close += [by_key[k] for k in difflib.get_close_matches(game.lower(), by_key, n=2, cutoff=0.8)
-              if by_key[k] not in close]
+    family = {_key(n): n for n in known_games() if n.startswith("MinAtar/") == is_minatar}  # the same family only
+    if not is_minatar:
+        for env_id in gym.registry:  # other gymnasium ids, matched case-insensitively
+            if "/" not in env_id and "ale_py" not in str(gym.registry[env_id].entry_point):
+                family.setdefault(env_id.lower(), env_id)
+    close = [family[k] for k in difflib.get_close_matches(key, family, n=3, cutoff=0.75)]
+    close += [family[k] for k in difflib.get_close_matches(game.lower(), family, n=2, cutoff=0.8)
+              if family[k] not in close]
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise UsageError(f"unknown game {game!r}; {hint}(any ALE game such as Pong, a MinAtar game such as "
                      f"MinAtar/Breakout, or a gymnasium id such as CartPole-v1)")

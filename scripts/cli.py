@@ -19,7 +19,7 @@ COMMANDS = {
 
 
 def usage() -> str:
-    lines = ["usage: pathzero <command> [options]   (pathzero <command> --help for its options)", "",
+    lines = ["usage: pathzero <command> [options]   (pathzero <command> --help for its options; pathzero --version)", "",
              "commands:"]
     lines += [f"  {name:<9} {text}" for name, text in COMMANDS.items()]
     return "\n".join(lines)
@@ -43,8 +43,20 @@ def _dispatch(argv: list[str]) -> None:
         print(usage())
         sys.exit(0)
     name, rest = argv[0], argv[1:]
+    if name in ("--version", "-V", "version"):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"pathzero {version('pathzero')}")
+        except PackageNotFoundError:  # run from a source tree that is not installed
+            print("pathzero (not installed)")
+        sys.exit(0)
     if name not in COMMANDS:
-        print(f"pathzero: error: unknown command {name!r}; choose one of {', '.join(COMMANDS)}",
+        import difflib
+
+        close = difflib.get_close_matches(name, COMMANDS, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        print(f"pathzero: error: unknown command {name!r}; {hint}choose one of {', '.join(COMMANDS)}",
               file=sys.stderr)
         sys.exit(2)
     module = importlib.import_module(f"pathzero.scripts.{name}")

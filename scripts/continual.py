@@ -29,7 +29,7 @@ def build_parser(prog: str = "pathzero continual") -> ArgumentParser:
         "--cycles times), per method: finetune, ewc, wpl (fine-tuning with an anchor on earlier tasks' weights) "
         "and pathnet (frozen pathways). Every --eval-every frames every task learned so far is evaluated. "
         "Reports performance at the end, forgetting and forward transfer (Continual World's definitions), "
-        "normalised per game by a random policy (0) and the single-task learner (1), with seeds and 95%% "
+        "normalised per game by a random policy (0) and the single-task learner (1), with seeds and 95% "
         "intervals.", epilog="Rerun the same command with the same --logdir to resume.")
     parser.add_argument("--games", nargs="+", default=list(defaults["games"].default),
                         help="the sequence (default: %(default)s); a variant of a game is a game too: "
@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None, prog: str = "pathzero continual") -> Non
                          backend=args.backend, ray_address=args.ray_address, ray_dashboard=args.ray_dashboard,
                          **options)
         print(summary_table(data))
-        print(f"sequence folder: {data['dir']} (continual.json, continual.csv, continual.png)")
+        if args.no_progress:  # with progress, continual has said where the sequence is
+            print(f"sequence folder: {data['dir']} (continual.json, continual.csv, continual.png)")
         return 0
 
     run_command(prog, body)

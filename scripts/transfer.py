@@ -28,7 +28,8 @@ def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
         "scores against two controls, the independent learner (a fixed maximal pathway trained on the target "
         "only) and PathNet from scratch (evolution on the target only). Score = (AUC - AUC_random) / "
         "(AUC_control - AUC_random), AUC = mean return over training, random = a uniform random policy's "
-        "mean return; > 1 is positive transfer. Each cell: mean over seeds with a 95%% bootstrap interval.",
+        "mean return; > 1 is positive transfer. Each cell: the ratio of the mean AUCs over seeds with a 95% Fieller interval (paired by seed); "
+        "the summary: IQM and mean over cells with seed-jackknife intervals.",
         epilog="Rerun the same command with the same --logdir to resume: finished runs are kept.")
     parser.add_argument("--games", nargs="+", default=list(defaults["games"].default),
                         help="games of the matrix (default: %(default)s); a variant of a game is a game too: "
@@ -80,7 +81,8 @@ def main(argv: list[str] | None = None, prog: str = "pathzero transfer") -> None
                                  ray_address=args.ray_address, ray_dashboard=args.ray_dashboard,
                                  **{k: v for k, v in given(args, GumbelConfig).items() if k not in MATRIX_SET})
         print(summary_table(matrix["summary"], matrix["cells"], tuple(args.games)))
-        print(f"matrix folder: {matrix['dir']} (matrix.csv, matrix.json, heatmap_*_vs_*.png, curves/)")
+        if args.no_progress:  # with progress, transfer_matrix has said where the matrix is
+            print(f"matrix folder: {matrix['dir']} (matrix.csv, matrix.json, heatmap_*_vs_*.png, curves/)")
         return 0
 
     run_command(prog, body)

@@ -60,14 +60,31 @@ def load_checkpoint(path: str | os.PathLike, expected_format: str | tuple[str, .
     """
     path = resolve_checkpoint(path)
     formats = (expected_format,) if isinstance(expected_format, str) else expected_format
+    expected = f"a {' or '.join(formats)} checkpoint written by the matching pathzero command"
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a damaged file
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"{path} is not a readable pathzero checkpoint ({reason[:120]}); it may be "
-                         "truncated or foreign: use another checkpoint or retrain") from None
-    if not isinstance(payload, dict) or payload.get("format") not in formats:
-        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise UsageError(f"{path} is a {found!r} file, not a {' or '.join(formats)} checkpoint; "
-                         "give a checkpoint written by the matching pathzero command")
+    except Exception:  # torch raises many types for a damaged file
+        raise UsageError(f"{path} is {_what_file(path)}, not {expected}") from None
+    if not isinstance(payload, dict) or "format" not in payload:
+        what = (f"a dict with keys {', '.join(map(str, list(payload)[:4]))}{', ...' if len(payload) > 4 else ''}"
+                if isinstance(payload, dict) else f"a {type(payload).__name__}")
+        raise UsageError(f"{path} is a torch file from outside pathzero (it holds {what}), not {expected}")
+    if payload["format"] not in formats:
+        raise UsageError(f"{path} is a {payload['format']} checkpoint, not {expected}")
     return payload
+
+
+def _what_file(path: Path) -> str:
+    """What a file that torch cannot load looks like: empty, text, a damaged torch (zip) file, or other bytes."""
+    size = path.stat().st_size
+    if size == 0:
+        return "an empty file"
+    with path.open("rb") as f:
+        head = f.read(512)
+    if head.startswith(b"PK\x03\x04"):
+        return f"a damaged torch file ({size:,} bytes; truncated or partly written?)"
+    try:
+        head.decode("utf-8")
+        return "a text file"
+    except UnicodeDecodeError:
+        return f"a binary file of another kind ({size:,} bytes)"

@@ -27,12 +27,64 @@ def field_names(cls: type) -> list[str]:
 
 
 def check_names(cls: type, values: dict[str, Any], where: str) -> None:
-    """UsageError naming the first key that is not a field of `cls`."""
+    """UsageError naming the first key that is not a field of `cls`, and the closest setting there is."""
+    import difflib
+
     names = field_names(cls)
     for key in values:
         if key not in names:
-            raise UsageError(f"unknown setting {key!r} in {where}; the settings of {cls.__name__} are: "
-                             f"{', '.join(names)}")
+            close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else "see --help for every setting"
+            raise UsageError(f"unknown setting {key!r} in {where}; {hint}")
+
+
+def check_types(cls: type, values: dict[str, Any], where: str) -> None:
+    """UsageError naming the first value whose kind its setting does not take (an int is a float too; a
+    bool is no number)."""
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    for key, value in values.items():
+        kinds = _kinds(hints.get(key))
+        if kinds is None or value is None and type(None) in kinds:
+            continue
+        ok = any(isinstance(value, k) and not (isinstance(value, bool) and k in (int, float)) for k in kinds)
+        if not ok:
+            names = " or ".join(sorted({"a number" if k in (int, float) else _KIND_NAMES.get(k, k.__name__)
+                                        for k in kinds if k is not type(None)}))
+            default = defaults.get(key)
+            example = "" if default is dataclasses.MISSING else f", e.g. {key} = {_toml(default)}"
+            raise UsageError(f"{key} = {_toml(value)} in {where}: {key} takes {names}{example}")
+
+
+_KIND_NAMES = {bool: "true or false", str: "a string", tuple: "a list", list: "a list", dict: "a table"}
+
+
+def _kinds(hint) -> tuple[type, ...] | None:
+    """The plain types a type hint admits, or None when it cannot be checked simply."""
+    import types
+    import typing
+
+    if hint is None or hint is typing.Any:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        parts = [_kinds(a) for a in typing.get_args(hint)]
+        return None if any(p is None for p in parts) else tuple(k for p in parts for k in p)
+    if origin is not None:
+        return (origin,) if isinstance(origin, type) else None
+    if hint is float:
+        return (int, float)
+    return (hint,) if isinstance(hint, type) else None
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value)
 
 
 def read_toml(path: str | Path, cls: type) -> dict[str, Any]:
@@ -62,6 +114,8 @@ def build_config(cls: type, given: dict[str, Any], *, preset: dict[str, Any] | N
     """A new run's config: defaults < preset < file < given."""
     check_names(cls, given, "the options")
     from_file = read_toml(file, cls) if file is not None else {}
+    if file is not None:
+        check_types(cls, from_file, str(file))
     try:
         return cls(**{**(preset or {}), **from_file, **given})
     except TypeError as exc:  # a value of the wrong kind in a file
