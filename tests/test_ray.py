@@ -106,6 +106,22 @@ def test_a_ray_task_that_fails_stops_the_rest_with_its_error(tmp_path, cluster):
         run_jobs([Job("bad", bad)], backend="ray", progress=False)
 
 
+def test_a_run_that_fails_on_ray_is_one_line_saying_what_finished_and_how_to_resume(tmp_path, cluster):
+    from pathzero.agents.common.backend import RayRunError
+
+    def fine():
+        return 1
+
+    def broken():
+        raise RuntimeError("The task's local raylet died\nmore lines of Ray's report")
+
+    with pytest.raises(RayRunError) as info:
+        run_jobs([Job("fine", fine), Job("broken", broken, ("fine",))], backend="ray", progress=False)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("run broken failed on Ray (RuntimeError: The task's local raylet died)")
+    assert "1 of the 2 runs to do had finished and are kept; the rest resume when you run the same command again" in message
+
+
 def test_backend_ray_on_the_command_line_starts_ray_on_loopback(tmp_path):
     code = ("from pathzero.agents.common.backend import start_ray; r = start_ray(); "
             "print(sorted({n['NodeManagerAddress'] for n in r.nodes()})); r.shutdown()")

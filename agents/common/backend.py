@@ -11,6 +11,7 @@ pathzero joins that cluster. Run folders must then be on a filesystem every node
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -119,22 +120,39 @@ def _run_on_ray(todo: list[Job], ray, cpus: float, bar) -> None:
     for job in todo:  # Ray holds each task until the tasks it needs have returned
         refs[job.key] = task.options(name=job.key).remote(job.run, *[refs[k] for k in job.needs if k in refs])
     pending = {ref: key for key, ref in refs.items()}
-    last = 0.0
+    finished, last = 0, 0.0
     while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1, timeout=2.0)
+        try:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=2.0)
+        except Exception as exc:  # the cluster itself failed (its raylet or head node died)
+            raise RayRunError(_ray_failure("the Ray cluster stopped answering", exc, finished, len(todo))) from None
         for ref in ready:
             key = pending.pop(ref)
             try:
                 ray.get(ref)
             except ray.exceptions.RayError as exc:
                 for other in pending:
-                    ray.cancel(other, force=True)
+                    with contextlib.suppress(Exception):
+                        ray.cancel(other, force=True)
                 cause = getattr(exc, "cause", None)
                 cause = cause if isinstance(cause, BaseException) else exc
                 if isinstance(cause, UsageError):
                     raise UsageError(str(cause)) from None
-                raise RuntimeError(f"run {key} failed on Ray: {cause}") from cause
+                raise RayRunError(_ray_failure(f"run {key} failed on Ray", cause, finished, len(todo))) from None
+            finished += 1
             bar.update(1)
         if time.monotonic() - last > 2.0 or ready:
             last = time.monotonic()
-            bar.set_postfix_str(f"{len(pending)} left, {_cpus_in_use(ray)}")
+            with contextlib.suppress(Exception):
+                bar.set_postfix_str(f"{len(pending)} left, {_cpus_in_use(ray)}")
+
+
+class RayRunError(UsageError):
+    """A run failed on Ray, or the cluster did: the finished runs are kept and the rest resume."""
+
+
+def _ray_failure(what: str, cause: BaseException, finished: int, total: int) -> str:
+    text = str(cause).strip().splitlines()
+    reason = f"{type(cause).__name__}: {text[0] if text else ''}".strip()
+    return (f"{what} ({reason[:200]}); {finished} of the {total} runs to do had finished and are kept; the rest resume "
+            "when you run the same command again")
