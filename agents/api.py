@@ -134,13 +134,14 @@ class Run:
         return read_config(self.dir)
 
     def episodes(self) -> list[dict[str, float]]:
-        """Training episodes: frames, wall_seconds, return, length, worker."""
+        """Training episodes: frames, wall_seconds, return, length, worker, session, row (integers but
+        wall_seconds and return; see agents/common/runlog.py)."""
         from pathzero.agents.common.runlog import read_episodes
 
         return read_episodes(self.dir)
 
     def evals(self) -> list[dict[str, float]]:
-        """Evaluations: frames, episodes, mean_return, median_return, ci_low, ci_high, wall_seconds."""
+        """Evaluations: frames, episodes (integers), mean_return, median_return, ci_low, ci_high, wall_seconds."""
         from pathzero.agents.common.evaluation import read_evals
 
         return read_evals(self.dir)

@@ -155,3 +155,16 @@ def test_bf16_learning_keeps_float32_outputs_and_gradients_close_to_fp32(logdir)
     assert all(w.dtype == torch.float32 for w in ckpt["model"].values() if w.is_floating_point())
     with pytest.raises(UsageError, match="--precision must be one of fp32, bf16"):
         A3CConfig(precision="fp16")
+
+
+def test_an_episodes_csv_from_before_sessions_gets_them_when_its_run_resumes(tmp_path):
+    from pathzero.agents.common.runlog import RunLog, read_episodes
+
+    (tmp_path / "episodes.csv").write_text("frames,wall_seconds,return,length,worker\n80,0.50,12,12,0\n160,0.90,9,9,1\n")
+    log = RunLog(tmp_path, purge_step=200, session=1)
+    log.episode(240, 1.2, 30.0, 30, 0)
+    log.close()
+    rows = read_episodes(tmp_path)
+    assert [(r["frames"], r["session"], r["row"]) for r in rows] == [(80, 0, 0), (160, 0, 1), (240, 1, 2)]
+    assert all(isinstance(r[k], int) for r in rows for k in ("frames", "length", "worker", "session", "row"))
+    assert isinstance(rows[0]["return"], float)

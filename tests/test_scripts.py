@@ -247,3 +247,55 @@ def test_sigterm_checkpoints_and_a_killed_main_process_leaves_no_workers(tmp_pat
             break
         _time.sleep(0.5)
     assert not alive, f"workers {alive} outlived their main process"
+
+
+def test_episodes_csv_tells_a_resume_from_a_slow_worker_after_repeated_kills(tmp_path):
+    """Killed (SIGKILL, workers and all) three times and resumed each time: the rows are numbered 0, 1, 2, ...
+    across sessions with no gap or repeat, each resume opens a new session whose first row lies beyond every
+    row kept (nothing replayed), and the budget completes."""
+    import csv
+    import os
+    import signal
+    import time as _time
+
+    logdir = tmp_path / "runs"
+    command = [sys.executable, "-m", "pathzero.scripts.cli", "train", *TINY, "--workers", "2", "--total-frames",
+               "100000000", "--checkpoint-minutes", "0.02", "--replay-episodes", "0", "--logdir", str(logdir)]
+    for session in range(3):
+        if session:
+            (run_dir,) = logdir.iterdir()
+            command = [sys.executable, "-m", "pathzero.scripts.cli", "train", "--resume", str(run_dir), "--no-progress"]
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        before = _rows(logdir)
+        for _ in range(600):  # bounded: until this session has logged episodes and checkpointed past them
+            if len(_rows(logdir)) > len(before) + 40 or proc.poll() is not None:
+                break
+            _time.sleep(0.25)
+        assert proc.poll() is None, proc.stderr.read()
+        _time.sleep(1.5)  # a checkpoint or two more
+        os.killpg(proc.pid, signal.SIGKILL)  # the main process and its workers, no chance to clean up
+        proc.wait(timeout=60)
+    (run_dir,) = logdir.iterdir()
+    frames = torch.load(run_dir / "checkpoint.pt", weights_only=True)["state"]["frames"]
+    done = pathzero("train", "--resume", run_dir, "--total-frames", frames + 3000)
+    assert done.returncode == 0, done.stderr
+    rows = _rows(logdir)
+    assert [r["row"] for r in rows] == list(range(len(rows)))
+    sessions = [r["session"] for r in rows]
+    assert sessions == sorted(sessions) and sessions[-1] == 3
+    for i in range(1, len(rows)):
+        if sessions[i] != sessions[i - 1]:  # a resume: it goes on from its checkpoint, beyond every row kept
+            assert rows[i]["frames"] > max(r["frames"] for r in rows[:i])
+    assert max(r["frames"] for r in rows) >= frames + 3000 - 2000
+
+
+def _rows(logdir):
+    import csv
+
+    files = list(logdir.glob("*/episodes.csv"))
+    if not files:
+        return []
+    with files[0].open(newline="") as f:
+        return [{k: int(float(v)) for k, v in row.items() if k in ("frames", "session", "row")}
+                for row in csv.DictReader(f) if row.get("row")]

@@ -61,8 +61,8 @@ def read_evals(run_dir: str | Path) -> list[dict[str, float]]:
         return []
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
-    return [{k: float(row[k]) for k in EVAL_FIELDS} for row in rows
-            if all(number(row.get(k) or "") is not None for k in EVAL_FIELDS)]
+    return [{k: int(float(row[k])) if k in ("frames", "episodes") else float(row[k]) for k in EVAL_FIELDS}
+            for row in rows if all(number(row.get(k) or "") is not None for k in EVAL_FIELDS)]
 
 
 def read_eval_returns(run_dir: str | Path) -> dict[int, list[float]]:

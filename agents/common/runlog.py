@@ -11,7 +11,14 @@ from typing import Any
 
 from pathzero.envs.errors import UsageError
 
-EPISODE_FIELDS = ("frames", "wall_seconds", "return", "length", "worker")
+EPISODE_FIELDS = ("frames", "wall_seconds", "return", "length", "worker", "session", "row")
+# session: how many times the run had been resumed when the episode ended (0: its first session); row: the
+# row's number in the run, 0, 1, 2, ... across sessions. Workers report episodes as they end, each with the
+# global frame count it last saw, so a worker slowed down on a busy machine can log a few frames behind
+# another: within a session the frames column may step back, rows never repeat; a resume drops the rows
+# logged after its checkpoint and begins a new session.
+INTEGER_FIELDS = ("frames", "length", "worker", "session", "row")
+REQUIRED_FIELDS = EPISODE_FIELDS[:5]  # what files written before session and row have
 
 
 def file_name(text: str) -> str:
@@ -96,10 +103,10 @@ def number(text: str) -> float | None:
 class RunLog:
     """TensorBoard scalars plus one csv row per finished episode; appends when resumed."""
 
-    def __init__(self, run_dir: Path, purge_step: int | None = None, episodes: bool = True) -> None:
+    def __init__(self, run_dir: Path, purge_step: int | None = None, episodes: bool = True, session: int = 0) -> None:
         """`purge_step`: when resuming from a checkpoint taken at this frame, drop what was logged
         after it (TensorBoard events and csv rows), so the logs continue without duplicates.
-        `episodes=False`: scalars only, no episodes.csv."""
+        `episodes=False`: scalars only, no episodes.csv. `session`: the run's resume count."""
         from torch.utils.tensorboard import SummaryWriter
 
         self.run_dir = Path(run_dir)
@@ -110,6 +117,7 @@ class RunLog:
         path = self.run_dir / "episodes.csv"
         if purge_step is not None and path.exists():
             truncate_csv(path, purge_step)
+        self._session, self._row = session, _with_row_numbers(path)
         fresh = not path.exists() or path.stat().st_size == 0
         self._csv_file = path.open("a", newline="")
         self._csv = csv.writer(self._csv_file)
@@ -118,7 +126,8 @@ class RunLog:
             self._csv_file.flush()
 
     def episode(self, frames: int, wall_seconds: float, ret: float, length: int, worker: int) -> None:
-        self._csv.writerow([frames, f"{wall_seconds:.2f}", f"{ret:g}", length, worker])
+        self._csv.writerow([frames, f"{wall_seconds:.2f}", f"{ret:g}", length, worker, self._session, self._row])
+        self._row += 1
         self._csv_file.flush()  # episodes are rare; a reader (or a crash) sees every finished one
         self.writer.add_scalar("charts/episodic_return", ret, frames)
         self.writer.add_scalar("charts/episodic_length", length, frames)
@@ -146,8 +155,25 @@ def read_episodes(run_dir: Path) -> list[dict[str, float]]:
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
     # a row cut short by a crash is skipped, not fatal
-    return [{k: float(v) for k, v in row.items()} for row in rows
-            if all(number(row.get(k) or "") is not None for k in EPISODE_FIELDS)]
+    return [{k: int(float(v)) if k in INTEGER_FIELDS else float(v) for k, v in row.items() if k in EPISODE_FIELDS}
+            for row in rows if all(number(row.get(k) or "") is not None for k in REQUIRED_FIELDS)]
+
+
+def _with_row_numbers(path: Path) -> int:
+    """The number of rows episodes.csv holds; a file written before the session and row columns gets them
+    (its rows session 0, numbered in order), atomically. 0 for no file."""
+    if not path.exists() or path.stat().st_size == 0:
+        return 0
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], [r for r in rows[1:] if r]
+    if tuple(header) == EPISODE_FIELDS:
+        return len(body)
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as f:
+        csv.writer(f).writerows([EPISODE_FIELDS] + [r[:5] + [0, i] for i, r in enumerate(body)])
+    os.replace(tmp, path)
+    return len(body)
 
 
 def read_scalars(run_dir: Path, tags: list[str]) -> dict[str, list[tuple[int, float]]]:

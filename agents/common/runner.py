@@ -444,7 +444,7 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
             **recipe.payload(model, extra), "optimizer": optimizer.state_dict(), "state": asdict(state),
             "rng": torch.get_rng_state()})
 
-    log = RunLog(run_dir, purge_step=state.frames if ckpt is not None else None)
+    log = RunLog(run_dir, purge_step=state.frames if ckpt is not None else None, session=state.resumes)
     evaluator = Evaluator(cfg, spec, run_dir, log.writer, purge_frames=state.frames if ckpt is not None else None)
     if evaluator.enabled and cfg.progress:
         print(f"evaluating every {cfg.eval_every:,} frames: {cfg.evaluation_episodes} episodes, actions "
