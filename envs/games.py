@@ -30,6 +30,7 @@ the unclipped game score: the number to log and report.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import math
@@ -37,6 +38,7 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterator
 
 import gymnasium as gym
 import numpy as np
@@ -98,24 +100,76 @@ def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+# Each family's environments are registered when a game of it is first named: importing ale_py, and above
+# all minatar (which imports seaborn, pandas and matplotlib: about a second), is then paid only by the runs,
+# and the worker processes, that play such a game.
 @lru_cache(maxsize=1)
-def _register() -> None:
+def _register_ale() -> None:
     import ale_py
-    import minatar.gym
 
     gym.register_envs(ale_py)
     ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner on every env
+
+
+@lru_cache(maxsize=1)
+def _register_minatar() -> None:
+    with _without("matplotlib", "seaborn"):  # minatar imports them for its own display only; MinAtarFrames draws
+        import minatar.gym
+
     if "MinAtar/Breakout-v1" not in gym.registry:
         minatar.gym.register_envs()
 
 
+@contextlib.contextmanager
+def _without(*names: str) -> Iterator[None]:
+    """Inside, importing any of `names` not imported yet fails quietly (ImportError, warnings off); after, they
+    import as usual."""
+    import logging
+    import sys
+
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # what `import name` then refuses
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+
+
+class MinAtarFrames(gym.Wrapper):
+    """A MinAtar game drawn as minatar draws it (each object plane a colour of seaborn's cubehelix palette,
+    empty cells black; float RGB [10, 10, 3]), without minatar's own renderer and the seaborn import it needs."""
+
+    def render(self):
+        if self.env.render_mode != "rgb_array":
+            return self.env.render()
+        state = self.unwrapped.game.state()  # [10, 10, C] bool
+        planes = state.shape[-1]
+        index = np.amax(state * np.arange(1, planes + 1), axis=2)
+        return _cubehelix(planes)[index]
+
+
+@lru_cache(maxsize=None)
+def _cubehelix(n: int) -> np.ndarray:
+    """Black, then n colours of matplotlib's cubehelix map at n evenly spaced inner points (seaborn's
+    color_palette("cubehelix", n))."""
+    import matplotlib
+
+    colours = matplotlib.colormaps["cubehelix"](np.linspace(0, 1, n + 2)[1:-1])[:, :3]
+    return np.vstack([np.zeros((1, 3)), colours])
+
+
 def _ale_ids() -> dict[str, str]:
-    _register()
+    _register_ale()
     return {_key(k): k for k in gym.registry if k.startswith("ALE/") and k.endswith("-v5")}
 
 
 def _minatar_ids() -> dict[str, str]:
-    _register()
+    _register_minatar()
     return {_key(k): k for k in gym.registry
             if k.startswith("MinAtar/") and k.endswith(f"-{MINATAR_VERSION}")}
 
@@ -131,8 +185,11 @@ def resolve_game(game: str) -> GameSpec:
     """Turns a user's game name into a GameSpec, or raises UsageError naming close matches."""
     if not isinstance(game, str) or not game.strip():
         raise UsageError("the game name is empty; give e.g. Pong, MinAtar/Breakout or CartPole-v1")
-    _register()
     game = game.strip()
+    if game.lower().startswith("minatar/"):
+        _register_minatar()
+    elif not (game in gym.registry and "ale_py" not in str(gym.registry[game].entry_point)):
+        _register_ale()  # an ALE name, an old ALE id, or an unknown one (its close matches are looked up)
     if "+" in game:
         base, _, variant = game.partition("+")
         return with_variant(resolve_game(base), variant)
@@ -328,6 +385,7 @@ def make_env(game: str | GameSpec, *, clip_rewards: bool = False, render: bool =
     """
     spec = game if isinstance(game, GameSpec) else resolve_game(game)
     render_mode = "rgb_array" if render else None
+    {"ale": _register_ale, "minatar": _register_minatar}.get(spec.kind, lambda: None)()  # a spec from another process
     if spec.kind == "ale":
         # obs_type="grayscale": AtariPreprocessing reads the screen itself, so the base env need not
         # copy an RGB frame every emulator frame (measured ~18% faster); render() still gives RGB.
@@ -344,7 +402,8 @@ def make_env(game: str | GameSpec, *, clip_rewards: bool = False, render: bool =
         options = {**({"sticky_action_prob": float(settings["sticky"])} if "sticky" in settings else {}),
                    **({"difficulty_ramping": settings["ramping"] == "1"} if "ramping" in settings else {})}
         # MinAtar renders float RGB without a declared fps: the passive checker would warn at every replay
-        env = _channels_first(gym.make(spec.gym_id, render_mode=render_mode, disable_env_checker=True, **options))
+        env = _channels_first(MinAtarFrames(gym.make(spec.gym_id, render_mode=render_mode, disable_env_checker=True,
+                                                     **options)))
         if spec.transforms:
             env = ObservationVariant(env, spec.transforms)
     else:

@@ -173,3 +173,24 @@ def test_unknown_variants_are_refused_with_what_the_game_offers(name, says):
     with pytest.raises(UsageError) as info:
         resolve_game(name)
     assert says in str(info.value)
+
+
+def test_minatar_frames_are_drawn_as_minatar_draws_them_without_importing_seaborn():
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathzero.envs import make_env; e = make_env('MinAtar/SpaceInvaders'); e.reset(seed=0); "
+            "e.step(0); print('seaborn' in sys.modules, 'matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.split() == ["False", "False"], out.stderr  # a worker's imports
+    import seaborn as sns
+
+    env = make_env("MinAtar/SpaceInvaders", render=True)
+    env.reset(seed=1)
+    for _ in range(20):
+        env.step(env.action_space.sample())
+    state = env.unwrapped.game.state()
+    palette = np.stack([(0.0, 0.0, 0.0)] + list(sns.color_palette("cubehelix", state.shape[-1])))
+    expected = palette[np.amax(state * np.arange(1, state.shape[-1] + 1), axis=2)]
+    np.testing.assert_allclose(env.render(), expected)
+    assert (env.render().reshape(-1, 3).max(1) > 0).any()  # something is drawn
