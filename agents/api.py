@@ -149,6 +149,18 @@ class Run:
     def load(self, **kwargs) -> "Agent | BoardAgent":
         return load(self.dir, **kwargs)
 
+    def plot(self, path: str | Path | None = None) -> Path:
+        """The learning curve as a PNG (`learning_curve.png` in the run folder unless `path`): training
+        returns and evaluations with their intervals, against frames and against wall-clock hours."""
+        from pathzero.agents.pictures import plt, run_curve
+
+        fig, _ = run_curve(self.dir, agent_of_run(self.dir))
+        out = Path(path) if path is not None else self.dir / "learning_curve.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+        return out
+
 
 @entry_point
 def train(game: str | None = None, agent: str | None = "a3c", total_frames: int | None = None,

@@ -127,3 +127,57 @@ def learning_curves(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], titl
     ax.legend(frameon=False)
     fig.tight_layout()
     return fig
+
+
+def run_curve(run_dir, agent: str = "", window: int = 20) -> tuple[plt.Figure, dict]:
+    """A run's learning curve, against emulator frames (left) and wall-clock hours (right): every training
+    episode's unclipped return faint, their moving mean over `window` episodes, and the evaluations (mean
+    with its 95% interval as a band) where the run made any. Returns the figure and a summary of the run."""
+    from pathlib import Path
+
+    from pathzero.agents.common.evaluation import read_evals
+    from pathzero.agents.common.runlog import read_config, read_episodes
+    from pathzero.envs import UsageError
+
+    run_dir = Path(run_dir)
+    episodes, evals = read_episodes(run_dir), read_evals(run_dir)
+    if not episodes and not evals:
+        raise UsageError(f"{run_dir} has no episodes.csv rows or evaluations yet; give a run folder that has trained")
+    config = read_config(run_dir)
+    order = np.argsort([e["frames"] for e in episodes], kind="stable")  # workers may log a little out of order
+    frames = np.array([episodes[i]["frames"] for i in order], dtype=float)
+    hours = np.array([episodes[i]["wall_seconds"] for i in order], dtype=float) / 3600
+    returns = np.array([episodes[i]["return"] for i in order], dtype=float)
+    k = max(1, min(window, len(returns)))
+    smooth = np.convolve(returns, np.ones(k) / k, mode="valid") if len(returns) else returns
+    sessions = 1 + max((e.get("session", 0) for e in episodes), default=0)
+    workers = "serial (one process)" if config.get("serial") else f"{config.get('workers')} workers"
+    if config.get("envs_per_worker"):
+        workers += f" x {config['envs_per_worker']} envs"
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    latest = max([*hours, *(e["wall_seconds"] / 3600 for e in evals)], default=0.0)
+    scale, unit = (1.0, "hours") if latest >= 1 else (60.0, "minutes")  # a short run in minutes
+    for ax, x, ex, label in ((axes[0], frames / 1e6, [e["frames"] / 1e6 for e in evals], "emulator frames (millions)"),
+                             (axes[1], hours * scale, [e["wall_seconds"] / 3600 * scale for e in evals],
+                              f"wall-clock {unit}")):
+        if len(returns):
+            ax.plot(x, returns, ".", color="tab:blue", alpha=0.2, ms=3, label="training episode (unclipped)")
+            ax.plot(x[k - 1:], smooth, color="tab:blue", lw=2, label=f"mean of the last {k} episodes")
+        if evals:
+            ax.fill_between(ex, [e["ci_low"] for e in evals], [e["ci_high"] for e in evals], color="tab:orange",
+                            alpha=0.25, lw=0)
+            ax.plot(ex, [e["mean_return"] for e in evals], "o-", color="tab:orange", ms=4, lw=1.5,
+                    label="evaluation: mean and 95% interval")
+        ax.set_xlabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("game score")
+    axes[0].legend(fontsize=8, frameon=False)
+    resumed = f", {sessions - 1} resume(s)" if sessions > 1 else ""
+    fig.suptitle(f"{agent or 'pathzero'} on {config.get('game')}: {workers}{resumed}", fontsize=11)
+    fig.tight_layout()
+    summary = {"episodes": len(returns), "frames": int(frames.max()) if len(frames) else 0,
+               "hours": float(hours.max()) if len(hours) else 0.0, "window": k,
+               "final_mean": float(smooth[-1]) if len(smooth) else float("nan"),
+               "best_mean": float(smooth.max()) if len(smooth) else float("nan"), "sessions": sessions,
+               "evaluations": len(evals), "config": config}
+    return fig, summary

@@ -333,43 +333,16 @@ b/a = **{b / a:.3f}** after start-up, **{b_wall / a:.3f}** with start-up{pathnet
 
 
 def plot_curve(run_dir: Path, out: Path, window: int = 20) -> dict:
-    """Learning-curve PNG (return vs frames, wall time on top) of a run; returns its summary."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
+    """Learning-curve PNG of a run (agents.pictures.run_curve: against frames and against hours); returns
+    its summary."""
+    from pathzero.agents.api import agent_of_run
+    from pathzero.agents.pictures import plt, run_curve
 
-    from pathzero.agents.common.runlog import read_config, read_episodes
-    from pathzero.envs import UsageError
-
-    episodes = read_episodes(run_dir)
-    if not episodes:
-        raise UsageError(f"{run_dir} has no episodes.csv rows; give a run folder that has trained")
-    frames = np.array([e["frames"] for e in episodes])
-    wall = np.array([e["wall_seconds"] for e in episodes])
-    returns = np.array([e["return"] for e in episodes])
-    k = min(window, len(returns))
-    smooth = np.convolve(returns, np.ones(k) / k, mode="valid")
-    config = read_config(run_dir)
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
-    ax.plot(frames / 1e6, returns, ".", alpha=0.25, ms=3, label="episode return (unclipped)")
-    ax.plot(frames[k - 1:] / 1e6, smooth, lw=2, label=f"mean of last {k} episodes")
-    ax.set_xlabel("emulator frames (millions)")
-    ax.set_ylabel("game score")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
-    top = ax.secondary_xaxis("top", functions=(lambda x: np.interp(x, frames / 1e6, wall / 3600),
-                                               lambda h: np.interp(h, wall / 3600, frames / 1e6)))
-    top.set_xlabel("wall-clock hours")
-    ax.set_title(f"pathzero A3C on {config['game']}: {config['workers']} workers x "
-                 f"{config['envs_per_worker']} envs", pad=28)
-    fig.tight_layout()
+    fig, summary = run_curve(run_dir, agent_of_run(run_dir), window)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    fig.savefig(out, dpi=100)
     plt.close(fig)
-    return {"episodes": len(returns), "frames": int(frames[-1]), "hours": float(wall[-1] / 3600),
-            "final_mean": float(smooth[-1]), "best_mean": float(smooth.max()), "window": k,
-            "config": config}
+    return summary
 
 
 def curve(args) -> int:
@@ -385,7 +358,7 @@ def curve(args) -> int:
     body = f"""## {title}
 
 Measured {dt.date.today().isoformat()} on {machine()}.
-Run: `pathzero train --game {cfg['game']} --workers {cfg['workers']} --total-frames {cfg['total_frames']}` (defaults otherwise);
+Run: `pathzero train --game {cfg['game']} {'--serial' if cfg.get('serial') else f"--workers {cfg['workers']}"} --total-frames {cfg['total_frames']}` (defaults otherwise){f"; resumed {s['sessions'] - 1} time(s)" if s['sessions'] > 1 else ""};
 plot: `pathzero bench curve RUN_DIR`.
 
 ![learning curve]({out.relative_to(Path(args.doc).parent) if out.is_relative_to(Path(args.doc).parent) else out})

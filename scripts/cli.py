@@ -14,6 +14,7 @@ COMMANDS = {
     "selfplay": "AlphaZero-style self-play on tic-tac-toe or Connect Four (same dual network)",
     "evaluate": "play a self-play network against random, perfect or OpenSpiel MCTS play, both colours",
     "play": "play tic-tac-toe or Connect Four against a self-play network in the terminal",
+    "plot": "a run's learning curve as a PNG: training returns and evaluations, against frames and hours",
     "bench": "measure throughput and learning, and write docs/BENCHMARKS.md",
 }
 

@@ -309,3 +309,23 @@ def test_a_variant_trains_names_its_folder_and_resumes_as_itself(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "unknown variant 'zoom'" in result.stderr and "hflip" in result.stderr
+
+
+def test_a_run_draws_its_learning_curve_without_tensorboard(tmp_path):
+    from PIL import Image
+
+    run = pathzero.train(logdir=str(tmp_path), **dict(TINY, total_frames=1500, eval_every=500, evaluation_episodes=2))
+    pathzero.train(resume=run.dir, total_frames=2500)
+    png = run.plot()
+    assert png == run.dir / "learning_curve.png" and Image.open(png).size[0] >= 1000
+    result = subprocess.run([sys.executable, "-m", "pathzero", "plot", str(run.dir), "--out", str(tmp_path / "c.png")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == str(tmp_path / "c.png"), result.stderr
+    from pathzero.agents.pictures import run_curve
+
+    fig, summary = run_curve(run.dir, "a3c")
+    assert summary["sessions"] == 2 and summary["evaluations"] >= 4 and summary["frames"] >= 2000
+    assert "serial (one process)" in fig._suptitle.get_text() and "1 resume(s)" in fig._suptitle.get_text()
+    bad = subprocess.run([sys.executable, "-m", "pathzero", "plot", str(tmp_path / "nowhere")], capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
