@@ -36,7 +36,10 @@ def build_parser(prog: str = "pathzero train", agent: str = "a3c") -> ArgumentPa
     parser = ArgumentParser(prog=prog, description=f"Train an agent on a game: {what}. Settings come from "
                             "the game family's preset (ALE, MinAtar, classic control; printed at the start), "
                             "then --config FILE.toml, then the flags; config.json in the run folder keeps them.",
-                            epilog="Frames are emulator frames: one ALE agent step is 4 frames. "
+                            epilog="Frames are emulator frames: one ALE agent step is 4 frames. With the presets on 2 "
+                                   "cores, learning shows after about 75,000 frames on CartPole-v1, within 200,000 "
+                                   "on MinAtar Breakout and after about 3M on Pong; a smaller --total-frames shows "
+                                   "a near-uniform policy (README, 'How long before learning shows'). "
                                    "`pathzero train --agent pathnet --help` lists PathNet's options, --agent gumbel the search's.")
     parser.add_argument("--agent", choices=AGENTS, default="a3c", help="learning algorithm (default: a3c)")
     parser.add_argument("--config", metavar="FILE.toml", default=None,
