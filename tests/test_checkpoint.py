@@ -36,7 +36,7 @@ def test_truncated_missing_and_foreign_files_are_refused(tmp_path):
     save_checkpoint(path, {"format": "pathzero-a3c", "model": {"w": torch.zeros(1000)}})
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(path.read_bytes()[:500])
-    with pytest.raises(UsageError, match="not a readable pathzero checkpoint"):
+    with pytest.raises(UsageError, match=r"is a damaged torch file \(500 bytes; truncated or partly written\?\)"):
         load_checkpoint(truncated, "pathzero-a3c")
     with pytest.raises(UsageError, match="does not exist"):
         load_checkpoint(tmp_path / "nope.pt", "pathzero-a3c")

@@ -102,7 +102,7 @@ def test_bad_input_gives_one_line_and_exit_code_2(trained_run, tmp_path):
     assert_one_line_error(pathzero("watch", tmp_path / "nope.pt"), "does not exist")
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes((trained_run / "checkpoint.pt").read_bytes()[:1000])
-    assert_one_line_error(pathzero("watch", truncated), "not a readable pathzero checkpoint")
+    assert_one_line_error(pathzero("watch", truncated), "is a damaged torch file")
     foreign = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(3)}, foreign)
     assert_one_line_error(pathzero("watch", foreign), "not a pathzero-a3c or pathzero-pathnet or pathzero-alphazero checkpoint")
