@@ -168,3 +168,22 @@ def test_an_episodes_csv_from_before_sessions_gets_them_when_its_run_resumes(tmp
     assert [(r["frames"], r["session"], r["row"]) for r in rows] == [(80, 0, 0), (160, 0, 1), (240, 1, 2)]
     assert all(isinstance(r[k], int) for r in rows for k in ("frames", "length", "worker", "session", "row"))
     assert isinstance(rows[0]["return"], float)
+
+
+def test_a_resume_numbers_the_rows_it_keeps_again():
+    """A slow worker's row (frames 150) logged after a faster one's (frames 260) survives a resume from a
+    checkpoint at 200 frames; the dropped row leaves no gap in the numbering."""
+    import tempfile
+    from pathlib import Path
+
+    from pathzero.agents.common.runlog import RunLog, read_episodes
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "episodes.csv"
+        path.write_text("frames,wall_seconds,return,length,worker,session,row\n100,1,5,5,0,0,0\n260,2,5,5,0,0,1\n"
+                        "150,2,5,5,1,0,2\n")
+        log = RunLog(Path(folder), purge_step=200, session=1)
+        log.episode(240, 3.0, 7.0, 7, 0)
+        log.close()
+        rows = read_episodes(Path(folder))
+    assert [(r["frames"], r["session"], r["row"]) for r in rows] == [(100, 0, 0), (150, 0, 1), (240, 1, 2)]

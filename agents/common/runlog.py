@@ -13,10 +13,11 @@ from pathzero.envs.errors import UsageError
 
 EPISODE_FIELDS = ("frames", "wall_seconds", "return", "length", "worker", "session", "row")
 # session: how many times the run had been resumed when the episode ended (0: its first session); row: the
-# row's number in the run, 0, 1, 2, ... across sessions. Workers report episodes as they end, each with the
+# row's number in the file, 0, 1, 2, ... across sessions. Workers report episodes as they end, each with the
 # global frame count it last saw, so a worker slowed down on a busy machine can log a few frames behind
 # another: within a session the frames column may step back, rows never repeat; a resume drops the rows
-# logged after its checkpoint and begins a new session.
+# beyond its checkpoint's frames (numbering the rest again) and begins a new session, whose rows all lie
+# beyond it.
 INTEGER_FIELDS = ("frames", "length", "worker", "session", "row")
 REQUIRED_FIELDS = EPISODE_FIELDS[:5]  # what files written before session and row have
 
@@ -80,13 +81,17 @@ def read_config(run_dir: Path) -> dict:
 
 
 def truncate_csv(path: Path, max_frames: int) -> None:
-    """Keeps the rows logged up to `max_frames` (atomically: a new file, then a rename)."""
+    """Keeps the rows logged up to `max_frames` (atomically: a new file, then a rename). A `row` column
+    (episodes.csv) is numbered again, 0, 1, 2, ...: a slow worker's row kept after a dropped one leaves no gap."""
     with path.open(newline="") as f:
         rows = list(csv.reader(f))
     header, body = rows[:1], rows[1:]
     kept = [r for r in body if r and number(r[0]) is not None and number(r[0]) <= max_frames]
     if len(kept) == len(body):
         return
+    if header and "row" in header[0]:
+        column = header[0].index("row")
+        kept = [r[:column] + [str(i)] + r[column + 1:] if len(r) > column else r for i, r in enumerate(kept)]
     tmp = path.with_suffix(".csv.tmp")
     with tmp.open("w", newline="") as f:
         csv.writer(f).writerows(header + kept)
