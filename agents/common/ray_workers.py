@@ -25,6 +25,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from pathzero.agents.common.schedule import learning_rate, worker_seed
 from pathzero.agents.common.optim import load_state_in_place, make_shared_optimizer, set_learning_rate
 from pathzero.nets import DualNet
 
@@ -71,8 +72,6 @@ class ParameterServer:
 
     def push(self, grads: list[torch.Tensor], frames_done: int, messages: list) -> tuple[int, float, bool, dict]:
         """Applies one worker's gradients; returns (frames, learning rate, stop, the new weights)."""
-        from pathzero.agents.common.runner import learning_rate
-
         start = time.perf_counter()
         self.frames += frames_done
         lr = learning_rate(self.cfg, self.frames)
@@ -189,7 +188,6 @@ def run_ray_workers(loop: Callable, cfg: Config, ctx, monitor, state) -> bool:
     `ctx.shared_model` and `ctx.optimizer` are the driver's copies: they start the server and are
     brought up to date from it before every checkpoint and evaluation."""
     from pathzero.agents.common.backend import start_ray
-    from pathzero.agents.common.runner import worker_seed
 
     ray = start_ray(cfg.ray_address)
     model, optimizer = ctx.shared_model, ctx.optimizer

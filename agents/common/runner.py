@@ -36,6 +36,7 @@ from pathzero.agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, 
 from pathzero.agents.common.evaluation import Evaluator, evaluation_mode
 from pathzero.agents.common.optim import load_state_in_place, make_shared_optimizer, set_learning_rate
 from pathzero.agents.common.returns import LossTerms
+from pathzero.agents.common.schedule import learning_rate, worker_seed
 from pathzero.agents.common.spawn import WorkerStartError, refuse_training_at_import, start_workers
 from pathzero.agents.common.runlog import RunLog, new_run_dir, write_config
 from pathzero.agents.common.threads import one_torch_thread
@@ -63,16 +64,6 @@ def apply_gradients(local: nn.Module, shared: nn.Module, optimizer: torch.optim.
         sp.grad = lp.grad
     optimizer.step()
     return float(norm)
-
-
-def learning_rate(cfg: Config, frames: int) -> float:
-    if not cfg.lr_decay:
-        return cfg.lr
-    return cfg.lr * max(0.0, 1.0 - frames / cfg.total_frames)
-
-
-def worker_seed(cfg_seed: int, resumes: int, worker: int) -> int:
-    return int(np.random.SeedSequence([cfg_seed, resumes, worker]).generate_state(1)[0])
 
 
 class EpisodeMsg(NamedTuple):
