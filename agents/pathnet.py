@@ -13,20 +13,18 @@ heads), re-initialises every other module and evolves a fresh population on the 
 `freeze_source=False` every weight trains on (fine-tuning, a control). `evolve=False` trains one
 fixed maximal pathway (modules 0..N-1 in every layer) without evolution: the independent learner.
 
-The supervised version (the paper's binary classification experiment on scikit-learn's digits)
-uses the same grid, genotypes and tournament with minibatch SGD; see `evolve_supervised`.
+The supervised version (the paper's binary classification experiment on scikit-learn's digits) is a
+benchmark, not part of the library: benchmarks/digits.py, run from a checkout.
 """
 from __future__ import annotations
 
-import copy
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from pathzero.agents.a3c import A3CConfig, rollout_loss
 from pathzero.agents.common.checkpoint import load_checkpoint
@@ -35,8 +33,8 @@ from pathzero.agents.common.runner import (DoneMsg, Recipe, RunState, ScalarsMsg
                                            learn_step, make_env_batch, parent_gone, train)
 from pathzero.agents.forgetting import PENALTIES, penalised
 from pathzero.envs import GameSpec, UsageError, resolve_game
-from pathzero.nets.pathnet import (GridConfig, PathNet, PathwayPolicy, check_pathway, fixed_pathway, layer_modules,
-                                   pathway_modules, random_pathway)
+from pathzero.nets.pathnet import (GridConfig, PathNet, PathwayPolicy, fixed_pathway, layer_modules, pathway_modules,
+                                   random_pathway)
 
 CHECKPOINT_FORMAT = "pathzero-pathnet"
 
@@ -570,218 +568,3 @@ def pathway_text(pathway: np.ndarray) -> str:
 def train_pathnet(cfg: PathNetConfig, resume: str | Path | None = None) -> Path:
     """Trains PathNet on cfg.game (or continues `resume`); returns the run folder."""
     return train(cfg, PathNetRecipe(), resume)
-
-
-# ----------------------------------------------------------------------------------------------
-# Supervised: the paper's binary classification experiment, on scikit-learn's bundled digits.
-
-class DigitTask(NamedTuple):
-    name: str
-    train_x: torch.Tensor  # [n, 64] float in [0, 1]
-    train_y: torch.Tensor  # [n] int64, 0 for the first digit, 1 for the second
-    test_x: torch.Tensor
-    test_y: torch.Tensor
-
-
-def digit_task(first: int, second: int, test_fraction: float = 0.3, seed: int = 0) -> DigitTask:
-    """'first vs second' from scikit-learn's 8x8 digits, split into training and held-out parts."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    if not (0 <= first <= 9 and 0 <= second <= 9 and first != second):
-        raise UsageError(f"a binary digit task needs two different digits 0-9, got {first} and {second}")
-    digits = load_digits()
-    mask = (digits.target == first) | (digits.target == second)
-    x = digits.data[mask].astype(np.float32) / 16.0
-    y = (digits.target[mask] == second).astype(np.int64)
-    tx, vx, ty, vy = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
-    return DigitTask(f"{first}v{second}", torch.from_numpy(tx), torch.from_numpy(ty), torch.from_numpy(vx),
-                     torch.from_numpy(vy))
-
-
-@dataclass(frozen=True)
-class SupervisedConfig:
-    """The binary-classification PathNet (defaults from the MNIST version: L, M, N = 3, 10, 3)."""
-
-    layers: int = 3
-    modules: int = 10
-    active: int = 3
-    width: int = 20
-    """Units per module."""
-    hidden: int = 20
-    """Units of each task's layer after the grid."""
-    population: int = 64
-    batches: int = 50
-    """Minibatches a pathway trains on per fitness evaluation."""
-    batch_size: int = 16
-    lr: float = 0.005
-    """SGD learning rate."""
-    generations: int = 300
-    """Budget: tournaments (each trains two pathways for `batches` minibatches)."""
-    threshold: float = 0.99
-    """Held-out accuracy at which a task counts as learned (the paper: 99.8% on MNIST's training set)."""
-    tau_start: float = 1.0
-    """Gumbel search: the temperature at the start, annealed linearly over `generations` to tau_end."""
-    tau_end: float = 0.03
-    flops_penalty: float = 0.01
-    """Gumbel search: lambda of the expected pathway FLOPs (as a share of the largest pathway's)."""
-    search_lr: float = 0.05
-    """Gumbel search: SGD learning rate of the pathway logits."""
-    copy_stem: bool = False
-    """A new task's input layer and the layer after the grid start as copies of the latest earlier
-    task's (off: fresh, as in the paper)."""
-
-    @property
-    def grid(self) -> GridConfig:
-        return GridConfig(layers=self.layers, modules=self.modules, active=self.active, width=self.width,
-                          hidden=self.hidden)
-
-
-class SupervisedResult(NamedTuple):
-    generations: int | None  # first generation whose winner reached the threshold (None: never)
-    accuracy: list[float]  # held-out accuracy of each generation's winner
-    best: np.ndarray  # the final best pathway
-
-
-def _train_and_score(model: PathNet, optimizer, pathway: np.ndarray, task: DigitTask, cfg: SupervisedConfig,
-                     gen: torch.Generator) -> float:
-    """Trains a pathway on `cfg.batches` minibatches; its fitness is the accuracy on those batches."""
-    correct = total = 0
-    for _ in range(cfg.batches):
-        index = torch.randint(len(task.train_y), (cfg.batch_size,), generator=gen)
-        logits = model.classify(task.train_x[index], pathway, task.name)
-        loss = F.cross_entropy(logits, task.train_y[index])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        correct += int((logits.argmax(-1) == task.train_y[index]).sum())
-        total += cfg.batch_size
-    return correct / total
-
-
-@torch.no_grad()
-def held_out_accuracy(model: PathNet, pathway: np.ndarray, task: DigitTask) -> float:
-    return float((model.classify(task.test_x, pathway, task.name).argmax(-1) == task.test_y).float().mean())
-
-
-def add_digit_task(model: PathNet, task: DigitTask, cfg: SupervisedConfig) -> None:
-    """The task's heads, fresh, or (cfg.copy_stem) starting from the latest earlier task's."""
-    if task.name not in model.heads:
-        shape = (task.train_x.shape[1],)
-        model.add_task(task.name, shape, 2, kind="classifier",
-                       copy_from=model.same_shape_task(shape) if cfg.copy_stem else None)
-
-
-def evolve_supervised(model: PathNet, task: DigitTask, cfg: SupervisedConfig, seed: int, evolve: bool = True,
-                      start: np.ndarray | None = None, stop_at_threshold: bool = True) -> SupervisedResult:
-    """Trains `task` on `model` (its heads are added here): binary tournaments of pathways trained with
-    SGD, or (evolve=False) one fixed pathway trained for the same number of minibatches per generation.
-
-    Frozen modules stay untouched: the optimizer holds only `model.trainable_parameters()`.
-    """
-    rng = np.random.default_rng(seed)
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    add_digit_task(model, task, cfg)
-    optimizer = torch.optim.SGD(model.trainable_parameters(), lr=cfg.lr)
-    if evolve:
-        genotypes = np.stack([random_pathway(cfg.grid, rng) for _ in range(cfg.population)])
-    else:
-        genotypes = np.stack([fixed_pathway(cfg.grid) if start is None else check_pathway(start, cfg.grid)])
-    fitness = np.full(len(genotypes), -np.inf)
-    accuracy: list[float] = []
-    reached = None
-    for generation in range(1, cfg.generations + 1):
-        if evolve:
-            a, b = rng.choice(len(genotypes), size=2, replace=False)
-            for slot in (a, b):
-                fitness[slot] = _train_and_score(model, optimizer, genotypes[slot], task, cfg, gen)
-            winner, loser = tournament(genotypes, fitness, int(a), int(b), cfg.grid, rng)
-            fitness[loser] = -np.inf  # a fresh mutant: not evaluated until it has been trained
-        else:
-            winner = 0
-            for _ in range(2):  # the compute of one tournament
-                fitness[0] = _train_and_score(model, optimizer, genotypes[0], task, cfg, gen)
-        accuracy.append(held_out_accuracy(model, genotypes[winner], task))
-        if reached is None and accuracy[-1] >= cfg.threshold:
-            reached = generation
-            if stop_at_threshold:
-                break
-    best = genotypes[int(np.argmax(fitness))].copy()
-    model.best[task.name] = best
-    return SupervisedResult(reached, accuracy, best)
-
-
-def gumbel_supervised(model: PathNet, task: DigitTask, cfg: SupervisedConfig, seed: int) -> SupervisedResult:
-    """Trains `task` with a Gumbel-softmax pathway search (agents/gumbel.py) instead of tournaments: per
-    generation the compute of one tournament (2 x `batches` minibatches), each with fresh Gumbel noise,
-    the temperature annealed over the budget; the generation's accuracy is the settled (argmax)
-    pathway's on held-out data, without retraining. Frozen modules stay untouched."""
-    from pathzero.nets.pathnet import GumbelPolicy
-
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    add_digit_task(model, task, cfg)
-    model.add_search(task.name)
-    logits = model.search[task.name]
-    weights = [p for p in model.trainable_parameters() if p is not logits]
-    optimizer = torch.optim.SGD([{"params": weights, "lr": cfg.lr}, {"params": [logits], "lr": cfg.search_lr}])
-    relaxed = GumbelPolicy(model, task.name, 0.0)
-    heads = model.heads[task.name]
-    accuracy: list[float] = []
-    reached = None
-    for generation in range(1, cfg.generations + 1):
-        done = (generation - 1) / max(cfg.generations - 1, 1)
-        tau = cfg.tau_start + (cfg.tau_end - cfg.tau_start) * done
-        for _ in range(2 * cfg.batches):
-            relaxed.resample(tau, gen)
-            index = torch.randint(len(task.train_y), (cfg.batch_size,), generator=gen)
-            out = heads.classifier(model.soft_features(task.train_x[index], relaxed.weights(), task.name))
-            loss = F.cross_entropy(out, task.train_y[index]) + cfg.flops_penalty * relaxed.cost()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        accuracy.append(held_out_accuracy(model, model.search_pathway(task.name), task))
-        if accuracy[-1] >= cfg.threshold:
-            reached = generation
-            break
-    best = model.search_pathway(task.name)
-    model.best[task.name] = best
-    return SupervisedResult(reached, accuracy, best)
-
-
-DIGIT_METHODS = ("independent", "finetune", "pathnet", "pathnet_transfer", "gumbel", "gumbel_transfer")
-
-
-def digits_trial(cfg: SupervisedConfig, seed: int, source: tuple[int, int] = (1, 7), target: tuple[int, int] = (3, 8),
-                 source_generations: int = 100) -> dict[str, int | None]:
-    """Generations to the held-out threshold on the target task, for one seed, by four methods:
-
-    - independent: one fixed pathway (modules 0..N-1) trained on the target only, with the compute
-      of one tournament per generation;
-    - finetune: that fixed pathway trained on the source first (`source_generations`), then on the target;
-    - pathnet: evolution on the target from scratch;
-    - pathnet_transfer: evolution on the source, its best pathway frozen, the rest re-initialised,
-      then evolution on the target;
-    - gumbel, gumbel_transfer: the same two with a Gumbel-softmax pathway search on the target instead
-      of evolution (the source is still evolved).
-    None: not reached within `cfg.generations`.
-    """
-    a, b = digit_task(*source), digit_task(*target)
-    src = replace(cfg, generations=source_generations)
-    out: dict[str, int | None] = {}
-    out["independent"] = evolve_supervised(PathNet("mlp", cfg.grid), b, cfg, seed, evolve=False).generations
-    fixed = PathNet("mlp", cfg.grid)
-    learned = evolve_supervised(fixed, a, src, seed + 1000, evolve=False, stop_at_threshold=False)
-    fixed.keep_task(a.name, learned.best)
-    out["finetune"] = evolve_supervised(fixed, b, cfg, seed, evolve=False, start=learned.best).generations
-    out["pathnet"] = evolve_supervised(PathNet("mlp", cfg.grid), b, cfg, seed).generations
-    net = PathNet("mlp", cfg.grid)
-    learned = evolve_supervised(net, a, src, seed + 1000, stop_at_threshold=False)
-    net.freeze(learned.best, a.name)
-    net.reinit_unfrozen()
-    twin = copy.deepcopy(net)  # the gumbel search starts from the same frozen source
-    out["pathnet_transfer"] = evolve_supervised(net, b, cfg, seed).generations
-    out["gumbel"] = gumbel_supervised(PathNet("mlp", cfg.grid), b, cfg, seed).generations
-    out["gumbel_transfer"] = gumbel_supervised(twin, b, cfg, seed).generations
-    return out

@@ -34,7 +34,7 @@ def digits(args) -> int:
     import torch
     from tqdm import tqdm
 
-    from pathzero.agents.pathnet import DIGIT_METHODS, SupervisedConfig, digits_trial
+    from benchmarks.digits import DIGIT_METHODS, SupervisedConfig, digits_trial
     from pathzero.agents.pictures import plt
     from pathzero.scripts.bench import machine, write_section
 

@@ -142,7 +142,7 @@ def test_a_search_from_a_frozen_source_leaves_its_modules_untouched(tmp_path):
 
 
 def test_the_digits_search_reaches_the_threshold_and_keeps_frozen_modules():
-    from pathzero.agents.pathnet import SupervisedConfig, digit_task, gumbel_supervised
+    from benchmarks.digits import SupervisedConfig, digit_task, gumbel_supervised
 
     cfg = SupervisedConfig(threshold=0.97, generations=40)  # seeds 0-2 needed 12-16 generations
     net = PathNet("mlp", cfg.grid)

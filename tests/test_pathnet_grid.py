@@ -1,6 +1,6 @@
 """PathNet's module grid and its evolution: gradients only along the pathway, freezing that holds,
 mutation within bounds at its stated rate, tournaments, the shared population table, and the
-supervised binary digits experiment."""
+supervised binary digits experiment (benchmarks/digits.py) on that grid."""
 import math
 import multiprocessing as mp
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from benchmarks.digits import SupervisedConfig, digit_task, evolve_supervised, held_out_accuracy
 from pathzero.agents.common.optim import make_shared_optimizer
-from pathzero.agents.pathnet import (Population, SupervisedConfig, digit_task, evolve_supervised, mutate, mutation_rate,
-                            tournament)
+from pathzero.agents.pathnet import Population, mutate, mutation_rate, tournament
 from pathzero.nets.pathnet import GridConfig, PathNet, check_pathway, fixed_pathway, layer_modules, pathway_modules
 
 PATHWAY = np.array([[0, 1, 1, 5], [2, 3, 4, 9], [7, 7, 7, 7], [0, 1, 2, 3]])
@@ -255,5 +255,4 @@ def test_supervised_pathnet_learns_three_versus_eight_within_a_generation_budget
     assert result.accuracy[-1] >= 0.97
     untrained = PathNet("mlp", cfg.grid)
     untrained.add_task(task.name, (64,), 2, kind="classifier")
-    from pathzero.agents.pathnet import held_out_accuracy
     assert held_out_accuracy(untrained, result.best, task) < 0.9
