@@ -26,10 +26,13 @@ $(VENV)/.installed: $(PY) setup.py $(CONSTRAINTS)
 	$(PIP) install $(PIN) -e .
 	touch $@
 
+# The bench extra too: tests of benchmarks/ (run from this checkout) need scikit-learn's digits.
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install $(PIN) -e '.[test,ray]'
+	$(PIP) install $(PIN) -e '.[test,ray,bench]' $(TORCH)
 	touch $@
 
+# Benchmarks (benchmarks/, not installed) run from this checkout as `$(PY) -m benchmarks`; the bench extra
+# brings stable-baselines3 (the throughput baseline) and scikit-learn (the digits experiment).
 $(VENV)/.installed-bench: $(VENV)/.installed
 	$(PIP) install $(PIN) -e '.[bench]' $(TORCH)
 	touch $@
@@ -57,7 +60,7 @@ test: $(VENV)/.installed-test
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(TEST_ARGS)
 
 bench: $(VENV)/.installed-bench
-	$(VENV)/bin/pathzero bench $(BENCH_ARGS)
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 # The issue-5 transfer matrices (docs/BENCHMARKS.md): resumable, finished runs are skipped; the cells
 # and outputs live in docs/matrices/<name>/ (run folders are not kept in git: a missing source run is retrained).
@@ -66,7 +69,7 @@ MINATAR_MATRIX := pathzero transfer --games MinAtar/Breakout MinAtar/SpaceInvade
 	--methods independent pathnet_scratch finetune pathnet
 bench-transfer-minatar: $(VENV)/.installed
 	$(VENV)/bin/$(MINATAR_MATRIX)
-	$(VENV)/bin/pathzero bench transfer docs/matrices/minatar --name minatar --flags "--workers 2 --hidden 128"
+	$(PY) -m benchmarks transfer docs/matrices/minatar --name minatar --flags "--workers 2 --hidden 128"
 
 # Issue 15's variant matrix: MinAtar Breakout and three variants of it (mirror, noisy input, no sticky actions),
 # the off-diagonal pairs (the diagonal is the cross-game matrix's sanity check), 5 seeds, resumable.
@@ -75,14 +78,14 @@ MINATAR_VARIANTS := pathzero transfer --games MinAtar/Breakout MinAtar/Breakout+
 	--logdir docs/matrices/minatar-variants --methods independent pathnet_scratch finetune pathnet
 bench-transfer-minatar-variants: $(VENV)/.installed
 	$(VENV)/bin/$(MINATAR_VARIANTS)
-	$(VENV)/bin/pathzero bench transfer docs/matrices/minatar-variants --name minatar-variants --flags "--workers 2 --hidden 128"
+	$(PY) -m benchmarks transfer docs/matrices/minatar-variants --name minatar-variants --flags "--workers 2 --hidden 128"
 
 ALE_MATRIX := pathzero transfer --games Pong Breakout --frames 250000 --seeds 2 --workers 2 \
 	--score-episodes 3 --random-episodes 20 --logdir docs/matrices/ale \
 	--methods independent pathnet_scratch finetune pathnet
 bench-transfer-ale: $(VENV)/.installed
 	$(VENV)/bin/$(ALE_MATRIX)
-	$(VENV)/bin/pathzero bench transfer docs/matrices/ale --name ale --flags "--workers 2 --score-episodes 3 --random-episodes 20"
+	$(PY) -m benchmarks transfer docs/matrices/ale --name ale --flags "--workers 2 --score-episodes 3 --random-episodes 20"
 
 # Issue 12's measurements (docs/BENCHMARKS.md), each resumable: a 3-game MinAtar sequence with every
 # forgetting-aware method, Gumbel search added to the MinAtar matrix above, and the penalties' speed.
@@ -90,21 +93,21 @@ CONTINUAL := pathzero continual --games MinAtar/Breakout MinAtar/SpaceInvaders M
 	--seeds 5 --workers 2 --hidden 128 --eval-every 50000 --evaluation-episodes 10 --logdir docs/continual/minatar
 bench-continual-minatar: $(VENV)/.installed
 	$(VENV)/bin/$(CONTINUAL)
-	$(VENV)/bin/pathzero bench continual docs/continual/minatar --name minatar --flags "--workers 2 --hidden 128 --eval-every 50000"
+	$(PY) -m benchmarks continual docs/continual/minatar --name minatar --flags "--workers 2 --hidden 128 --eval-every 50000"
 bench-gumbel-minatar: $(VENV)/.installed
 	$(VENV)/bin/$(subst pathnet_scratch finetune pathnet,pathnet_scratch finetune pathnet gumbel,$(MINATAR_MATRIX))
-	$(VENV)/bin/pathzero bench transfer docs/matrices/minatar --name minatar --flags "--workers 2 --hidden 128"
-	$(VENV)/bin/pathzero bench search-cost docs/matrices/minatar --workers 2 --repeats 2 --name minatar
+	$(PY) -m benchmarks transfer docs/matrices/minatar --name minatar --flags "--workers 2 --hidden 128"
+	$(PY) -m benchmarks search-cost docs/matrices/minatar --workers 2 --repeats 2 --name minatar
 bench-penalty: $(VENV)/.installed
-	$(VENV)/bin/pathzero bench penalty --game MinAtar/Breakout --frames 300000 --workers 2
+	$(PY) -m benchmarks penalty --game MinAtar/Breakout --frames 300000 --workers 2
 
 # Issue 13's measurements: the Ray backend against the local one (a matrix, A3C), resumable.
 bench-ray: $(VENV)/.installed-test
-	$(VENV)/bin/pathzero bench ray --logdir docs/bench-runs/ray
+	$(PY) -m benchmarks ray --logdir docs/bench-runs/ray
 
 # Issue 10's MinAtar network candidates: frames/s over the environment alone against learning per frame.
 bench-network-minatar: $(VENV)/.installed
-	$(VENV)/bin/pathzero bench network --game MinAtar/Breakout --frames 800000 --seeds 3 --logdir docs/bench-runs/network-minatar \
+	$(PY) -m benchmarks network --game MinAtar/Breakout --frames 800000 --seeds 3 --logdir docs/bench-runs/network-minatar \
 		--candidate preset: --candidate c16:channels=16 --candidate c16e32:channels=16,envs_per_worker=32 \
 		--candidate paper:channels=16,blocks=0 --candidate paper-lr6e-3:channels=16,blocks=0,lr=0.006 \
 		--candidate paper-lr1e-2:channels=16,blocks=0,lr=0.01
@@ -112,13 +115,13 @@ bench-network-minatar: $(VENV)/.installed
 # Issue 14's learning measurements: each suite resumable (finished runs skipped, interrupted ones resumed);
 # about 5.2 h (MinAtar, measured), 3.2 h (Pong, measured) and 3.2 h (Atari-5, measured) on 2 cores. Results in docs/bench-runs/learning/.
 bench-learning-minatar bench-learning-pong bench-learning-atari5: bench-learning-%: $(VENV)/.installed
-	$(VENV)/bin/pathzero bench learning --suite $* --workers 2
+	$(PY) -m benchmarks learning --suite $* --workers 2
 
 # Issue 14's throughput on Pong: A3C over the environment alone and over SB3's A2C, with what each speed
 # option buys (same run), and the fastest options' own section (their environment ceiling is the vector env's).
 bench-throughput-pong: $(VENV)/.installed-bench
-	$(VENV)/bin/pathzero bench throughput --game Pong --workers 2 --frames 400000 --speed-options
-	$(VENV)/bin/pathzero bench throughput --game Pong --workers 2 --frames 400000 --vector-env --precision bf16
+	$(PY) -m benchmarks throughput --game Pong --workers 2 --frames 400000 --speed-options
+	$(PY) -m benchmarks throughput --game Pong --workers 2 --frames 400000 --vector-env --precision bf16
 
 clean:
 	rm -rf $(VENV) runs

@@ -327,7 +327,7 @@ class TransferMatrix:
             if copied:
                 raise UsageError(f"{self.root} was made when a target task copied its source's stem on pairs with "
                                  f"one observation shape ({copied[0]}); new runs start it fresh, so they cannot join "
-                                 "its cells: give another --logdir (pathzero bench transfer still reads this one)")
+                                 "its cells: give another --logdir (python -m benchmarks transfer still reads this one)")
         self.root.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(settings, indent=2) + "\n")  # games, seeds and methods may grow later
 

@@ -15,7 +15,11 @@ COMMANDS = {
     "evaluate": "play a self-play network against random, perfect or OpenSpiel MCTS play, both colours",
     "play": "play tic-tac-toe or Connect Four against a self-play network in the terminal",
     "plot": "a run's learning curve as a PNG: training returns and evaluations, against frames and hours",
-    "bench": "measure throughput and learning, and write docs/BENCHMARKS.md",
+}
+# Commands that are gone, with where their work is done now.
+MOVED = {
+    "bench": "benchmarks run from a pathzero checkout: `python -m benchmarks <subcommand> ...` or "
+             "`make bench-*`",
 }
 
 
@@ -52,6 +56,9 @@ def _dispatch(argv: list[str]) -> None:
         except PackageNotFoundError:  # run from a source tree that is not installed
             print("pathzero (not installed)")
         sys.exit(0)
+    if name in MOVED:
+        print(f"pathzero: error: `pathzero {name}` is gone; {MOVED[name]}", file=sys.stderr)
+        sys.exit(2)
     if name not in COMMANDS:
         import difflib
 

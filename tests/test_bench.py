@@ -1,25 +1,26 @@
-"""`pathzero bench` on a tiny budget: it measures, plots and writes its sections into the doc."""
+"""The benchmarks (`python -m benchmarks`, run from the checkout) on a tiny budget: they measure, plot and
+write their sections into the doc."""
 import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
-
-def pathzero(*args):
-    return pathzero_cmd(*args)
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def pathzero_cmd(*args):
-    return subprocess.run([sys.executable, "-m", "pathzero.scripts.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
+def bench(*args):
+    """`python -m benchmarks ARGS` in the checkout's root, as a user runs it -> the finished process."""
+    return subprocess.run([sys.executable, "-m", "benchmarks", *map(str, args)], capture_output=True, text=True,
+                          timeout=600, cwd=ROOT)
 
 
 def test_bench_throughput_and_curve_write_the_doc(tmp_path):
     doc = tmp_path / "BENCHMARKS.md"
-    result = pathzero("bench", "throughput", "--game", "CartPole-v1", "--workers", 1, "--envs-per-worker", 2,
+    result = bench("throughput", "--game", "CartPole-v1", "--workers", 1, "--envs-per-worker", 2,
                       "--frames", 4000, "--sweep", "1,2", "--skip-sb3", "--pathnet", "--logdir", tmp_path / "runs",
                       "--doc", doc)
     assert result.returncode == 0, result.stderr
@@ -29,20 +30,20 @@ def test_bench_throughput_and_curve_write_the_doc(tmp_path):
     assert "| 1 |" in text and "| 2 (default) |" in text  # the envs-per-worker sweep
     run_dir = sorted((tmp_path / "runs").iterdir())[0]
     png = tmp_path / "curve.png"
-    result = pathzero("bench", "curve", run_dir, "--out", png, "--doc", doc, "--note", "a remark")
+    result = bench("curve", run_dir, "--out", png, "--doc", doc, "--note", "a remark")
     assert result.returncode == 0, result.stderr
     text = doc.read_text()
     assert "## Throughput: CartPole-v1" in text  # the other section is kept
     assert "## Learning: CartPole-v1" in text and "a remark" in text
     assert Image.open(png).size[0] >= 600
     # rerunning replaces the section instead of appending a second copy
-    pathzero("bench", "curve", run_dir, "--out", png, "--doc", doc)
+    bench("curve", run_dir, "--out", png, "--doc", doc)
     assert doc.read_text().count("## Learning: CartPole-v1") == 1
 
 
 def test_bench_throughput_on_the_vector_env_writes_a_section_of_its_own(tmp_path):
     doc = tmp_path / "BENCHMARKS.md"
-    result = pathzero("bench", "throughput", "--game", "Pong", "--workers", 1, "--envs-per-worker", 2, "--frames", 2000,
+    result = bench("throughput", "--game", "Pong", "--workers", 1, "--envs-per-worker", 2, "--frames", 2000,
                       "--skip-sb3", "--vector-env", "--precision", "bf16", "--speed-options", "--logdir",
                       tmp_path / "runs", "--doc", doc)
     assert result.returncode == 0, result.stderr
@@ -57,9 +58,9 @@ def test_bench_throughput_on_the_vector_env_writes_a_section_of_its_own(tmp_path
     assert sorted((c["vector_env"], c["precision"]) for c in configs) == [
         (False, "bf16"), (False, "fp32"), (True, "bf16"), (True, "fp32")]
     assert "<!-- bench:throughput-Pong-vector-bf16 -->" in text  # a section of its own
-    bad = pathzero("bench", "throughput", "--game", "CartPole-v1", "--vector-env", "--doc", doc)
+    bad = bench("throughput", "--game", "CartPole-v1", "--vector-env", "--doc", doc)
     assert bad.returncode == 2 and "ALE games only" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
-    named = pathzero("bench", "throughput", "--game", "CartPole-v1", "--workers", 1, "--envs-per-worker", 2,
+    named = bench("throughput", "--game", "CartPole-v1", "--workers", 1, "--envs-per-worker", 2,
                      "--frames", 1000, "--skip-sb3", "--name", "other-machine", "--logdir", tmp_path / "runs", "--doc", doc)
     assert named.returncode == 0, named.stderr
     text = doc.read_text()  # --name: a section of its own; the vector env's section is kept
@@ -67,8 +68,19 @@ def test_bench_throughput_on_the_vector_env_writes_a_section_of_its_own(tmp_path
     assert "--name other-machine`" in text and "<!-- bench:throughput-Pong-vector-bf16 -->" in text
 
 
+def test_bench_digits_runs_every_method_and_writes_its_section_and_picture(tmp_path):
+    doc = tmp_path / "BENCHMARKS.md"
+    result = bench("digits", "--seeds", 2, "--generations", 3, "--source-generations", 2, "--doc", doc)
+    assert result.returncode == 0, result.stderr
+    text = doc.read_text()
+    assert "<!-- bench:pathnet-digits -->" in text and "`python -m benchmarks digits --seeds 2 " in text
+    rows = [line.split(" | ")[0] for line in text.splitlines() if line.startswith("| ") and "/2 |" in line]
+    assert rows == ["| independent", "| finetune", "| pathnet", "| pathnet_transfer", "| gumbel", "| gumbel_transfer"]
+    assert Image.open(tmp_path / "pathnet_digits.png").size[0] >= 600
+
+
 def test_speed_variants_are_the_other_combinations_and_the_vector_env_is_for_ale_only():
-    from pathzero.scripts.bench import speed_flags, speed_variants
+    from benchmarks.bench import speed_flags, speed_variants
 
     assert speed_variants("ale", False, "fp32") == [(False, "bf16"), (True, "fp32"), (True, "bf16")]
     assert speed_variants("minatar", False, "bf16") == [(False, "fp32")]
@@ -76,13 +88,13 @@ def test_speed_variants_are_the_other_combinations_and_the_vector_env_is_for_ale
 
 
 def test_bench_refuses_a_folder_that_is_not_a_run(tmp_path):
-    result = pathzero("bench", "curve", tmp_path)
+    result = bench("curve", tmp_path)
     assert result.returncode == 2 and "is not a run folder" in result.stderr
 
 
 def test_bench_api_times_both_ways_and_finds_the_same_run(tmp_path):
     doc = tmp_path / "BENCHMARKS.md"
-    result = pathzero("bench", "api", "--frames", 1000, "--repeats", 1, "--doc", doc)
+    result = bench("api", "--frames", 1000, "--repeats", 1, "--doc", doc)
     assert result.returncode == 0, result.stderr
     text = doc.read_text()
     assert "## The Python API against the command" in text and "API / command wall time: **" in text
@@ -99,41 +111,41 @@ def test_bench_suite_clones_runs_make_test_and_reads_the_count(tmp_path):
     subprocess.run([*git, "-C", str(repo), "add", "Makefile"], check=True)
     subprocess.run([*git, "-C", str(repo), "commit", "-qm", "a suite"], check=True)
     doc = tmp_path / "BENCHMARKS.md"
-    result = pathzero("bench", "suite", "--repo", repo, "--doc", doc)
+    result = bench("suite", "--repo", repo, "--doc", doc)
     assert result.returncode == 0, result.stderr
     assert "| 0 | 7 | 0 | 1 |" in doc.read_text()
 
 
 def test_bench_network_compares_candidates_and_skips_finished_runs(tmp_path):
-    from pathzero.scripts.bench_network import parse_candidate
+    from benchmarks.network import parse_candidate
 
     assert parse_candidate("small:channels=16,envs-per-worker=32,lr=3e-3") == (
         "small", {"channels": 16, "envs_per_worker": 32, "lr": 0.003})
     assert parse_candidate("preset:") == ("preset", {})
     doc = tmp_path / "BENCHMARKS.md"
-    args = ["bench", "network", "--game", "CartPole-v1", "--frames", 2000, "--speed-frames", 2000, "--eval-every",
+    args = ["network", "--game", "CartPole-v1", "--frames", 2000, "--speed-frames", 2000, "--eval-every",
             1000, "--seeds", 2, "--workers", 1, "--evaluation-episodes", 2, "--candidate", "base:hidden=16",
             "--candidate", "wide:hidden=32", "--logdir", tmp_path / "runs", "--doc", doc]
-    result = pathzero(*args)
+    result = bench(*args)
     assert result.returncode == 0, result.stderr
     text = doc.read_text()
     assert "## Network candidates: CartPole-v1" in text and "| wide | hidden=32 |" in text and "/ env alone" in text
     stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").glob("*/*/results.json")}
     assert len(stamps) == 2 * (1 + 2)  # a speed run and 2 learning runs per candidate
-    assert pathzero(*args, "--name", "widths").returncode == 0  # a rerun trains nothing again
+    assert bench(*args, "--name", "widths").returncode == 0  # a rerun trains nothing again
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     text = doc.read_text()  # --name: a section of its own beside the first
     assert "## Network candidates: CartPole-v1 (widths)" in text and "<!-- bench:network-CartPole-v1 -->" in text
-    bad = pathzero("bench", "network", "--candidate", "nocolon", "--doc", doc)
+    bad = bench("network", "--candidate", "nocolon", "--doc", doc)
     assert bad.returncode == 2 and "NAME:key=value" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.xdist_group("ray")
 def test_bench_ray_compares_the_backends_and_writes_the_doc(tmp_path):
     doc = tmp_path / "BENCHMARKS.md"
-    args = ["bench", "ray", "--games", "CartPole-v1", "--matrix-frames", 600, "--a3c-game", "CartPole-v1",
+    args = ["ray", "--games", "CartPole-v1", "--matrix-frames", 600, "--a3c-game", "CartPole-v1",
             "--a3c-frames", 2000, "--eval-every", 1000, "--seeds", 1, "--logdir", tmp_path / "runs", "--doc", doc]
-    result = pathzero(*args)
+    result = bench(*args)
     assert result.returncode == 0, result.stderr[-3000:]
     text = doc.read_text()
     assert "## Ray against the local backend" in text and "Ray's overhead on one CPU" in text
@@ -156,15 +168,15 @@ def test_bench_learning_resumes_an_interrupted_run_skips_finished_ones_and_repor
     cut = pathzero.train(game="CartPole-v1", seed=1, total_frames=2000, logdir=str(folder), workers=1, eval_every=2000,
                          evaluation_episodes=2, replay_episodes=0, verbose=False)
     first_eval = cut.evals()[0]
-    result = pathzero_cmd("bench", "learning", *common, "--frames", 4000)
+    result = bench("learning", *common, "--frames", 4000)
     assert result.returncode == 0, result.stderr
     seed1 = json.loads((folder / "results.json").read_text())
     seed2 = json.loads((root / "minatar" / "CartPole-v1__seed-2" / "results.json").read_text())
     assert seed1["resumes"] == 1 and seed2["resumes"] == 0  # seed 1 went on from its checkpoint
     # Each slice of a run keeps the machine it ran on: seed 1's bench slice began at its checkpoint (what ran
     # before, outside the bench, is not recorded), seed 2 ran in one slice from frame 0.
-    from pathzero.scripts.bench import machine
-    from pathzero.scripts.bench_learning import where_run
+    from benchmarks.bench import machine
+    from benchmarks.learning import where_run
 
     assert [(x["machine"], x["from_frames"]) for x in seed1["slices"]] == [(machine(), 2000)]
     assert [(x["machine"], x["from_frames"]) for x in seed2["slices"]] == [(machine(), 0)]
@@ -182,10 +194,10 @@ def test_bench_learning_resumes_an_interrupted_run_skips_finished_ones_and_repor
     assert "| CartPole-v1 | 2 | 0.004M |" in text and (root / "minatar.png").is_file()
     # Run again: nothing trains (the results stay as they were).
     stamps = [p.stat().st_mtime_ns for p in sorted(root.glob("minatar/*/results.json"))]
-    assert pathzero_cmd("bench", "learning", *common, "--frames", 4000).returncode == 0
+    assert bench("learning", *common, "--frames", 4000).returncode == 0
     assert stamps == [p.stat().st_mtime_ns for p in sorted(root.glob("minatar/*/results.json"))]
     # Another budget in the same folder is refused in one line.
-    refused = pathzero_cmd("bench", "learning", *common, "--frames", 8000)
+    refused = bench("learning", *common, "--frames", 8000)
     assert refused.returncode == 2 and "another --logdir" in refused.stderr and "Traceback" not in refused.stderr
 
 
@@ -194,7 +206,7 @@ def test_atari5_estimate_of_the_median_human_normalised_score():
 
     import pytest
 
-    from pathzero.scripts.bench_learning import ATARI5_RANDOM_HUMAN, ATARI5_WEIGHTS, atari5_median_estimate
+    from benchmarks.learning import ATARI5_RANDOM_HUMAN, ATARI5_WEIGHTS, atari5_median_estimate
 
     random = {g: r for g, (r, _) in ATARI5_RANDOM_HUMAN.items()}
     human = {g: h for g, (_, h) in ATARI5_RANDOM_HUMAN.items()}
@@ -212,7 +224,7 @@ def test_atari5_estimate_of_the_median_human_normalised_score():
 
 
 def test_the_atari5_estimate_has_an_interval_over_each_games_evaluation_episodes():
-    from pathzero.scripts.bench_learning import ATARI5_RANDOM_HUMAN, atari5_median_estimate, atari5_median_interval
+    from benchmarks.learning import ATARI5_RANDOM_HUMAN, atari5_median_estimate, atari5_median_interval
 
     human = {g: h for g, (_, h) in ATARI5_RANDOM_HUMAN.items()}
     spread = {g: [0.5 * h, h, 1.5 * h] for g, h in human.items()}  # episodes around human level
@@ -227,8 +239,8 @@ def test_the_atari5_estimate_has_an_interval_over_each_games_evaluation_episodes
 
 
 def test_the_atari5_report_gives_the_estimate_with_its_interval_only_when_every_game_kept_its_episodes(tmp_path):
-    from pathzero.scripts.bench import save_results
-    from pathzero.scripts.bench_learning import ATARI5_RANDOM_HUMAN, plan, report
+    from benchmarks.bench import save_results
+    from benchmarks.learning import ATARI5_RANDOM_HUMAN, plan, report
 
     runs = plan("atari5")
     for run in runs:
@@ -239,7 +251,7 @@ def test_the_atari5_report_gives_the_estimate_with_its_interval_only_when_every_
             "planned_frames": run.frames, "wall_seconds": 3600.0, "fps": 2800.0,
             "config": {"evaluation_episodes": 3, "eval_every": run.frames},
             "evals": [[run.frames, human, random, 2 * human - random, 3600.0]], "final_returns": episodes})
-    text = report("atari5", runs, tmp_path, tmp_path / "B.md", "pathzero bench learning --suite atari5", note="")
+    text = report("atari5", runs, tmp_path, tmp_path / "B.md", "python -m benchmarks learning --suite atari5", note="")
     estimate = next(line for line in text.splitlines() if line.startswith("Atari-5 estimate"))
     value, low, high = (float(x) for x in re.match(r".*\*\*([\d.]+)% \[([\d.]+), ([\d.]+)\]\*\* \(95% bootstrap "
                                                   r"interval over each game's final evaluation episodes", estimate).groups())
@@ -247,12 +259,12 @@ def test_the_atari5_report_gives_the_estimate_with_its_interval_only_when_every_
     # One game's episodes missing (a run from before eval_returns.csv): the point estimate, said plainly.
     qbert = runs[-1].folder(tmp_path) / "results.json"
     qbert.write_text(qbert.read_text().replace('"final_returns"', '"unused"'))
-    text = report("atari5", runs, tmp_path, tmp_path / "B.md", "pathzero bench learning --suite atari5", note="")
+    text = report("atari5", runs, tmp_path, tmp_path / "B.md", "python -m benchmarks learning --suite atari5", note="")
     assert "(no interval: a run without its final evaluation's episode returns" in text
 
 
 def test_a_lone_seeds_curve_has_its_evaluations_band_and_several_seeds_one_over_seeds():
-    from pathzero.scripts.bench_learning import curve_band
+    from benchmarks.learning import curve_band
 
     lone = {"evals": [[500, 1.0, 0.0, 2.0, 1.0], [1000, 3.0, None, None, 2.0], [1500, 5.0, 4.0, 7.0, 3.0]]}
     frames, low, high = curve_band([lone], 500)
@@ -263,7 +275,7 @@ def test_a_lone_seeds_curve_has_its_evaluations_band_and_several_seeds_one_over_
 
 
 def test_a_lone_seed_shows_its_final_evaluations_interval_over_episodes():
-    from pathzero.scripts.bench_learning import final_cell
+    from benchmarks.learning import final_cell
 
     def run(*finals):  # evals rows: frames, mean, ci_low, ci_high, wall seconds; the last is the final
         return {"evals": [[1000, -5.0, -6.0, -4.0, 1.0], *[[2000, m, lo, hi, 2.0] for m, lo, hi in finals]]}
@@ -277,20 +289,20 @@ def test_a_lone_seed_shows_its_final_evaluations_interval_over_episodes():
 
 def test_bench_evaluation_times_the_same_episodes_one_by_one_and_batched(tmp_path):
     doc = tmp_path / "BENCHMARKS.md"
-    result = pathzero("bench", "evaluation", "--game", "MinAtar/Breakout", "--episodes", 3, "--batch", 2, "--doc", doc)
+    result = bench("evaluation", "--game", "MinAtar/Breakout", "--episodes", 3, "--batch", 2, "--doc", doc)
     assert result.returncode == 0, result.stderr
     text = doc.read_text()
     assert "## Evaluation speed: MinAtar/Breakout-v1" in text and "--episodes 3 --batch 2" in text
     one, batched = (line.split("|") for line in text.splitlines() if line.startswith(("| one by one", "| 2 at once")))
     assert one[2] == batched[2] and int(one[2].replace(",", "")) > 0  # greedy: the very same episodes, step for step
-    bad = pathzero("bench", "evaluation", "--episodes", 1, "--doc", doc)
+    bad = bench("evaluation", "--episodes", 1, "--doc", doc)
     assert bad.returncode == 2 and "--episodes and --batch must be >= 2" in bad.stderr
 
 
 def test_minatar_aggregate_is_the_iqm_of_scores_over_the_baseline_with_a_stratified_interval():
     import pytest
 
-    from pathzero.scripts.bench_learning import MINATAR_AC_LAMBDA, minatar_aggregate
+    from benchmarks.learning import MINATAR_AC_LAMBDA, minatar_aggregate
 
     baseline = {g: [v] * 3 for g, v in MINATAR_AC_LAMBDA.items()}
     runs, iqm, mean = minatar_aggregate(baseline)
@@ -308,7 +320,7 @@ def test_minatar_aggregate_is_the_iqm_of_scores_over_the_baseline_with_a_stratif
 
 
 def test_a_rerun_without_a_note_keeps_the_sections_note(tmp_path):
-    from pathzero.scripts.bench import write_section
+    from benchmarks.bench import write_section
 
     doc = tmp_path / "B.md"
     write_section(doc, "x", "## X\n\nnumbers 1", note="what 1 means")
@@ -323,7 +335,7 @@ def test_a_rerun_without_a_note_keeps_the_sections_note(tmp_path):
 
 
 def test_transfer_goals_need_the_score_and_an_interval_above_one():
-    from pathzero.scripts.bench_pathnet import goal_lines
+    from benchmarks.pathnet import goal_lines
 
     summary = {"finetune vs independent": {"off_diagonal": {"mean": {"value": 1.25, "ci_low": 1.05, "ci_high": 1.4}}},
                "pathnet vs independent": {"off_diagonal": {"mean": {"value": 1.35, "ci_low": 0.98, "ci_high": 1.6}}}}

@@ -1,11 +1,12 @@
-"""`pathzero bench search` and `bench tictactoe` on a tiny budget: they measure and write their sections."""
+"""The board-game benchmarks (`python -m benchmarks search`, `tictactoe`, `connect-four`) on a tiny budget:
+they measure and write their sections."""
 import argparse
 
-from pathzero.scripts.bench_boards import add_parsers
+from benchmarks.boards import add_parsers
 
 
 def bench(*args):
-    """A board bench run in this process (as `pathzero bench` dispatches it) -> its exit code."""
+    """A board bench run in this process (as `python -m benchmarks` dispatches it) -> its exit code."""
     parser = argparse.ArgumentParser()
     handlers = add_parsers(parser.add_subparsers(dest="what", required=True))
     parsed = parser.parse_args([str(a) for a in args])
@@ -19,7 +20,7 @@ def test_bench_search_writes_its_table(tmp_path):
                  "--side-batch", 2, "--doc", doc) == 0
     text = doc.read_text()
     assert "kept" in text and "<!-- bench:search-connect-four -->" in text and "cores" in text
-    assert ("`pathzero bench search --simulations 8 --batch-sizes 4 --searches 1 --threads 1 --side-by-side 3 "
+    assert ("`python -m benchmarks search --simulations 8 --batch-sizes 4 --searches 1 --threads 1 --side-by-side 3 "
             "--side-batch 2`") in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "search |" not in line]
     assert [r.split(" | ")[0] for r in rows] == [

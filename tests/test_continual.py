@@ -9,6 +9,7 @@ import torch
 from pathzero.agents.continual import Continual, ContinualConfig
 from pathzero.agents.pathnet import PathNetConfig
 from pathzero.envs import UsageError
+from tests.test_bench import bench
 
 BASE = PathNetConfig(game="MinAtar/Breakout", serial=True, envs_per_worker=4, hidden=16, width=8, layers=2, modules=3,
                      active=2, channels=4, population=2, eval_episodes=2, fisher_samples=64, progress=False)
@@ -48,8 +49,7 @@ def test_a_sequence_trains_every_phase_reports_its_figures_and_resumes(tmp_path)
         Continual(_cfg(tmp_path, frames=2000, eval_every=1000)).run(progress=False)
     doc = tmp_path / "docs" / "BENCHMARKS.md"
     doc.parent.mkdir()
-    written = subprocess.run([sys.executable, "-m", "pathzero", "bench", "continual", str(tmp_path), "--name", "tiny",
-                              "--doc", str(doc)], capture_output=True, text=True)
+    written = bench("continual", tmp_path, "--name", "tiny", "--doc", doc)
     assert written.returncode == 0, written.stderr
     text = doc.read_text()
     assert "<!-- bench:continual-tiny -->" in text and "| pathnet |" in text and "(goal: exactly 0): **met**" in text
@@ -58,8 +58,7 @@ def test_a_sequence_trains_every_phase_reports_its_figures_and_resumes(tmp_path)
 
 def test_bench_penalty_compares_frames_per_second(tmp_path):
     doc = tmp_path / "BENCHMARKS.md"
-    result = subprocess.run([sys.executable, "-m", "pathzero", "bench", "penalty", "--frames", "1000", "--workers", "1",
-                             "--logdir", str(tmp_path / "runs"), "--doc", str(doc)], capture_output=True, text=True)
+    result = bench("penalty", "--frames", 1000, "--workers", 1, "--logdir", tmp_path / "runs", "--doc", doc)
     assert result.returncode == 0, result.stderr
     text = doc.read_text()
     assert "| finetune |" in text and "| ewc |" in text and "| wpl |" in text and "of fine-tuning's speed" in text

@@ -16,6 +16,7 @@ from pathzero.agents.pathnet import PathNetConfig, load_pathnet_checkpoint, trai
 from pathzero.agents.transfer import Cell, TransferConfig, TransferMatrix, plan
 from pathzero.envs import UsageError
 from pathzero.nets.pathnet import pathway_modules
+from tests.test_bench import bench
 
 TINY = PathNetConfig(game="CartPole-v1", serial=True, total_frames=1500, envs_per_worker=4, population=3,
                      eval_episodes=2, hidden=16, width=16, progress=False, replay_episodes=0)
@@ -168,20 +169,20 @@ def test_ewc_wpl_and_gumbel_cells_carry_the_same_fields_and_gumbel_its_pathway_s
     assert costs["gumbel"]["pathway_flops_vs_pathnet"]["value"] == pytest.approx(sum(flops[:2]) / sum(flops[2:]))
     doc = tmp_path / "docs" / "BENCHMARKS.md"
     doc.parent.mkdir()
-    written = pathzero("bench", "transfer", tmp_path, "--name", "tiny", "--doc", doc)
+    written = bench("transfer", tmp_path, "--name", "tiny", "--doc", doc)
     assert written.returncode == 0, written.stderr
     text = doc.read_text()
     assert "| gumbel | 2 |" in text and "FLOPs / PathNet's" in text and "Gumbel's pathways use" in text
     assert "--methods independent ewc wpl pathnet gumbel" in text  # the command reruns these methods, not the default
     # the same-run timing of the two searches: both trained again here, resumable, then a section
-    timed = pathzero("bench", "search-cost", tmp_path, "--frames", 1000, "--name", "tiny", "--doc", doc)
+    timed = bench("search-cost", tmp_path, "--frames", 1000, "--name", "tiny", "--doc", doc)
     assert timed.returncode == 0, timed.stderr
     results = json.loads((tmp_path / "runs" / "timing" / "results.json").read_text())
     assert {v["kind"] for v in results.values()} == {"pathnet", "gumbel"} and all(v["wall_seconds"] > 0 for v in results.values())
     assert "<!-- bench:search-cost-tiny -->" in doc.read_text() and "x** PathNet's" in doc.read_text()
-    again = pathzero("bench", "search-cost", tmp_path, "--frames", 1000, "--name", "tiny", "--doc", doc)
+    again = bench("search-cost", tmp_path, "--frames", 1000, "--name", "tiny", "--doc", doc)
     assert again.returncode == 0 and json.loads((tmp_path / "runs" / "timing" / "results.json").read_text()) == results
-    bad = pathzero("bench", "search-cost", tmp_path, "--pair", "MinAtar/Asterix", "MinAtar/Breakout", "--doc", doc)
+    bad = bench("search-cost", tmp_path, "--pair", "MinAtar/Asterix", "MinAtar/Breakout", "--doc", doc)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "not a pair" in bad.stderr
 
 
@@ -257,7 +258,7 @@ def test_transfer_matrix_end_to_end_with_seeds_diagonal_and_resume(tmp_path):
     assert matrix["summary"] == data["summary"] and "pathnet vs independent" in data["summary"]
     doc = tmp_path / "docs" / "BENCHMARKS.md"
     doc.parent.mkdir()
-    written = pathzero("bench", "transfer", tmp_path, "--name", "tiny", "--doc", doc)
+    written = bench("transfer", tmp_path, "--name", "tiny", "--doc", doc)
     assert written.returncode == 0, written.stderr
     text = doc.read_text()
     assert "<!-- bench:pathnet-transfer-tiny -->" in text and "| pathnet vs independent |" in text

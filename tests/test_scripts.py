@@ -91,6 +91,13 @@ def assert_one_line_error(result, *fragments):
         assert fragment in lines[0], lines[0]
 
 
+def test_pathzero_bench_is_gone_and_says_where_the_benchmarks_run(tmp_path):
+    """The benchmarks left the installed package: `pathzero bench` names the checkout's `python -m benchmarks`."""
+    for args in (["bench"], ["bench", "throughput", "--game", "Pong"]):
+        assert_one_line_error(pathzero(*args, cwd=tmp_path), "pathzero bench", "python -m benchmarks", "make bench-")
+    assert "bench" not in pathzero("--help").stdout
+
+
 def test_bad_input_gives_one_line_and_exit_code_2(trained_run, tmp_path):
     before = _sha(trained_run / "checkpoint.pt")
     assert_one_line_error(pathzero("train", "--game", "Pongg"), "unknown game 'Pongg'", "Pong")

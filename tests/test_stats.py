@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from pathzero.agents.common.stats import (Estimate, bootstrap, iqm, mean_interval, normalised_ratio, ratio_summary,
-                                          stratified)
+from benchmarks.learning import stratified
+from pathzero.agents.common.stats import Estimate, bootstrap, iqm, mean_interval, normalised_ratio, ratio_summary
 
 
 def naive_iqm(values):

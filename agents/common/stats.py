@@ -10,11 +10,7 @@ every source, a source run every target), a jackknife-t interval that leaves out
 whole matrix at a time (`seed_jackknife`), so the controls are resampled with the methods. Both
 were checked to cover at least 93% at n = 3, 5 and 10 in that simulation.
 
-Other summaries (learning suites over games) use the percentile bootstrap. The aggregate follows Agarwal et al. (2021, "Deep RL at the edge of the statistical
-precipice"): the interquartile mean (IQM) over all runs of all tasks, with a *stratified* bootstrap
-(the runs of each task are resampled within that task). The `rliable` package implements the same;
-pathzero computes it here because rliable 1.2.0, the newest release, fails with the current `arch`
-(8.0 rejects its `random_state` keyword) and `arch` 7.2 does not import under pandas 3.
+Other summaries use the percentile bootstrap (`bootstrap`, `mean_interval`).
 """
 from __future__ import annotations
 
@@ -152,22 +148,3 @@ def iqm(values: np.ndarray) -> float:
 
     x = np.asarray(values, dtype=float).ravel()
     return float(trim_mean(x, 0.25)) if x.size else float("nan")
-
-
-def stratified(scores: np.ndarray, stat: Callable[[np.ndarray], float] = iqm, reps: int = REPS,
-               seed: int = 0) -> Estimate:
-    """`stat` (default: the IQM) of scores [runs, tasks], with a stratified bootstrap interval: each
-    task's runs are resampled within that task."""
-    scores = np.asarray(scores, dtype=float)
-    runs, tasks = scores.shape
-    value = float(stat(scores))
-    if runs < 2:
-        return Estimate(value, None, None)
-    rng = np.random.default_rng(seed)
-    columns = np.arange(tasks)
-    samples = np.empty(reps)
-    for r in range(reps):
-        picks = rng.integers(0, runs, size=(runs, tasks))
-        samples[r] = stat(scores[picks, columns])
-    low, high = percentiles(samples)
-    return Estimate(value, low, high)

@@ -1,6 +1,6 @@
-"""`pathzero bench network`: network and batch candidates for a game family, speed against learning.
+"""`python -m benchmarks network`: network and batch candidates for a game family, speed against learning.
 
-    pathzero bench network --game MinAtar/Breakout --frames 800000 --seeds 3 \\
+    python -m benchmarks network --game MinAtar/Breakout --frames 800000 --seeds 3 \\
         --candidate preset: --candidate small:channels=16,envs_per_worker=32
 
 Each candidate is `NAME:` followed by training options (config names, comma-separated) laid over the
@@ -48,7 +48,7 @@ def parse_candidate(text: str) -> tuple[str, dict]:
 
 
 def _finished(folder: Path) -> dict | None:
-    from pathzero.scripts.bench import read_results
+    from benchmarks.bench import read_results
 
     return read_results(folder)
 
@@ -113,7 +113,7 @@ def _ceiling(root: Path, names: list[str], measure) -> float:
 
 
 def _write_results_file(path: Path, data: dict) -> None:
-    from pathzero.scripts.bench import save_results
+    from benchmarks.bench import save_results
 
     save_results(path.parent, data, path.name)
 
@@ -126,11 +126,11 @@ def _interval(values) -> str:
 
 
 def network(args) -> int:
-    from pathzero.agents.common.presets import apply_preset
+    from benchmarks.bench import env_ceiling_fps, machine, write_section
     from pathzero.agents.a3c import A3CConfig
+    from pathzero.agents.common.presets import apply_preset
     from pathzero.agents.common.stats import normalised_ratio
     from pathzero.envs import UsageError
-    from pathzero.scripts.bench import env_ceiling_fps, machine, write_section
 
     candidates = [parse_candidate(c) for c in args.candidate] or [("preset", {})]
     names = [n for n, _ in candidates]
@@ -168,7 +168,7 @@ def network(args) -> int:
     title = f"{args.game} ({args.name})" if args.name else args.game
     body = f"""## Network candidates: {title}
 
-Measured {dt.date.today().isoformat()} on {machine()}. Command: `pathzero bench network --game {args.game}
+Measured {dt.date.today().isoformat()} on {machine()}. Command: `python -m benchmarks network --game {args.game}
 --frames {args.frames} --speed-frames {args.speed_frames} --seeds {args.seeds} --workers {args.workers}
 --eval-every {args.eval_every} --evaluation-episodes {args.evaluation_episodes} --logdir {args.logdir}{name_flag} {flags}`.
 

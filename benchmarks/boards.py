@@ -1,8 +1,8 @@
-"""Board-game benchmarks for `pathzero bench`:
+"""Board-game benchmarks for `python -m benchmarks`:
 
-    pathzero bench search                 # MCTS simulations/s on Connect Four: pathzero vs OpenSpiel
-    pathzero bench tictactoe              # `pathzero selfplay` defaults: wall time, then strength
-    pathzero bench connect-four           # a 2-hour self-play run, then 50 games vs OpenSpiel MCTS-1000
+    python -m benchmarks search                 # MCTS simulations/s on Connect Four: pathzero vs OpenSpiel
+    python -m benchmarks tictactoe              # `pathzero selfplay` defaults: wall time, then strength
+    python -m benchmarks connect-four           # a 2-hour self-play run, then 50 games vs OpenSpiel MCTS-1000
 
 Both write a section of docs/BENCHMARKS.md with the machine, the date and the command.
 """
@@ -90,9 +90,9 @@ def openspiel_search(kind: str, simulations: int, uct_c: float = 2.0) -> Callabl
 def search(args) -> int:
     import torch
 
+    from benchmarks.bench import machine, write_section
     from pathzero.agents.alphazero import AlphaZeroConfig
     from pathzero.envs import UsageError
-    from pathzero.scripts.bench import machine, write_section
 
     net = AlphaZeroConfig()
     try:
@@ -139,7 +139,7 @@ def search(args) -> int:
         lines.append(f"| {label} | " + " | ".join(f"{r:,.0f}" for r in rates) + f" | {rates[-1] / unbatched:.2f} |")
     best = max(rows[1:len(pathzero_batches)] or rows[:1], key=lambda r: r[1][-1])
     side = rows[len(pathzero_batches)] if args.side_by_side > 1 else None
-    command = (f"pathzero bench search --simulations {args.simulations} --batch-sizes {args.batch_sizes} "
+    command = (f"python -m benchmarks search --simulations {args.simulations} --batch-sizes {args.batch_sizes} "
                f"--searches {args.searches} --threads {args.threads} --side-by-side {args.side_by_side}"
                f" --side-batch {args.side_batch}")
     positions_text = "; ".join(" ".join(map(str, p)) for p in MIDGAME_POSITIONS)
@@ -175,11 +175,11 @@ def side_note(side, unbatched: float) -> str:
 def tictactoe(args) -> int:
     from dataclasses import replace
 
+    from benchmarks.bench import machine, write_section
     from pathzero.agents.alphazero import AlphaZeroConfig, load_player, train_alphazero
     from pathzero.agents.players import PerfectPlayer, RandomPlayer, elo_difference, play_match
     from pathzero.envs import UsageError
     from pathzero.envs.boards import make_board_game
-    from pathzero.scripts.bench import machine, write_section
 
     cfg = AlphaZeroConfig(game="tictactoe", logdir=args.logdir, workers=args.workers)
     if args.iterations is not None:
@@ -196,7 +196,7 @@ def tictactoe(args) -> int:
     randomly = play_match(game, player, RandomPlayer(game, seed=args.seed), args.games)
     selfplay = "pathzero selfplay --game tictactoe" + (f" --workers {args.workers}" if args.workers != 1 else "") + \
         (f" --iterations {args.iterations}" if args.iterations is not None else "")
-    command = (f"pathzero bench tictactoe --games {args.games} --simulations {simulations} --seed {args.seed}"
+    command = (f"python -m benchmarks tictactoe --games {args.games} --simulations {simulations} --seed {args.seed}"
                + (f" --workers {args.workers}" if args.workers != 1 else "")
                + (f" --iterations {args.iterations}" if args.iterations is not None else ""))
     verdict = lambda ok: "met" if ok else "**not met**"  # noqa: E731
@@ -282,13 +282,13 @@ def plot_connect_four_curve(run_dir: Path, out: Path, final: tuple[int, float] |
 def connect_four(args) -> int:
     from dataclasses import replace
 
+    from benchmarks.bench import machine, write_section
     from pathzero.agents.alphazero import AlphaZeroConfig, load_alphazero_checkpoint, load_player, train_alphazero
-    from pathzero.agents.common.threads import one_torch_thread
     from pathzero.agents.common.runlog import read_config
+    from pathzero.agents.common.threads import one_torch_thread
     from pathzero.agents.players import OpenSpielMCTSPlayer, play_match
     from pathzero.envs import UsageError
     from pathzero.envs.boards import make_board_game
-    from pathzero.scripts.bench import machine, write_section
 
     if min(args.games, args.simulations, args.opponent_simulations, args.eval_simulations) < 1 or \
             args.eval_games < 0 or args.iterations < 0 or not args.minutes > 0:
@@ -318,7 +318,7 @@ def connect_four(args) -> int:
     selfplay = "pathzero selfplay " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in config.items()
         if k in CONNECT_FOUR_RECIPE or k in ("max_minutes", "seed"))
-    command = (f"pathzero bench connect-four --minutes {args.minutes:g} --games {args.games} --simulations "
+    command = (f"python -m benchmarks connect-four --minutes {args.minutes:g} --games {args.games} --simulations "
                f"{args.simulations} --opponent-simulations {args.opponent_simulations} --seed {args.seed}"
                + (f" --iterations {args.iterations}" if args.iterations else "")
                + (f" --run {run_dir}" if args.run else f" --eval-games {args.eval_games} --eval-simulations "

@@ -1,8 +1,8 @@
-"""`pathzero bench`: measure, side by side in one run, and write docs/BENCHMARKS.md.
+"""`python -m benchmarks`: measure, side by side in one run, and write docs/BENCHMARKS.md.
 
-    pathzero bench throughput --game Pong            # env-only ceiling vs pathzero A3C vs SB3 A2C
-    pathzero bench throughput --game MinAtar/Breakout --workers 2 --pathnet --sb3-frames 0
-    pathzero bench curve runs/pong10m/Pong__a3c__... # learning-curve PNG and summary of a run
+    python -m benchmarks throughput --game Pong            # env-only ceiling vs pathzero A3C vs SB3 A2C
+    python -m benchmarks throughput --game MinAtar/Breakout --workers 2 --pathnet --sb3-frames 0
+    python -m benchmarks curve runs/pong10m/Pong__a3c__... # learning-curve PNG and summary of a run
 
 Every number is written with the machine, the date and the command that produced it, and
 speeds are given as ratios against baselines measured in the same run.
@@ -83,11 +83,9 @@ def training_config(agent: str, game: str, given: dict):
     """The config `pathzero train --agent AGENT` builds from these flags: the game family's preset
     under the flags given."""
     from pathzero.agents.common.presets import apply_preset
+    from pathzero.agents.common.registry import agent as registered
 
-    if agent == "pathnet":
-        from pathzero.agents.pathnet import PathNetConfig as cls
-    else:
-        from pathzero.agents.a3c import A3CConfig as cls
+    cls = registered(agent).config
     return cls(**apply_preset(cls, game, {"game": game, **given}))
 
 
@@ -191,7 +189,7 @@ def write_section(doc: Path, name: str, body: str, note: str = "") -> None:
     """Replaces (or appends) the section between <!-- bench:NAME --> markers. A `note` (the benches'
     --note: what the numbers mean) goes under the numbers; a rerun without one keeps the section's note."""
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n\nWritten by `pathzero bench`; rerun it to refresh.\n"
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n\nWritten by `python -m benchmarks`; rerun it to refresh.\n"
     pattern = re.compile(re.escape(start) + "(.*?)" + re.escape(end), re.S)
     found = pattern.search(text)
     if not note.strip() and found and NOTE_MARK in found.group(1):
@@ -280,7 +278,7 @@ def throughput(args) -> int:
     pathnet_line = (f"; PathNet p/a = **{p / a:.3f}** after start-up, **{p_wall / a:.3f}** with start-up; PathNet "
                     f"over A3C p/b = **{p / b:.2f}** after start-up, **{p_wall / b_wall:.2f}** with start-up (goal >= 0.7: "
                     f"**{'met' if p / b >= 0.7 else 'not met'}**)" if p else "")
-    command = (f"pathzero bench throughput --game {args.game} --workers {args.workers}"
+    command = (f"python -m benchmarks throughput --game {args.game} --workers {args.workers}"
                + (f" --envs-per-worker {args.envs_per_worker}" if args.envs_per_worker is not None else "")
                + f" --frames {args.frames}" + (f" --sb3-frames {args.sb3_frames}" if args.sb3_frames is not None else "")
                + (" --skip-sb3" if args.skip_sb3 else "") + (" --pathnet" if args.pathnet else "")
@@ -359,7 +357,7 @@ def curve(args) -> int:
 
 Measured {dt.date.today().isoformat()} on {machine()}.
 Run: `pathzero train --game {cfg['game']} {'--serial' if cfg.get('serial') else f"--workers {cfg['workers']}"} --total-frames {cfg['total_frames']}` (defaults otherwise){f"; resumed {s['sessions'] - 1} time(s)" if s['sessions'] > 1 else ""};
-plot: `pathzero bench curve RUN_DIR`.
+plot: `python -m benchmarks curve RUN_DIR`.
 
 ![learning curve]({out.relative_to(Path(args.doc).parent) if out.is_relative_to(Path(args.doc).parent) else out})
 
@@ -373,12 +371,12 @@ unclipped score of the last {s['window']} episodes **{s['final_mean']:.1f}**, be
 
 
 # Modules adding more benchmarks: each has add_parsers(sub) -> {subcommand: handler(args) -> exit code}.
-BENCH_MODULES = ("pathzero.scripts.bench_pathnet", "pathzero.scripts.bench_boards", "pathzero.scripts.bench_library",
-                 "pathzero.scripts.bench_continual", "pathzero.scripts.bench_network",
-                 "pathzero.scripts.bench_ray", "pathzero.scripts.bench_learning")
+BENCH_MODULES = ("benchmarks.digits", "benchmarks.pathnet", "benchmarks.boards", "benchmarks.library",
+                 "benchmarks.continual", "benchmarks.network",
+                 "benchmarks.ray_backend", "benchmarks.learning")
 
 
-def build_parser(prog: str = "pathzero bench") -> tuple[ArgumentParser, dict]:
+def build_parser(prog: str = "python -m benchmarks") -> tuple[ArgumentParser, dict]:
     import importlib
 
     parser = ArgumentParser(prog=prog, description="Measure throughput and learning; write docs/BENCHMARKS.md.")
@@ -425,7 +423,7 @@ def build_parser(prog: str = "pathzero bench") -> tuple[ArgumentParser, dict]:
     return parser, handlers
 
 
-def main(argv: list[str] | None = None, prog: str = "pathzero bench") -> None:
+def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> None:
     parser, handlers = build_parser(prog)
     args = parser.parse_args(argv)
     run_command(prog, lambda: handlers[args.what](args))

@@ -1,9 +1,9 @@
-"""`pathzero bench learning`: how fast A3C learns, on the suites researchers compare against.
+"""`python -m benchmarks learning`: how fast A3C learns, on the suites researchers compare against.
 
-    pathzero bench learning --suite minatar          # 5 MinAtar games x 3 seeds x 5M frames
-    pathzero bench learning --suite pong             # Pong, 3 seeds x 10M frames and 1 seed x 40M
-    pathzero bench learning --suite atari5           # Atari-5, 1 seed x 10M frames each
-    pathzero bench learning --suite minatar --report-only   # the section from the runs finished so far
+    python -m benchmarks learning --suite minatar          # 5 MinAtar games x 3 seeds x 5M frames
+    python -m benchmarks learning --suite pong             # Pong, 3 seeds x 10M frames and 1 seed x 40M
+    python -m benchmarks learning --suite atari5           # Atari-5, 1 seed x 10M frames each
+    python -m benchmarks learning --suite minatar --report-only   # the section from the runs finished so far
 
 Every run is `pathzero train` with the game's defaults (its family's preset, no tuning flags) in a
 folder of its own under --logdir (`<suite>/<game>__seed-<s>/`, `__long__` for the long Pong run).
@@ -24,11 +24,12 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from pathzero.agents.common.runlog import file_name
-from pathzero.agents.common.stats import REPS, Estimate, percentiles
+from pathzero.agents.common.stats import REPS, Estimate, iqm, percentiles
 
 DEFAULT_DOC = "docs/BENCHMARKS.md"
 DEFAULT_LOGDIR = "docs/bench-runs/learning"
@@ -134,7 +135,7 @@ def _run_dir(folder: Path) -> Path | None:
 
 
 def _finished(folder: Path) -> dict | None:
-    from pathzero.scripts.bench import read_results
+    from benchmarks.bench import read_results
 
     return read_results(folder)
 
@@ -144,9 +145,9 @@ def run_planned(run: PlannedRun, root: Path, workers: int, options: dict, progre
     import pathzero
     import torch
 
+    from benchmarks.bench import save_results
     from pathzero.agents.common.evaluation import read_eval_returns
     from pathzero.agents.common.runlog import read_episodes
-    from pathzero.scripts.bench import save_results
     from pathzero.envs import UsageError
 
     folder = run.folder(root)
@@ -196,8 +197,8 @@ def record_slice(folder: Path, from_frames: int) -> None:
     """Notes in the planned run's folder (beside its run folder, so it travels with it) that a slice of
     the run starts now, on this machine, at `from_frames`: a run resumed across sessions may finish on
     another machine than it started on, and its frames/s are only comparable within one."""
+    from benchmarks.bench import machine
     from pathzero.agents.common.runlog import write_atomic
-    from pathzero.scripts.bench import machine
 
     slices = [x for x in read_slices(folder) if x["from_frames"] < from_frames]  # a start that reached no checkpoint
     slices.append({"machine": machine(), "from_frames": int(from_frames),
@@ -274,13 +275,36 @@ def final_cell(results: list[dict]) -> str:
     return _estimate([f[1] for f in finals])
 
 
+# The aggregate over games follows Agarwal et al. (2021, "Deep RL at the edge of the statistical precipice"):
+# the interquartile mean (IQM) over all runs of all tasks, with a *stratified* bootstrap (the runs of each task
+# are resampled within that task). The `rliable` package implements the same; it is computed here because
+# rliable 1.2.0, the newest release, fails with the current `arch` (8.0 rejects its `random_state` keyword)
+# and `arch` 7.2 does not import under pandas 3.
+
+def stratified(scores: np.ndarray, stat: Callable[[np.ndarray], float] = iqm, reps: int = REPS,
+               seed: int = 0) -> Estimate:
+    """`stat` (default: the IQM) of scores [runs, tasks], with a stratified bootstrap interval: each
+    task's runs are resampled within that task."""
+    scores = np.asarray(scores, dtype=float)
+    runs, tasks = scores.shape
+    value = float(stat(scores))
+    if runs < 2:
+        return Estimate(value, None, None)
+    rng = np.random.default_rng(seed)
+    columns = np.arange(tasks)
+    samples = np.empty(reps)
+    for r in range(reps):
+        picks = rng.integers(0, runs, size=(runs, tasks))
+        samples[r] = stat(scores[picks, columns])
+    low, high = percentiles(samples)
+    return Estimate(value, low, high)
+
+
 def minatar_aggregate(finals: dict[str, list[float]]) -> tuple[int, Estimate, Estimate] | None:
     """Final scores over the AC(lambda) baseline's, aggregated over the five games as Agarwal et al.
     (2021) recommend: (runs per game, IQM, mean), each with a stratified bootstrap interval (a game's
     seeds resampled within that game). None until every game has a finished run; with unequal seed
     counts the first seeds that every game has are used."""
-    from pathzero.agents.common.stats import stratified
-
     runs = min(len(finals.get(g, [])) for g in MINATAR_AC_LAMBDA)
     if runs == 0:
         return None
@@ -347,7 +371,7 @@ def _anchors(suite: str) -> dict[str, dict[str, float]]:
 
 
 def report(suite: str, runs: list[PlannedRun], root: Path, doc: Path, command: str, note: str) -> str:
-    from pathzero.scripts.bench import machine, write_section
+    from benchmarks.bench import machine, write_section
 
     finished = {r: _finished(r.folder(root)) for r in runs}
     done = {r: res for r, res in finished.items() if res is not None}
@@ -475,7 +499,7 @@ def learning(args) -> int:
                 final = res["evals"][-1][1] if res["evals"] else float("nan")
                 print(f"[{suite} {index}/{len(runs)}] {run.game} seed {run.seed}: {res['frames']:,} frames, "
                       f"final evaluation {final:.1f} ({time.perf_counter() - start:.0f} s so far)", flush=True)
-        command = "pathzero bench learning --suite " + suite + "".join(
+        command = "python -m benchmarks learning --suite " + suite + "".join(
             f" {flag} {value}" for flag, value in (("--games", " ".join(args.games or [])), ("--seeds", args.seeds),
                                                    ("--frames", args.frames), ("--long-frames", args.long_frames),
                                                    ("--eval-every", args.eval_every),
@@ -488,9 +512,9 @@ def learning(args) -> int:
 
 def evaluation_speed(args) -> int:
     """How long an evaluation's episodes take played one by one and in a batch, same policy, same run."""
+    from benchmarks.bench import machine, training_config, write_section
     from pathzero.agents.replay import play
     from pathzero.envs import UsageError, resolve_game
-    from pathzero.scripts.bench import machine, training_config, write_section
 
     if args.episodes < 2 or args.batch < 2:
         raise UsageError(f"--episodes and --batch must be >= 2 (one by one is the baseline), got {args.episodes} "
@@ -518,7 +542,7 @@ def evaluation_speed(args) -> int:
     (_, _, base), (_, _, batched) = rows
     table = "\n".join(f"| {'one by one' if b == 1 else f'{b} at once'} | {steps:,} | {sec:.1f} | "
                       f"{steps / sec:,.0f} | {base / sec:.2f} |" for b, steps, sec in rows)
-    command = (f"pathzero bench evaluation --game {spec.env_id if not args.checkpoint else args.game} "
+    command = (f"python -m benchmarks evaluation --game {spec.env_id if not args.checkpoint else args.game} "
                f"--episodes {args.episodes} --batch {args.batch} --seed {args.seed}"
                + (f" --checkpoint {args.checkpoint}" if args.checkpoint else ""))
     body = f"""## Evaluation speed: {spec.env_id}

@@ -1,8 +1,7 @@
-"""PathNet benchmarks for `pathzero bench`:
+"""PathNet benchmarks for `python -m benchmarks` (the supervised digits experiment: benchmarks/digits.py):
 
-    pathzero bench digits --seeds 10                 # the paper's binary experiment on digits
-    pathzero bench transfer runs/transfer            # a finished transfer matrix -> docs/
-    pathzero bench search-cost runs/transfer         # PathNet against the Gumbel search, timed in one run
+    python -m benchmarks transfer runs/transfer            # a finished transfer matrix -> docs/
+    python -m benchmarks search-cost runs/transfer         # PathNet against the Gumbel search, timed in one run
 
 Each writes a section of docs/BENCHMARKS.md with the machine, the date and the command.
 """
@@ -19,88 +18,6 @@ import numpy as np
 from pathzero.agents.common.runlog import file_name
 
 DEFAULT_DOC = "docs/BENCHMARKS.md"
-
-
-def bootstrap_interval(values: np.ndarray, stat=np.mean) -> tuple[float, float]:
-    """95% percentile-bootstrap interval of `stat` over the seeds."""
-    from pathzero.agents.common.stats import bootstrap
-
-    values = np.asarray(values)
-    est = bootstrap(lambda i: stat(values[i]), len(values), reps=10_000)
-    return est.low, est.high
-
-
-def digits(args) -> int:
-    import torch
-    from tqdm import tqdm
-
-    from benchmarks.digits import DIGIT_METHODS, SupervisedConfig, digits_trial
-    from pathzero.agents.pictures import plt
-    from pathzero.scripts.bench import machine, write_section
-
-    torch.set_num_threads(1)  # a tiny MLP: more threads only contend with whatever else runs
-    cfg = SupervisedConfig(threshold=args.threshold, generations=args.generations, lr=args.lr)
-    source, target = tuple(args.source), tuple(args.target)
-    results = {m: [] for m in DIGIT_METHODS}
-    for seed in tqdm(range(args.seeds), desc="digits seeds", unit="seed"):
-        trial = digits_trial(cfg, seed, source, target, args.source_generations)
-        for m in DIGIT_METHODS:
-            results[m].append(trial[m])
-    # a run that never reached the threshold counts as the budget: its mean is then a lower bound
-    gens = {m: np.array([g if g is not None else cfg.generations for g in v], dtype=float) for m, v in results.items()}
-    rows = []
-    for m in DIGIT_METHODS:
-        lo, hi = bootstrap_interval(gens[m])
-        reached = sum(g is not None for g in results[m])
-        rows.append(f"| {m} | {gens[m].mean():.1f} | [{lo:.1f}, {hi:.1f}] | {np.median(gens[m]):.0f} | "
-                    f"{reached}/{args.seeds} |")
-    ratio = lambda a, b: (gens[a].mean() / gens[b].mean())  # noqa: E731
-    both = np.stack([gens["pathnet"], gens["pathnet_transfer"]])
-    r_lo, r_hi = bootstrap_interval(np.arange(args.seeds), stat=lambda idx: both[0, idx].mean() / both[1, idx].mean())
-    out = Path(args.doc).parent / "pathnet_digits.png"
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    for k, m in enumerate(DIGIT_METHODS):
-        jitter = np.random.default_rng(k).uniform(-0.12, 0.12, size=args.seeds)
-        ax.scatter(np.full(args.seeds, k) + jitter, gens[m], alpha=0.6, s=18)
-        ax.plot([k - 0.25, k + 0.25], [gens[m].mean()] * 2, color="black", lw=2)
-    ax.set_xticks(range(len(DIGIT_METHODS)), DIGIT_METHODS)
-    ax.set_yscale("log")
-    ax.set_ylabel("generations to threshold")
-    ax.set_title(f"digits {target[0]} vs {target[1]} after {source[0]} vs {source[1]}: held-out accuracy "
-                 f">= {cfg.threshold:.0%} ({args.seeds} seeds; bar = mean)", fontsize=9)
-    ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    command = (f"pathzero bench digits --seeds {args.seeds} --threshold {args.threshold} --lr {args.lr} "
-               f"--generations {args.generations} --source {source[0]} {source[1]} --target {target[0]} {target[1]} "
-               f"--source-generations {args.source_generations}")
-    body = f"""## PathNet: binary digits (the paper's supervised experiment)
-
-Measured {dt.date.today().isoformat()} on {machine()}. Command: `{command}`.
-
-Task A (source) is {source[0]} vs {source[1]}, task B (target) is {target[0]} vs {target[1]}, from scikit-learn's 8x8
-digits (30% held out). Grid L, M, N = {cfg.layers}, {cfg.modules}, {cfg.active}; {cfg.width} units per module;
-population {cfg.population}; a fitness evaluation is {cfg.batches} SGD minibatches of {cfg.batch_size} (lr {cfg.lr}).
-A generation is one binary tournament: two pathways trained and compared; the controls train their
-fixed pathway for the same number of minibatches per generation. Sources train {args.source_generations} generations.
-The measure is the first generation whose winning pathway reaches **{cfg.threshold:.0%} held-out accuracy**
-on B (budget {cfg.generations}; a run that never reaches it counts as {cfg.generations}, so its mean is a lower bound).
-
-| method | mean generations | 95% bootstrap interval | median | reached |
-|---|---:|---:|---:|---:|
-{chr(10).join(rows)}
-
-**PathNet transfer vs PathNet from scratch: {ratio('pathnet', 'pathnet_transfer'):.2f}x fewer generations**
-(95% interval {r_lo:.2f}-{r_hi:.2f}; goal 2x; published MNIST versions report 1.7-2x).
-Against the independent learner: {ratio('independent', 'pathnet_transfer'):.2f}x; against fine-tuning: \
-{ratio('finetune', 'pathnet_transfer'):.2f}x.
-
-![generations per method]({out.name})
-"""
-    write_section(Path(args.doc), "pathnet-digits", body, note=args.note)
-    print(body)
-    return 0
 
 
 def _fmt(est: dict | None) -> str:
@@ -193,15 +110,15 @@ def gumbel_goal_lines(summary: dict, costs: dict) -> list[str]:
         median = "" if None in medians else f"; medians {medians[0]:.0f} s and {medians[1]:.0f} s"
         lines.append(f"- Wall time per run: Gumbel {_scaled(costs['gumbel']['wall_seconds'], 1, '.0f')} s, PathNet "
                      f"{_scaled(costs['pathnet']['wall_seconds'], 1, '.0f')} s, ratio {_fmt(wall)}{median} (as the "
-                     "matrix's runs were made, across sessions and loads; `pathzero bench search-cost` times both under "
+                     "matrix's runs were made, across sessions and loads; `python -m benchmarks search-cost` times both under "
                      "one load).")
     return lines
 
 
 def transfer(args) -> int:
-    from pathzero.agents.transfer import METHODS, summary_table
+    from benchmarks.bench import machine, write_section
+    from pathzero.agents.transfer import matrix_methods, summary_table
     from pathzero.envs import UsageError
-    from pathzero.scripts.bench import machine, write_section
 
     root = Path(args.matrix)
     if not (root / "matrix.json").is_file():
@@ -245,12 +162,12 @@ def transfer(args) -> int:
                     + cost_table(data["costs"]) + "\n")
     command = (f"pathzero transfer --games {' '.join(data['games'])} --frames {data['frames']} --seeds {data['seeds']} "
                f"--logdir {root}" + ("" if data.get("diagonal", True) else " --no-diagonal")
-               + ("" if tuple(settings["methods"]) == METHODS else f" --methods {' '.join(settings['methods'])}")
+               + ("" if tuple(settings["methods"]) == matrix_methods() else f" --methods {' '.join(settings['methods'])}")
                + (f" {args.flags}" if args.flags else ""))
     body = f"""## PathNet: transfer matrix ({name})
 
 Measured {dt.date.today().isoformat()} on {machine()}. Command: `{command}`;
-then `pathzero bench transfer {root} --name {name}`.
+then `python -m benchmarks transfer {root} --name {name}`.
 
 {len(data['games'])} games, {data['frames']:,} frames per run, {data['seeds']} seed(s) per cell; grid L, M, N =
 {base['layers']}, {base['modules']}, {base['active']}, population {base['population']}, {base['eval_episodes']} episodes
@@ -298,14 +215,16 @@ Random policy (the floor of every score):
 
 def matrix_from_folder(root: Path, workers: int):
     """The TransferMatrix a `pathzero transfer` folder was made with (transfer.json), its runs on `workers` workers."""
-    from pathzero.agents.gumbel import GumbelConfig
+    from pathzero.agents.common.settings import saved_fields
+    from pathzero.agents.experiment import ExperimentRunConfig
     from pathzero.agents.transfer import TransferConfig, TransferMatrix
     from pathzero.envs import UsageError
 
     if not (root / "transfer.json").is_file():
         raise UsageError(f"{root} holds no transfer.json; give a folder written by pathzero transfer")
     s = json.loads((root / "transfer.json").read_text())
-    base = GumbelConfig(**{**s["base"], "game": s["games"][0], "workers": workers, "progress": False})
+    base = ExperimentRunConfig(**{**saved_fields(ExperimentRunConfig, s["base"]), "game": s["games"][0],
+                                  "workers": workers, "progress": False})
     return TransferMatrix(TransferConfig(
         games=tuple(s["games"]), methods=tuple(s["methods"]), frames=s["frames"], seeds=s["seeds"], logdir=str(root),
         base=base, score_episodes=s["score_episodes"], random_episodes=s["random_episodes"], bins=s["bins"],
@@ -320,10 +239,10 @@ def search_cost(args) -> int:
     MATRIX/runs/timing/results.json and skipped."""
     import time
 
+    from benchmarks.bench import machine, read_results, save_results, write_section
     from pathzero.agents.common.checkpoint import CHECKPOINT_NAME
     from pathzero.agents.transfer import Cell, pathway_size, train_or_resume
     from pathzero.envs import UsageError
-    from pathzero.scripts.bench import machine, read_results, save_results, write_section
 
     root = Path(args.matrix)
     matrix = matrix_from_folder(root, args.workers)
@@ -377,7 +296,7 @@ def search_cost(args) -> int:
     flag = "" if args.frames is None else f" --frames {frames}"
     body = f"""## PathNet evolution against the Gumbel search: wall time ({args.name})
 
-Measured on {'; '.join(where)}. Command: `pathzero bench search-cost {root} --pair {source} {target} --seed {args.seed} --repeats {args.repeats} --workers {args.workers}{flag}`.
+Measured on {'; '.join(where)}. Command: `python -m benchmarks search-cost {root} --pair {source} {target} --seed {args.seed} --repeats {args.repeats} --workers {args.workers}{flag}`.
 The matrix's PathNet and Gumbel transfer runs for {source} -> {target}, seed {args.seed}, trained again one after the
 other on this machine ({frames:,} frames each, {args.workers} workers, the matrix's settings, the same frozen source
 run), so that both are timed under the same load. Wall time includes start-up.
@@ -396,17 +315,6 @@ search runs every module of a layer, weighted by its relaxed choice, in every fo
 
 
 def add_parsers(sub) -> dict:
-    dg = sub.add_parser("digits", help="PathNet's binary digits experiment: generations to a held-out threshold")
-    dg.add_argument("--seeds", type=int, default=10, help="seeds (default: 10)")
-    dg.add_argument("--threshold", type=float, default=0.99, help="held-out accuracy threshold (default: 0.99)")
-    dg.add_argument("--lr", type=float, default=0.005, help="SGD learning rate (default: 0.005)")
-    dg.add_argument("--generations", type=int, default=300, help="budget in generations (default: 300)")
-    dg.add_argument("--source", type=int, nargs=2, default=[1, 7], help="source task digits (default: 1 7)")
-    dg.add_argument("--target", type=int, nargs=2, default=[3, 8], help="target task digits (default: 3 8)")
-    dg.add_argument("--source-generations", type=int, default=100,
-                    help="generations the source task trains before transfer (default: 100)")
-    dg.add_argument("--note", default="", help="a remark to add under the numbers")
-    dg.add_argument("--doc", default=DEFAULT_DOC, help="markdown file to update (default: docs/BENCHMARKS.md)")
     tr = sub.add_parser("transfer", help="write a finished transfer matrix (pathzero transfer) into the docs")
     tr.add_argument("matrix", metavar="MATRIX_DIR", help="the --logdir of a finished pathzero transfer")
     tr.add_argument("--name", default=None, help="section and image name (default: the folder's name)")
@@ -428,4 +336,4 @@ def add_parsers(sub) -> dict:
     sc.add_argument("--name", default="minatar", help="section name (default: minatar)")
     sc.add_argument("--note", default="", help="a remark to add under the numbers")
     sc.add_argument("--doc", default=DEFAULT_DOC, help="markdown file to update (default: docs/BENCHMARKS.md)")
-    return {"digits": digits, "transfer": transfer, "search-cost": search_cost}
+    return {"transfer": transfer, "search-cost": search_cost}

@@ -1,7 +1,7 @@
-"""`pathzero bench continual` and `pathzero bench penalty`: forgetting-aware sharing, measured.
+"""`python -m benchmarks continual` and `python -m benchmarks penalty`: forgetting-aware sharing, measured.
 
-    pathzero bench continual docs/continual/minatar --name minatar    # a finished sequence into the docs
-    pathzero bench penalty --game MinAtar/Breakout --frames 300000     # frames/s of ewc and wpl vs fine-tuning
+    python -m benchmarks continual docs/continual/minatar --name minatar    # a finished sequence into the docs
+    python -m benchmarks penalty --game MinAtar/Breakout --frames 300000     # frames/s of ewc and wpl vs fine-tuning
 
 `continual` writes the sequence's figures per method with their intervals and checks the issue's goals:
 EWC and WPL cut fine-tuning's forgetting by >= 50% (paired over seeds) while keeping >= 80% of its forward
@@ -66,8 +66,8 @@ def goal_lines(summary: dict) -> list[str]:
 
 
 def continual(args) -> int:
+    from benchmarks.bench import machine, write_section
     from pathzero.envs import UsageError
-    from pathzero.scripts.bench import machine, write_section
 
     root = Path(args.folder)
     if not (root / "continual.json").is_file():
@@ -85,7 +85,7 @@ def continual(args) -> int:
     body = f"""## Continual learning: {' -> '.join(data['games'])} ({name})
 
 Measured {dt.date.today().isoformat()} on {machine()}. Command: `{command}`; then
-`pathzero bench continual {root} --name {name}`.
+`python -m benchmarks continual {root} --name {name}`.
 
 {data['frames']:,} frames per phase, {data['cycles']} cycle(s), {data['seeds']} seeds. Scores normalised per game:
 0 = a uniform random policy, 1 = the single-task learner's final evaluation (fixed pathway, that game alone,
@@ -116,8 +116,8 @@ def penalty(args) -> int:
     import torch
 
     import pathzero
+    from benchmarks.bench import machine, write_section
     from pathzero.envs import UsageError
-    from pathzero.scripts.bench import machine, write_section
 
     if args.frames < 1000 or args.workers < 1:
         raise UsageError("--frames must be >= 1000 and --workers >= 1")
@@ -135,7 +135,7 @@ def penalty(args) -> int:
     slowest = min(fps["ewc"], fps["wpl"]) / fps["finetune"]
     body = f"""## The cost of EWC and WPL in frames/s
 
-Measured {dt.date.today().isoformat()} on {machine()}; `pathzero bench penalty --game {args.game} --frames {args.frames}
+Measured {dt.date.today().isoformat()} on {machine()}; `python -m benchmarks penalty --game {args.game} --frames {args.frames}
 --workers {args.workers}`: one source run, then fine-tuning, EWC and WPL from it, the same settings, one after another
 (frames/s after start-up, {args.workers} workers; the Fisher estimate before training is not counted).
 

@@ -1,6 +1,6 @@
-"""`pathzero bench ray`: the Ray backend against the local one on this machine.
+"""`python -m benchmarks ray`: the Ray backend against the local one on this machine.
 
-    pathzero bench ray --logdir runs/bench-ray
+    python -m benchmarks ray --logdir runs/bench-ray
 
 (1) The same small transfer matrix (serial runs, so every run is reproducible) with the local backend, with
 Ray limited to one CPU (its overhead: the same one-run-at-a-time schedule through Ray's tasks), and with Ray
@@ -25,13 +25,13 @@ RUN_ONLY = ("wall_seconds", "fps", "run_dir")
 
 
 def _done(folder: Path) -> dict | None:
-    from pathzero.scripts.bench import read_results
+    from benchmarks.bench import read_results
 
     return read_results(folder)
 
 
 def _save(folder: Path, data: dict) -> dict:
-    from pathzero.scripts.bench import save_results
+    from benchmarks.bench import save_results
 
     return save_results(folder, data)
 
@@ -88,9 +88,9 @@ def a3c_part(root: Path, backend: str, seed: int, args) -> dict:
 
 
 def ray_bench(args) -> int:
+    from benchmarks.bench import machine, write_section
     from pathzero.agents.common.backend import import_ray
     from pathzero.agents.common.stats import mean_interval
-    from pathzero.scripts.bench import machine, write_section
 
     import_ray()
     root = Path(args.logdir)
@@ -125,7 +125,7 @@ def ray_bench(args) -> int:
     overhead = matrix["ray-1cpu"]["wall_seconds"] / base - 1
     body = f"""## Ray against the local backend
 
-Measured {dt.date.today().isoformat()} on {machine()}; `pathzero bench ray --matrix-frames {args.matrix_frames}
+Measured {dt.date.today().isoformat()} on {machine()}; `python -m benchmarks ray --matrix-frames {args.matrix_frames}
 --a3c-frames {args.a3c_frames} --seeds {args.seeds}` (Ray started in-process on 127.0.0.1, its start-up counted).
 
 **The same transfer matrix** ({' '.join(args.games)}; fine-tuning and PathNet with the diagonal, 2 seeds,

@@ -1,7 +1,7 @@
-"""`pathzero bench api` and `pathzero bench suite`: pathzero as a library.
+"""`python -m benchmarks api` and `python -m benchmarks suite`: pathzero as a library.
 
-    pathzero bench api --frames 100000 --repeats 3   # pathzero.train vs the pathzero train command
-    pathzero bench suite                            # a fresh clone's `make test`: wall time, pass count
+    python -m benchmarks api --frames 100000 --repeats 3   # pathzero.train vs the pathzero train command
+    python -m benchmarks suite                            # a fresh clone's `make test`: wall time, pass count
 
 `api` runs the same serial (reproducible) MinAtar run through the Python API and through the
 command, alternately, each in a fresh Python process (a script calling pathzero.train pays the same
@@ -49,9 +49,9 @@ def _timed(command: list[str]) -> float:
 
 
 def api(args) -> int:
+    from benchmarks.bench import machine, write_section
     from pathzero.agents.common.runlog import read_episodes
     from pathzero.envs import UsageError
-    from pathzero.scripts.bench import machine, write_section
 
     if args.frames < 1000 or args.repeats < 1:
         raise UsageError("--frames must be >= 1000 and --repeats >= 1")
@@ -74,7 +74,7 @@ def api(args) -> int:
     api_s, cli_s = statistics.median(times["api"]), statistics.median(times["cli"])
     body = f"""## The Python API against the command
 
-Measured {dt.date.today().isoformat()} on {machine()}; `pathzero bench api --frames {args.frames} --repeats {args.repeats}`.
+Measured {dt.date.today().isoformat()} on {machine()}; `python -m benchmarks api --frames {args.frames} --repeats {args.repeats}`.
 The same serial run (MinAtar/Breakout, {args.frames:,} frames, seed {args.seed}, the MinAtar preset, no evaluation)
 through `pathzero.train(...)` in a fresh Python process and through `pathzero train ...`, alternately, {args.repeats}
 times each; wall clock with start-up.
@@ -102,7 +102,7 @@ def suite(args) -> int:
 
 
 def _suite(args, repo: Path, work: Path) -> int:
-    from pathzero.scripts.bench import machine, write_section
+    from benchmarks.bench import machine, write_section
 
     subprocess.run(["git", "clone", "--quiet", str(repo), str(work / "clone")], check=True)
     start = time.perf_counter()
@@ -117,7 +117,7 @@ def _suite(args, repo: Path, work: Path) -> int:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
     body = f"""## The test suite from a fresh clone
 
-Measured {dt.date.today().isoformat()} on {machine()}; `pathzero bench suite` at commit {commit}: `git clone`, then
+Measured {dt.date.today().isoformat()} on {machine()}; `python -m benchmarks suite` at commit {commit}: `git clone`, then
 `make test` in the clone (a brand-new .venv, the pinned versions of constraints.txt, the whole suite), as CI does.
 
 | exit code | passed | failed | skipped | wall (install + tests) |
