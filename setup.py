@@ -1,6 +1,7 @@
 """Installs pathzero: one package, `pathzero`, whose subpackages live in the top-level folders
 agents/, envs/, nets/ and scripts/ (package_dir maps each name to its folder), and the `pathzero`
-command. Nothing named `agents`, `envs`, `nets` or `scripts` is installed at the top level."""
+command. Nothing named `agents`, `envs`, `nets` or `scripts` is installed at the top level, and nothing of
+benchmarks/: the benchmarks run from a checkout (`python -m benchmarks`, with the `bench` extra)."""
 from setuptools import setup
 
 FOLDERS = {"agents": ["common"], "envs": [], "nets": [], "scripts": []}  # folder: its subpackages
@@ -32,13 +33,14 @@ setup(
         "moviepy<2",  # TensorBoard add_video (evaluation videos) encodes with moviepy 1.x
         "tqdm",
         "matplotlib",
-        "scikit-learn",  # load_digits: the bundled data set of PathNet's supervised experiment
         "tomli; python_version < '3.11'",  # --config FILE.toml (tomllib is in the standard library from 3.11)
         "open_spiel; python_version >= '3.11'",  # the external opponent and rules check for board games
     ],
     extras_require={
         "test": ["pytest", "pytest-timeout", "pytest-xdist", "setuptools>=70.1"],  # setuptools: the install test builds the package
-        "bench": ["stable-baselines3"],
+        # benchmarks/ (run from a checkout, not installed): SB3's A2C is the throughput baseline, scikit-learn's
+        # load_digits the data set of PathNet's supervised experiment
+        "bench": ["stable-baselines3", "scikit-learn"],
         "ray": ["ray>=2.9"],  # --backend ray: matrices, sequences and A3C workers on a Ray cluster
     },
     entry_points={"console_scripts": ["pathzero=pathzero.scripts.cli:main"]},

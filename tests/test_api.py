@@ -2,6 +2,8 @@
 import csv
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,14 +30,25 @@ def test_import_pathzero_is_cheap_and_names_the_api():
 
 def test_a_non_editable_install_is_one_pathzero_package(tmp_path):
     """pip install . (not editable): pathzero and its subpackages import from site-packages, and no
-    top-level agents, envs, nets or scripts module exists (they would clash with other projects)."""
-    target = tmp_path / "site"
+    top-level agents, envs, nets or scripts module exists (they would clash with other projects); the
+    benchmarks are not installed."""
+    # Built from a copy of the sources (benchmarks/ included): setuptools builds in the source tree and
+    # installs all of build/lib, so a build/ left by an older checkout would ship modules that are gone.
+    source, target = tmp_path / "source", tmp_path / "site"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv*", "build", "docs", "runs", "*.egg-info",
+                                                                "__pycache__", ".pytest_cache"))
     build = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation",
-                            "--quiet", "--target", str(target), str(ROOT)],
+                            "--quiet", "--target", str(target), str(source)],
                            capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert build.returncode == 0, build.stderr
     installed = {p.name for p in target.iterdir() if not p.name.endswith(".dist-info")}
     assert "pathzero" in installed and installed <= {"pathzero", "bin"}  # bin: the pathzero command
+    # The benchmarks (and the digits experiment, scikit-learn's, SB3's) stay in the checkout's benchmarks/.
+    sources = {p.relative_to(target).as_posix(): p.read_text() for p in (target / "pathzero").rglob("*.py")}
+    assert "pathzero/scripts/cli.py" in sources and not [name for name in sources if "bench" in name]
+    imports = re.compile(r"^\s*(from|import)\s+(sklearn|stable_baselines3|benchmarks)\b", re.M)
+    assert not [name for name, text in sources.items() if imports.search(text)]
+    assert not [name for name, text in sources.items() if "load_digits" in text or "SupervisedConfig" in text]
     code = ("import importlib.util, pathzero, pathzero.agents.a3c, pathzero.scripts.cli, pathzero.nets, pathzero.envs\n"
             "print(pathzero.__file__)\nprint(pathzero.agents.a3c.__file__)\n"
             "specs = {n: importlib.util.find_spec(n) for n in ('agents', 'envs', 'nets', 'scripts')}\n"
