@@ -83,9 +83,11 @@ def training_config(agent: str, game: str, given: dict):
     """The config `pathzero train --agent AGENT` builds from these flags: the game family's preset
     under the flags given."""
     from pathzero.agents.common.presets import apply_preset
-    from pathzero.agents.common.registry import agent as registered
 
-    cls = registered(agent).config
+    if agent == "pathnet":
+        from pathzero.agents.pathnet import PathNetConfig as cls
+    else:
+        from pathzero.agents.a3c import A3CConfig as cls
     return cls(**apply_preset(cls, game, {"game": game, **given}))
 
 

@@ -117,7 +117,7 @@ def gumbel_goal_lines(summary: dict, costs: dict) -> list[str]:
 
 def transfer(args) -> int:
     from benchmarks.bench import machine, write_section
-    from pathzero.agents.transfer import matrix_methods, summary_table
+    from pathzero.agents.transfer import METHODS, summary_table
     from pathzero.envs import UsageError
 
     root = Path(args.matrix)
@@ -162,7 +162,7 @@ def transfer(args) -> int:
                     + cost_table(data["costs"]) + "\n")
     command = (f"pathzero transfer --games {' '.join(data['games'])} --frames {data['frames']} --seeds {data['seeds']} "
                f"--logdir {root}" + ("" if data.get("diagonal", True) else " --no-diagonal")
-               + ("" if tuple(settings["methods"]) == matrix_methods() else f" --methods {' '.join(settings['methods'])}")
+               + ("" if tuple(settings["methods"]) == METHODS else f" --methods {' '.join(settings['methods'])}")
                + (f" {args.flags}" if args.flags else ""))
     body = f"""## PathNet: transfer matrix ({name})
 
@@ -215,16 +215,14 @@ Random policy (the floor of every score):
 
 def matrix_from_folder(root: Path, workers: int):
     """The TransferMatrix a `pathzero transfer` folder was made with (transfer.json), its runs on `workers` workers."""
-    from pathzero.agents.common.settings import saved_fields
-    from pathzero.agents.experiment import ExperimentRunConfig
+    from pathzero.agents.gumbel import GumbelConfig
     from pathzero.agents.transfer import TransferConfig, TransferMatrix
     from pathzero.envs import UsageError
 
     if not (root / "transfer.json").is_file():
         raise UsageError(f"{root} holds no transfer.json; give a folder written by pathzero transfer")
     s = json.loads((root / "transfer.json").read_text())
-    base = ExperimentRunConfig(**{**saved_fields(ExperimentRunConfig, s["base"]), "game": s["games"][0],
-                                  "workers": workers, "progress": False})
+    base = GumbelConfig(**{**s["base"], "game": s["games"][0], "workers": workers, "progress": False})
     return TransferMatrix(TransferConfig(
         games=tuple(s["games"]), methods=tuple(s["methods"]), frames=s["frames"], seeds=s["seeds"], logdir=str(root),
         base=base, score_episodes=s["score_episodes"], random_episodes=s["random_episodes"], bins=s["bins"],
