@@ -28,15 +28,17 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from pathzero.agents.common.spawn import WorkerStartError, refuse_training_at_import, start_workers
 from pathzero.agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from pathzero.agents.common.registry import AgentEntry, register
 from pathzero.agents.common.runlog import RunLog, new_run_dir, truncate_jsonl, write_config
+from pathzero.agents.common.spawn import WorkerStartError, refuse_training_at_import, start_workers
 from pathzero.agents.common.threads import one_torch_thread
+from pathzero.agents.common.trained import refuse_options
 from pathzero.agents.mcts import MCTS, MCTSConfig, NetworkEvaluator, run_searches
 from pathzero.agents.players import (OPPONENTS, MatchResult, NetworkPlayer, elo_difference, make_opponent, play_match,
                             random_openings, search_batch)
 from pathzero.envs.boards import Game, make_board_game
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 from pathzero.nets import DualNet, NetConfig
 
 
@@ -551,7 +553,7 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
             truncate_jsonl(games, "iteration", iteration)
     else:
         run_dir = new_run_dir(cfg.logdir, game.name, "alphazero", cfg.seed)
-    write_config(run_dir, cfg)
+    write_config(run_dir, cfg, agent="alphazero")
     rng = np.random.default_rng([cfg.seed, iteration])
     log = RunLog(run_dir, purge_step=iteration if resume is not None else None, episodes=False)
     opponents = {name: make_opponent(name, game, seed=cfg.seed, simulations=cfg.opponent_simulations)
@@ -626,3 +628,50 @@ def train_alphazero(cfg: AlphaZeroConfig, resume=None):
         bar.close()
         log.close()
     return run_dir
+
+
+class BoardAgent:
+    """A self-play network guiding MCTS on its board game."""
+
+    def __init__(self, player, frames_or_iteration: int = 0) -> None:
+        self.player, self.game, self.iteration = player, player.game, frames_or_iteration
+
+    def __repr__(self) -> str:
+        return f"<pathzero alphazero agent on {self.game.name}, iteration {self.iteration}>"
+
+    def act(self, history: list[int]) -> int:
+        """The move to play after `history` (the OpenSpiel action numbers played so far)."""
+        return self.player.select_move(list(history))
+
+    def match(self, episodes: int = 10, *, opponent: str = "random", seed: int = 0,
+              opponent_simulations: int = 1000):
+        """A match of `episodes` games, both colours: wins, draws, losses and every game's record."""
+        from pathzero.agents.players import make_opponent, play_match
+
+        if episodes < 1:
+            raise UsageError(f"episodes must be >= 1, got {episodes}")
+        rival = make_opponent(opponent, self.game, seed=seed, simulations=opponent_simulations)
+        return play_match(self.game, self.player, rival, episodes)
+
+    def evaluate(self, episodes: int = 10, *, opponent: str = "random", seed: int = 0,
+                 opponent_simulations: int = 1000) -> list[float]:
+        """Each game's result for the agent (+1 win, 0 draw, -1 loss), moving first in every other game."""
+        result = self.match(episodes, opponent=opponent, seed=seed, opponent_simulations=opponent_simulations)
+        return [float(r["result"]) for r in result.records]
+
+
+def load_agent(path: str | Path, *, task: str | None = None, greedy: bool = False, seed: int = 0,
+               game: str | None = None, simulations: int | None = None) -> BoardAgent:
+    """A self-play checkpoint's network guiding MCTS (`simulations` per move, default 64); with `game`, a
+    checkpoint of another board game is refused."""
+    refuse_options("alphazero", task=task)
+    return BoardAgent(load_player(path, simulations=64 if simulations is None else simulations, game=game))
+
+
+register(AgentEntry(name="alphazero", config=AlphaZeroConfig, train=train_alphazero, load=load_agent,
+                    checkpoint_format=CHECKPOINT_FORMAT, command="selfplay",
+                    description="AlphaZero-style self-play with MCTS on tic-tac-toe or Connect Four",
+                    resumable=frozenset({"iterations", "progress", "eval_games", "workers", "parallel_games",
+                                         "max_minutes", "eval_every", "eval_opponents", "eval_simulations",
+                                         "opponent_simulations"}),
+                    legacy_keys=frozenset({"iterations", "simulations"})))

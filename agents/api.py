@@ -21,51 +21,33 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from pathzero.agents.common.spawn import entry_point
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 
-AGENTS = ("a3c", "pathnet", "gumbel", "alphazero")
-# Settings a resumed run may change; the rest are fixed by its config.json.
-RESUMABLE = {
-    "a3c": {"total_frames", "workers", "progress", "checkpoint_minutes", "replay_episodes", "replay_max_steps",
-            "serial", "target_return", "eval_every", "evaluation_episodes", "eval_greedy", "eval_video_every",
-            "backend", "ray_address", "vector_env"},
-    "alphazero": {"iterations", "progress", "eval_games", "workers", "parallel_games", "max_minutes", "eval_every",
-                  "eval_opponents", "eval_simulations", "opponent_simulations"},
-}
-RESUMABLE["pathnet"] = RESUMABLE["gumbel"] = RESUMABLE["a3c"]
+if TYPE_CHECKING:
+    from pathzero.agents.alphazero import BoardAgent
+    from pathzero.agents.common.trained import Agent
 
 
-def config_class(agent: str) -> type:
-    if agent == "a3c":
-        from pathzero.agents.a3c import A3CConfig
-        return A3CConfig
-    if agent == "pathnet":
-        from pathzero.agents.pathnet import PathNetConfig
-        return PathNetConfig
-    if agent == "gumbel":
-        from pathzero.agents.gumbel import GumbelConfig
-        return GumbelConfig
-    if agent == "alphazero":
-        from pathzero.agents.alphazero import AlphaZeroConfig
-        return AlphaZeroConfig
-    raise UsageError(f"unknown agent {agent!r}; choose one of {', '.join(AGENTS)}")
+def __getattr__(name: str):
+    """`Agent` and `BoardAgent`, imported when first asked for (they import torch)."""
+    if name == "Agent":
+        from pathzero.agents.common.trained import Agent
+        return Agent
+    if name == "BoardAgent":
+        from pathzero.agents.alphazero import BoardAgent
+        return BoardAgent
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def agent_of_run(run_dir: str | Path) -> str:
-    """Which agent wrote a run folder, told by the fields of its config.json."""
+    """The name of the agent that wrote a run folder: config.json's "agent" (older runs: told by its fields)."""
+    from pathzero.agents.common.registry import agent_of_config
     from pathzero.agents.common.runlog import read_config
 
-    keys = set(read_config(Path(run_dir)))  # settings that every version of each agent wrote
-    if {"iterations", "simulations"} <= keys:
-        return "alphazero"
-    if {"tau_start", "tau_end", "flops_penalty"} <= keys:
-        return "gumbel"
-    return "pathnet" if {"layers", "modules", "active", "population"} <= keys else "a3c"
+    return agent_of_config(read_config(Path(run_dir))).name
 
 
 def configure(agent: str = "a3c", options: dict[str, Any] | None = None, *, config: str | Path | None = None,
@@ -73,6 +55,7 @@ def configure(agent: str = "a3c", options: dict[str, Any] | None = None, *, conf
     """(agent, config) of a run: a new one from its game's preset, a TOML `config` file and
     `options` (each over the one before), or the resumed run's config.json with `options` that
     may change on resume. `verbose` prints the preset and the settings in one line each."""
+    from pathzero.agents.common.registry import agent as registered
     from pathzero.agents.common.settings import build_config, describe_settings, resumed_config
 
     options = dict(options or {})
@@ -84,15 +67,15 @@ def configure(agent: str = "a3c", options: dict[str, Any] | None = None, *, conf
                        else "no config.json in it")
             raise UsageError(f"{resume} is not a run folder ({missing}); give a folder made by pathzero train "
                              "or selfplay, e.g. runs/Pong__a3c__1__20260101-120000")
-        found = agent_of_run(resume)
-        if agent is not None and agent != found:
-            raise UsageError(f"{resume} is a {found} run, not {agent}; drop the agent when resuming")
+        found = registered(agent_of_run(resume))
+        if agent is not None and agent != found.name:
+            raise UsageError(f"{resume} is a {found.name} run, not {agent}; drop the agent when resuming")
         if config is not None:
             raise UsageError("--config applies to new runs; a resumed run keeps its config.json")
-        command = "pathzero selfplay" if found == "alphazero" else "pathzero train"
-        return found, resumed_config(config_class(found), resume, options, RESUMABLE[found], command)
+        return found.name, resumed_config(found.config, resume, options, set(found.resumable),
+                                          f"pathzero {found.command}")
     agent = agent or "a3c"
-    cls = config_class(agent)
+    cls = registered(agent).config
     from pathzero.agents.common.settings import check_names, read_toml
 
     check_names(cls, options, f"the options of agent {agent!r}")
@@ -100,7 +83,7 @@ def configure(agent: str = "a3c", options: dict[str, Any] | None = None, *, conf
     game = options.get("game", from_file.get("game", cls.game))
     given = {**from_file, **options}
     from pathzero.agents.common.presets import board_preset, describe_preset, preset
-    if agent == "alphazero":
+    if registered(agent).command == "selfplay":  # board games: a preset per game
         values, line = board_preset(game), describe_preset("board", cls, given, board_preset(game))
     else:
         from pathzero.envs import resolve_game
@@ -182,153 +165,28 @@ def train(game: str | None = None, agent: str | None = "a3c", total_frames: int 
     if resume is not None and agent == "a3c":
         agent = None  # the run folder says which
     chosen, cfg = configure(agent, options, config=config, resume=resume, verbose=verbose)
-    if chosen == "alphazero":
-        if total_frames is not None or eval_every is not None:
-            raise UsageError("alphazero counts iterations, not frames: give iterations= (and its eval_every "
-                             "in iterations through options)")
-        from pathzero.agents.alphazero import train_alphazero
-        return Run(Path(train_alphazero(cfg, resume=resume)))
-    if chosen == "pathnet":
-        from pathzero.agents.pathnet import train_pathnet
-        return Run(Path(train_pathnet(cfg, resume=resume)))
-    if chosen == "gumbel":
-        from pathzero.agents.gumbel import train_gumbel
-        return Run(Path(train_gumbel(cfg, resume=resume)))
-    from pathzero.agents.a3c import train as train_a3c
-    return Run(Path(train_a3c(cfg, resume=resume)))
+    from pathzero.agents.common.registry import agent as registered
 
-
-class Agent:
-    """A trained A3C or PathNet policy on its game (PathNet: one task, along its best pathway).
-
-    `act` takes one observation as the game's environment gives it (or a batch of them) and
-    returns an action (or an array of actions); `evaluate` plays whole episodes with the
-    evaluation protocol (ALE v5: sticky actions 0.25, up to 30 no-ops, full episodes up to 108k
-    frames; scores unclipped)."""
-
-    def __init__(self, model, game: str, *, frames: int, greedy: bool = False, task: str | None = None,
-                 kind: str = "a3c", seed: int = 0) -> None:
-        import torch
-
-        from pathzero.envs import resolve_game
-
-        self.model, self.game, self.frames, self.greedy = model.eval(), game, frames, greedy
-        self.task, self.kind = task, kind
-        self.spec = resolve_game(game)
-        self._generator = torch.Generator().manual_seed(seed)
-
-    def __repr__(self) -> str:
-        task = f", task {self.task}" if self.task else ""
-        return f"<pathzero {self.kind} agent on {self.spec.env_id}{task}, {self.frames:,} frames>"
-
-    def act(self, observation, greedy: bool | None = None):
-        import torch
-
-        from pathzero.agents.rollout import sample_actions
-
-        obs = torch.as_tensor(np.asarray(observation))
-        single = obs.dim() == len(self.model_obs_shape)
-        actions = sample_actions(self.model, obs[None] if single else obs,
-                                 self.greedy if greedy is None else greedy, self._generator)
-        return int(actions[0]) if single else actions.numpy()
-
-    @property
-    def model_obs_shape(self) -> tuple[int, ...]:
-        from pathzero.agents.common.runner import game_shapes
-
-        if not hasattr(self, "_obs_shape"):
-            self._obs_shape = game_shapes(self.spec)[0]
-        return self._obs_shape
-
-    def make_env(self, render: bool = False):
-        """An environment of the agent's game with the evaluation protocol."""
-        from pathzero.envs import make_env
-
-        return make_env(self.spec, render=render)
-
-    def play(self, episodes: int = 1, *, seed: int = 0, greedy: bool | None = None, max_steps: int | None = None,
-             video: str | Path | None = None) -> list:
-        """Plays whole episodes; returns their results (score, length); `video`: an .mp4 or .gif path."""
-        from pathzero.agents.replay import VideoWriter, play, video_fps
-
-        if episodes < 1:
-            raise UsageError(f"episodes must be >= 1, got {episodes}")
-        writer = VideoWriter(video, video_fps(self.spec)) if video else None
-        try:
-            return play(self.model, self.spec, episodes=episodes, seed=seed,
-                        greedy=self.greedy if greedy is None else greedy, max_steps=max_steps, video=writer)
-        finally:
-            if writer is not None:
-                writer.close()
-
-    def evaluate(self, episodes: int = 10, *, seed: int = 0, greedy: bool | None = None,
-                 max_steps: int | None = None) -> list[float]:
-        """The unclipped scores of `episodes` whole episodes (env seeds seed, seed + 1, ...)."""
-        return [r.ret for r in self.play(episodes, seed=seed, greedy=greedy, max_steps=max_steps)]
-
-
-class BoardAgent:
-    """A self-play network guiding MCTS on its board game."""
-
-    def __init__(self, player, frames_or_iteration: int = 0) -> None:
-        self.player, self.game, self.iteration = player, player.game, frames_or_iteration
-
-    def __repr__(self) -> str:
-        return f"<pathzero alphazero agent on {self.game.name}, iteration {self.iteration}>"
-
-    def act(self, history: list[int]) -> int:
-        """The move to play after `history` (the OpenSpiel action numbers played so far)."""
-        return self.player.select_move(list(history))
-
-    def match(self, episodes: int = 10, *, opponent: str = "random", seed: int = 0,
-              opponent_simulations: int = 1000):
-        """A match of `episodes` games, both colours: wins, draws, losses and every game's record."""
-        from pathzero.agents.players import make_opponent, play_match
-
-        if episodes < 1:
-            raise UsageError(f"episodes must be >= 1, got {episodes}")
-        rival = make_opponent(opponent, self.game, seed=seed, simulations=opponent_simulations)
-        return play_match(self.game, self.player, rival, episodes)
-
-    def evaluate(self, episodes: int = 10, *, opponent: str = "random", seed: int = 0,
-                 opponent_simulations: int = 1000) -> list[float]:
-        """Each game's result for the agent (+1 win, 0 draw, -1 loss), moving first in every other game."""
-        result = self.match(episodes, opponent=opponent, seed=seed, opponent_simulations=opponent_simulations)
-        return [float(r["result"]) for r in result.records]
+    entry = registered(chosen)
+    if entry.command == "selfplay" and (total_frames is not None or eval_every is not None):
+        raise UsageError(f"{chosen} counts iterations, not frames: give iterations= (and its eval_every "
+                         "in iterations through options)")
+    return Run(Path(entry.train(cfg, resume=resume)))
 
 
 def load(run_or_checkpoint: str | os.PathLike | Run, *, task: str | None = None, greedy: bool = False,
-         simulations: int = 64, game: str | None = None, seed: int = 0) -> Agent | BoardAgent:
+         simulations: int | None = None, game: str | None = None, seed: int = 0) -> Agent | BoardAgent:
     """The agent in a run folder or checkpoint file: an `Agent` for A3C and PathNet (`task`: which
     of a PathNet's tasks, default its own game), a `BoardAgent` for self-play (`simulations` per
-    move; `game` must match the checkpoint's when given)."""
-    from pathzero.agents.a3c import CHECKPOINT_FORMAT as A3C
-    from pathzero.agents.alphazero import CHECKPOINT_FORMAT as ALPHAZERO
+    move, default 64; `game` must match the checkpoint's when given). The checkpoint's format says
+    which agent loads it (agents/common/registry.py)."""
     from pathzero.agents.common.checkpoint import load_checkpoint
-    from pathzero.agents.pathnet import CHECKPOINT_FORMAT as PATHNET
+    from pathzero.agents.common.registry import agent_of_format, agents
 
     path = run_or_checkpoint.dir if isinstance(run_or_checkpoint, Run) else Path(run_or_checkpoint)
-    kind = load_checkpoint(path, (A3C, PATHNET, ALPHAZERO))["format"]
-    if kind == ALPHAZERO:
-        from pathzero.agents.alphazero import load_player
-
-        if task is not None:
-            raise UsageError("task (--task) applies to PathNet runs only")
-        return BoardAgent(load_player(path, simulations=simulations, game=game))
-    if game is not None:
-        raise UsageError("game applies to self-play checkpoints only; an Atari or MinAtar agent plays its own game")
-    if kind == PATHNET:
-        from pathzero.agents.pathnet import load_pathnet_policy
-
-        ckpt, policy, played = load_pathnet_policy(path, task)
-        return Agent(policy, played, frames=ckpt["state"]["frames"], greedy=greedy, task=policy.task,
-                     kind="pathnet", seed=seed)
-    if task is not None:
-        raise UsageError("task (--task) applies to PathNet runs only")
-    from pathzero.agents.a3c import load_a3c_checkpoint
-
-    ckpt, model = load_a3c_checkpoint(path)
-    return Agent(model, ckpt["game"], frames=ckpt["state"]["frames"], greedy=greedy, seed=seed)
+    formats = tuple(dict.fromkeys(e.checkpoint_format for e in agents()))
+    entry = agent_of_format(load_checkpoint(path, formats)["format"])
+    return entry.load(path, task=task, greedy=greedy, simulations=simulations, game=game, seed=seed)
 
 
 @entry_point
@@ -343,19 +201,19 @@ def continual(games: list[str], *, cycles: int = 1, frames: int | None = None, m
     from pathzero.agents.common.presets import apply_preset, describe_preset
     from pathzero.agents.common.settings import check_names
     from pathzero.agents.continual import METHODS, Continual, ContinualConfig
-    from pathzero.agents.pathnet import PathNetConfig
+    from pathzero.agents.experiment import ExperimentRunConfig
     from pathzero.agents.transfer import MATRIX_SET
     from pathzero.envs import resolve_game
 
-    check_names(PathNetConfig, run_options, "the run options")
+    check_names(ExperimentRunConfig, run_options, "the run options")
     check_backend(backend)
     games = tuple(games)
     if not games:
         raise UsageError("give two or more games")
     spec = resolve_game(games[0])
-    base = PathNetConfig(**{**apply_preset(PathNetConfig, spec, run_options), "game": games[0]})
+    base = ExperimentRunConfig(**{**apply_preset(ExperimentRunConfig, spec, run_options), "game": games[0]})
     if progress:  # the preset's values each phase sets itself left out
-        print(describe_preset(spec, PathNetConfig, {**run_options, **dict.fromkeys((*MATRIX_SET, "eval_tasks", "revisit"))}))
+        print(describe_preset(spec, ExperimentRunConfig, {**run_options, **dict.fromkeys((*MATRIX_SET, "eval_tasks", "revisit"))}))
     defaults = {f.name: f.default for f in dataclasses.fields(ContinualConfig) if f.default is not dataclasses.MISSING}
     chosen = {"frames": frames, "seeds": seeds, "eval_every": eval_every, "evaluation_episodes": evaluation_episodes,
               "random_episodes": random_episodes, "logdir": logdir, "end_evaluations": end_evaluations}

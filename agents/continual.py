@@ -38,37 +38,45 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pathzero.agents.common.backend import Job, run_jobs
+from pathzero.agents.common.backend import Job
 from pathzero.agents.common.evaluation import read_task_evals
 from pathzero.agents.common.runlog import file_name
 from pathzero.agents.common.stats import mean_interval
-from pathzero.agents.pathnet import PathNetConfig
+from pathzero.agents.experiment import Experiment, ExperimentRunConfig, check_folder_settings
+from pathzero.agents.experiment import method as find_method
+from pathzero.agents.experiment import methods, train_or_resume
 from pathzero.envs import UsageError, resolve_game
 
-METHODS = ("finetune", "ewc", "wpl", "pathnet")
-REFERENCE = "single"  # the single-task learner's cells
-STRENGTH = {"ewc": "ewc_lambda", "wpl": "wpl_alpha"}  # what `ewc@X` and `wpl@X` set to X
+METHODS = tuple(m.name for m in methods(sequence=True))  # the built-in ones: finetune, ewc, wpl, pathnet
+REFERENCE = "independent"  # the method of the single-task learner, whose cells are named "single"
+
+
+def sequence_methods() -> tuple[str, ...]:
+    """The methods a sequence can compare (agents/experiment.py registers them)."""
+    return tuple(m.name for m in methods(sequence=True))
 
 
 def method_kind(method: str) -> tuple[str, float | None]:
-    """A method's kind and its penalty strength: `ewc` -> (ewc, None: the runs' --ewc-lambda), `ewc@1000`
+    """A method's name and its penalty strength: `ewc` -> (ewc, None: the runs' --ewc-lambda), `ewc@1000`
     -> (ewc, 1000), so that one sequence can compare several strengths against the same references."""
     kind, _, strength = method.partition("@")
-    if kind not in METHODS:
-        raise UsageError(f"unknown method {method!r}; choose from {', '.join(METHODS)}, or ewc@LAMBDA / wpl@ALPHA")
+    if kind not in sequence_methods():
+        raise UsageError(f"unknown method {method!r}; choose from {', '.join(sequence_methods())}, or "
+                         "ewc@LAMBDA / wpl@ALPHA")
     if not strength:
         if "@" in method:
             raise UsageError(f"method {method!r} lacks its strength: e.g. {kind}@1000")
         return kind, None
-    if kind not in STRENGTH:
-        raise UsageError(f"only ewc and wpl take a strength (ewc@LAMBDA, wpl@ALPHA), got {method!r}")
+    if find_method(kind).strength is None:
+        takes = [m.name for m in methods(sequence=True) if m.strength is not None]
+        raise UsageError(f"only {' and '.join(takes)} take a strength (e.g. {takes[0]}@1000), got {method!r}")
     try:
         value = float(strength)
     except ValueError:
@@ -94,7 +102,7 @@ class ContinualConfig:
     logdir: str = "runs/continual"
     end_evaluations: int = 3
     """Evaluations whose mean is an end point (of a phase, of the sequence): the last this many in the phase."""
-    base: PathNetConfig = field(default_factory=lambda: PathNetConfig(game="MinAtar/Breakout"))
+    base: ExperimentRunConfig = field(default_factory=lambda: ExperimentRunConfig(game="MinAtar/Breakout"))
 
     def __post_init__(self) -> None:
         for method in self.methods:
@@ -102,7 +110,7 @@ class ContinualConfig:
         if len(set(self.methods)) != len(self.methods):
             raise UsageError(f"--methods lists a method twice: {list(self.methods)}")
         if not self.methods:
-            raise UsageError(f"give at least one method of {', '.join(METHODS)}")
+            raise UsageError(f"give at least one method of {', '.join(sequence_methods())}")
         if len(self.games) < 2 or len(set(self.games)) != len(self.games):
             raise UsageError(f"--games needs two or more different games, got {list(self.games)}")
         for name in ("cycles", "frames", "seeds", "eval_every", "evaluation_episodes", "random_episodes",
@@ -128,66 +136,49 @@ def _key(method: str, seed: int, phase: int | None, game: str | None = None) -> 
     return f"{method}__{seed}__{where}"
 
 
-class Continual:
+class Continual(Experiment):
     """Runs (or resumes) a sequence for every method and seed, then writes its figures."""
 
+    desc = "continual"
+
     def __init__(self, cfg: ContinualConfig) -> None:
-        self.cfg, self.root = cfg, Path(cfg.logdir)
+        super().__init__(Path(cfg.logdir), cfg.base)
+        self.cfg = cfg
 
     # -- cells -------------------------------------------------------------------------------------
-    def _cell_path(self, key: str) -> Path:
-        return self.root / "cells" / f"{key}.json"
-
     def _load(self, key: str) -> dict | None:
-        path = self._cell_path(key)
+        path = self.cell_path(key)
         return json.loads(path.read_text()) if path.exists() else None
 
-    def _store(self, key: str, result: dict) -> dict:
-        path = self._cell_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result, indent=1) + "\n")
-        tmp.replace(path)  # a cell is on disk whole, or not at all
-        return result
-
-    def _check_settings(self) -> None:
+    def check_settings(self) -> None:
         from pathzero.agents.transfer import comparable_base
 
         settings = {"games": list(self.cfg.games), "cycles": self.cfg.cycles, "frames": self.cfg.frames,
                     "eval_every": self.cfg.eval_every, "evaluation_episodes": self.cfg.evaluation_episodes,
                     "base": comparable_base(asdict(self.cfg.base))}
-        saved_path = self.root / "settings.json"
-        if saved_path.exists():
-            saved = json.loads(saved_path.read_text())
-            saved["base"] = comparable_base(saved.get("base") or {})
-            differ = sorted(k for k in settings if saved.get(k) != settings[k])
-            if differ:
-                raise UsageError(f"{self.root} holds a sequence with other settings ({', '.join(differ)} differ); "
-                                 "use those settings to resume it, or another --logdir")
-        self.root.mkdir(parents=True, exist_ok=True)
-        saved_path.write_text(json.dumps(settings, indent=2) + "\n")
+        check_folder_settings(self.root / "settings.json", settings, settings, "sequence",
+                              normalise=lambda s: {**s, "base": comparable_base(s.get("base") or {})})
 
     # -- runs --------------------------------------------------------------------------------------
-    def _config(self, method: str, seed: int, phase: int | None, game: str, source: str | None,
-                revisit: bool) -> PathNetConfig:
-        key = _key(method, seed, phase, game)
-        base = self.cfg.base
-        kind, strength = method_kind(method) if method != REFERENCE else (REFERENCE, None)
-        values = {**asdict(base), "game": game, "total_frames": self.cfg.frames, "seed": base.seed * 1000 + seed,
-                  "logdir": str(self.root / "runs" / key), "evolve": kind == "pathnet", "transfer_from": source,
-                  "freeze_source": kind == "pathnet" and source is not None, "progress": False,
-                  "replay_episodes": 0, "eval_every": self.cfg.eval_every,
-                  "evaluation_episodes": self.cfg.evaluation_episodes, "eval_tasks": True,
-                  "penalty": kind if kind in STRENGTH and source is not None else "none",
-                  "revisit": revisit}
+    def run_config(self, method: str, seed: int, phase: int | None, game: str, source: str | None,
+                   revisit: bool):
+        """The config of one run: `method`'s phase (from the run `source`), or (phase None) the single-task
+        learner's run on `game`."""
+        name, strength = method_kind(method) if phase is not None else (REFERENCE, None)
+        entry = find_method(name)
+        values = {"game": game, "total_frames": self.cfg.frames, "seed": self.base.seed * 1000 + seed,
+                  "logdir": str(self.root / "runs" / _key(method if phase is not None else "single", seed, phase, game)),
+                  "transfer_from": source, "progress": False, "replay_episodes": 0, "eval_every": self.cfg.eval_every,
+                  "evaluation_episodes": self.cfg.evaluation_episodes, "eval_tasks": True, "revisit": revisit}
         if strength is not None:
-            values[STRENGTH[kind]] = strength
-        return PathNetConfig(**{f.name: values[f.name] for f in fields(PathNetConfig)})
+            values[entry.strength] = strength
+        return entry.config(self.base, values, from_source=source is not None)
 
-    def _train(self, cfg: PathNetConfig) -> Path:
-        from pathzero.agents.transfer import train_or_resume
-
-        return train_or_resume(cfg)
+    def _train(self, method: str, seed: int, phase: int | None, game: str, source: str | None,
+               revisit: bool) -> Path:
+        """Trains (or resumes) one run (see run_config); returns its folder."""
+        agent = find_method(method_kind(method)[0] if phase is not None else REFERENCE).agent
+        return train_or_resume(self.run_config(method, seed, phase, game, source, revisit), agent)
 
     def _phase(self, method: str, seed: int, phase: int) -> dict:
         key = _key(method, seed, phase)
@@ -198,24 +189,23 @@ class Continual:
         previous = self._phase(method, seed, phase - 1) if phase else None
         source = None if previous is None else previous["last_run"]
         seen = phase >= len(self.cfg.games)  # a later cycle: the game has a task already
-        if method_kind(method)[0] == "pathnet" and seen:  # a frozen task: nothing to train, only evaluated
+        if find_method(method_kind(method)[0]).freezes and seen:  # a frozen task: nothing to train, only evaluated
             result = {"method": method, "seed": seed, "phase": phase, "game": game, "trained": False,
                       "last_run": source, "run_dir": None}
-            return self._store(key, result)
-        cfg = self._config(method, seed, phase, game, None if source is None else str(self.root / source), seen)
-        run_dir = self._train(cfg)
+            return self.store(key, result)
+        run_dir = self._train(method, seed, phase, game, None if source is None else str(self.root / source), seen)
         result = {"method": method, "seed": seed, "phase": phase, "game": game, "trained": True,
                   "run_dir": str(run_dir.relative_to(self.root)), "last_run": str(run_dir.relative_to(self.root))}
-        return self._store(key, result)
+        return self.store(key, result)
 
     def _single(self, game: str, seed: int) -> dict:
-        key = _key(REFERENCE, seed, None, game)
+        key = _key("single", seed, None, game)
         done = self._load(key)
         if done is not None:
             return done
-        run_dir = self._train(self._config(REFERENCE, seed, None, game, None, False))
+        run_dir = self._train(REFERENCE, seed, None, game, None, False)
         evals = read_task_evals(run_dir)
-        return self._store(key, {"game": game, "seed": seed, "run_dir": str(run_dir.relative_to(self.root)),
+        return self.store(key, {"game": game, "seed": seed, "run_dir": str(run_dir.relative_to(self.root)),
                                  "evals": [[e["frames"], e["mean_return"]] for e in evals]})
 
     def _random(self, game: str) -> dict:
@@ -226,27 +216,19 @@ class Continual:
         if done is not None:
             return done
         returns = random_returns(game, self.cfg.random_episodes, seed=90_000)
-        return self._store(key, {"game": game, "mean": float(np.mean(returns)), "episodes": len(returns)})
+        return self.store(key, {"game": game, "mean": float(np.mean(returns)), "episodes": len(returns)})
 
     def jobs(self) -> list[Job]:
         """Every run as a job, finished ones marked done: the references, then each method's phases, a
         phase needing the phase before it (its run starts from that one)."""
         seeds, games = range(1, self.cfg.seeds + 1), self.cfg.games
         jobs = [Job(_key("random", 0, None, g), partial(self._random, g)) for g in games]
-        jobs += [Job(_key(REFERENCE, s, None, g), partial(self._single, g, s)) for s in seeds for g in games]
+        jobs += [Job(_key("single", s, None, g), partial(self._single, g, s)) for s in seeds for g in games]
         jobs += [Job(_key(m, s, p), partial(self._phase, m, s, p), (_key(m, s, p - 1),) if p else ())
                  for s in seeds for m in self.cfg.methods for p in range(self.cfg.phases)]
         for job in jobs:
-            job.done = self._cell_path(job.key).exists()
+            job.done = self.cell_path(job.key).exists()
         return jobs
-
-    def run(self, progress: bool = True, backend: str = "local", ray_address: str | None = None,
-            ray_dashboard: bool = False) -> dict:
-        self._check_settings()
-        base = self.cfg.base
-        run_jobs(self.jobs(), backend=backend, address=ray_address, cpus=1 if base.serial else base.workers,
-                 progress=progress, desc="continual", dashboard=ray_dashboard)
-        return self.write_outputs()
 
     # -- figures -----------------------------------------------------------------------------------
     def timeline(self, method: str, seed: int) -> list[tuple[float, str, float]]:
@@ -273,7 +255,7 @@ class Continual:
 
     def _reference_evals(self, game: str) -> list[list[tuple[float, float]]]:
         """The single-task learner's evaluations on `game`, one list per seed, on the schedule."""
-        runs = [self._load(_key(REFERENCE, s, None, game))["evals"] for s in range(1, self.cfg.seeds + 1)]
+        runs = [self._load(_key("single", s, None, game))["evals"] for s in range(1, self.cfg.seeds + 1)]
         return [[(x, v) for x, _, v in on_schedule([(x, game, v) for x, v in run], self.cfg.eval_every,
                                                     self.cfg.frames)] for run in runs]
 

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from pathzero.agents.common.returns import LossTerms
-from pathzero.agents.rollout import EnvBatch
+from pathzero.agents.common.rollout import EnvBatch
 from pathzero.envs import GameSpec
 
 Anchor = dict[str, dict[str, torch.Tensor]]  # {"theta": {name: tensor}, "fisher": {name: tensor}}
@@ -37,7 +37,7 @@ WPL_MAX_NORM = 10.0
 
 def _states(policy: nn.Module, spec: GameSpec, count: int, envs: int, seed: int) -> torch.Tensor:
     """`count` observations of the source policy playing its own game, [count, *obs_shape]."""
-    from pathzero.agents.rollout import sample_actions
+    from pathzero.agents.common.rollout import sample_actions
 
     batch = EnvBatch(spec, envs, seed, clip_rewards=False, life_loss=False)
     out = []

@@ -19,25 +19,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from pathzero.agents.a3c import rollout_loss
+from pathzero.agents.common.config import RESUMABLE
+from pathzero.agents.common.registry import AgentEntry, register
+from pathzero.agents.common.returns import rollout_loss
 from pathzero.agents.common.runlog import RunLog
 from pathzero.agents.common.runner import (DoneMsg, RunState, ScalarsMsg, WorkerContext, learn_step, make_env_batch,
                                            parent_gone, train)
-from pathzero.agents.pathnet import PathNetConfig, PathNetRecipe, PathNetShared, pathway_text
+from pathzero.agents.pathnet import (CHECKPOINT_FORMAT, PathNetRecipe, PathNetShared, PathwayConfig, load_agent,
+                                     pathway_text)
 from pathzero.envs import GameSpec, UsageError, resolve_game
 from pathzero.nets.pathnet import GumbelPolicy, PathNet, PathwayPolicy, layer_modules, pathway_modules
 
 
 @dataclass(frozen=True)
-class GumbelConfig(PathNetConfig):
-    """A PathNet run whose pathway is found by Gumbel-softmax search instead of evolution."""
+class GumbelConfig(PathwayConfig):
+    """A run on PathNet's grid whose pathway is found by Gumbel-softmax search instead of evolution."""
 
-    evolve: bool = False
-    """(Not used: the search replaces evolution.)"""
+    # in config.json of runs made before RunConfig (they held PathNet's evolution and anchor settings)
+    RETIRED: ClassVar[frozenset[str]] = frozenset({"blocks", "evolve", "population", "eval_episodes", "penalty",
+                                                   "ewc_lambda", "wpl_alpha", "fisher_samples"})
     tau_start: float = 1.0
     """Temperature of the relaxed choices at the start."""
     tau_end: float = 0.03
@@ -55,9 +60,6 @@ class GumbelConfig(PathNetConfig):
         if self.tau_end > self.tau_start:
             raise UsageError(f"the temperature must anneal: --tau-end {self.tau_end} is above --tau-start "
                              f"{self.tau_start} (e.g. 1.0 -> 0.03)")
-        if self.penalty != "none":
-            raise UsageError("--penalty anchors fine-tuning; the gumbel search keeps its source pathway frozen instead "
-                             "(use --agent pathnet --no-freeze-source for ewc or wpl)")
         if not self.flops_penalty >= 0:
             raise UsageError(f"--flops-penalty must be >= 0 (0: no resource cost), got {self.flops_penalty}")
 
@@ -163,3 +165,10 @@ class GumbelRecipe(PathNetRecipe):
 def train_gumbel(cfg: GumbelConfig, resume: str | Path | None = None) -> Path:
     """Trains a Gumbel-softmax pathway search on cfg.game (or continues `resume`); returns the run folder."""
     return train(cfg, GumbelRecipe(), resume)
+
+
+register(AgentEntry(name="gumbel", config=GumbelConfig, train=train_gumbel, load=load_agent,
+                    checkpoint_format=CHECKPOINT_FORMAT, resumable=RESUMABLE,
+                    description="PathNet's module grid with a Gumbel-softmax pathway search (SNAS) instead of "
+                                "evolution, with a FLOPs penalty",
+                    legacy_keys=frozenset({"layers", "modules", "active", "tau_start", "tau_end", "flops_penalty"})))

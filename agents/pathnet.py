@@ -21,18 +21,22 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 import torch
 
-from pathzero.agents.a3c import A3CConfig, rollout_loss
 from pathzero.agents.common.checkpoint import load_checkpoint
+from pathzero.agents.common.config import RESUMABLE, ActorCriticConfig, choices
+from pathzero.agents.common.registry import AgentEntry, register
+from pathzero.agents.common.returns import rollout_loss
 from pathzero.agents.common.runlog import RunLog
+from pathzero.agents.common.trained import Agent, refuse_options
 from pathzero.agents.common.runner import (DoneMsg, Recipe, RunState, ScalarsMsg, WorkerContext, game_shapes,
                                            learn_step, make_env_batch, parent_gone, train)
 from pathzero.agents.forgetting import PENALTIES, penalised
 from pathzero.envs import GameSpec, UsageError, resolve_game
+from pathzero.nets.dual import VALUE_INITS
 from pathzero.nets.pathnet import (GridConfig, PathNet, PathwayPolicy, fixed_pathway, layer_modules, pathway_modules,
                                    random_pathway)
 
@@ -201,8 +205,9 @@ class Population:
 # RL: PathNet driven by A3C workers.
 
 @dataclass(frozen=True)
-class PathNetConfig(A3CConfig):
-    """A PathNet run: every A3C option, plus the grid and the evolution."""
+class PathwayConfig(ActorCriticConfig):
+    """A run on PathNet's module grid (agents/pathnet.py evolves its pathways, agents/gumbel.py searches
+    them): the runner's settings, the actor-critic loss, the grid and transfer from an earlier run."""
 
     layers: int = 4
     """L: layers of the module grid."""
@@ -214,16 +219,12 @@ class PathNetConfig(A3CConfig):
     """Channels of each conv module (the paper's 8 kernels)."""
     width: int = 64
     """Width of each MLP module (vector observations such as CartPole)."""
-    combine: str = "sum"
+    hidden: int = 256
+    """Width of each task's fully connected layer after the grid."""
+    value_init: str = field(default="torch", metadata=choices(*VALUE_INITS))
+    """Initial weights of each task's value head: torch (PyTorch's default) or orthogonal (gain 1)."""
+    combine: str = field(default="sum", metadata=choices("sum", "mean"))
     """How a layer combines its active modules: sum (the paper) or mean."""
-    population: int = 16
-    """P: pathways in the population table."""
-    eval_episodes: int = 16
-    """T: a worker trains a pathway until this many of its episodes have ended; their mean
-    unclipped return is the pathway's fitness (--evaluation-episodes is --eval-every's count)."""
-    evolve: bool = True
-    """Evolve pathways; --no-evolve trains one fixed maximal pathway (modules 0..N-1 of every layer,
-    or the source's best with --transfer-from): the independent-learner and fine-tuning controls."""
     transfer_from: str | None = None
     """A finished PathNet run folder (or checkpoint) of another game to transfer from."""
     freeze_source: bool = True
@@ -233,16 +234,6 @@ class PathNetConfig(A3CConfig):
     """With --transfer-from: the new task's input stem and fully connected layer start as copies of the
     latest earlier task's with the same observation shape; off (the default, as in the paper): they
     start fresh and only the module grid carries knowledge over."""
-    penalty: str = "none"
-    """Fine-tuning only (--no-freeze-source): anchor the source's weights while the target trains,
-    ewc (Fisher of the source policy, every trained weight) or wpl (weight-plasticity loss: the
-    shared pathway's weights, averaged squared loss gradients); none: plain fine-tuning."""
-    ewc_lambda: float = 1e4
-    """EWC's strength lambda in (lambda / 2) * sum F (theta - theta*)^2 (CORA's Atari value)."""
-    wpl_alpha: float = 60.0
-    """WPL's strength alpha in (alpha / 2) * sum F (theta - theta*)^2 (the authors' value)."""
-    fisher_samples: int = 2048
-    """Source states over which EWC's Fisher (or WPL's gradient average) is estimated."""
     eval_tasks: bool = False
     """Evaluations (--eval-every) also play every earlier task of the network along its best pathway on
     its own game: evals_tasks.csv (frames, task, game, ...) and eval_tasks/<task> in TensorBoard."""
@@ -253,38 +244,99 @@ class PathNetConfig(A3CConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.population < 2 and self.evolve:
-            raise UsageError(f"--population must be >= 2 for a tournament, got {self.population}")
-        if self.eval_episodes < 1:
-            raise UsageError(f"--eval-episodes must be >= 1, got {self.eval_episodes}")
-        if self.penalty not in PENALTIES:
-            raise UsageError(f"--penalty must be one of {', '.join(PENALTIES)}, got {self.penalty!r}")
-        if self.penalty != "none" and (self.transfer_from is None or self.freeze_source):
-            raise UsageError(f"--penalty {self.penalty} anchors fine-tuning: give --transfer-from RUN and "
-                             "--no-freeze-source (PathNet's frozen pathway needs no anchor)")
-        if not (self.ewc_lambda >= 0 and self.wpl_alpha >= 0):
-            raise UsageError(f"--ewc-lambda and --wpl-alpha must be >= 0 (0: no anchor), got "
-                             f"{self.ewc_lambda} and {self.wpl_alpha}")
         if self.copy_stem and self.transfer_from is None:
             raise UsageError("--copy-stem copies a source task's input stem: give --transfer-from RUN too")
         if self.revisit and (self.transfer_from is None or self.freeze_source):
             raise UsageError("--revisit trains an earlier task again: give --transfer-from RUN and --no-freeze-source "
                              "(PathNet's frozen tasks cannot change)")
-        if self.fisher_samples < 1:
-            raise UsageError(f"--fisher-samples must be >= 1, got {self.fisher_samples}")
+        if self.hidden < 1:
+            raise UsageError(f"--hidden must be >= 1, got {self.hidden}")
         try:
             self.grid
         except ValueError as exc:
             raise UsageError(f"bad grid: {exc}") from None
 
     @property
-    def penalty_strength(self) -> float:
-        return {"ewc": self.ewc_lambda, "wpl": self.wpl_alpha}.get(self.penalty, 0.0)
-
-    @property
     def grid(self) -> GridConfig:
         return GridConfig(layers=self.layers, modules=self.modules, active=self.active, channels=self.channels,
                           width=self.width, hidden=self.hidden, combine=self.combine, value_init=self.value_init)
+
+    @property
+    def population_size(self) -> int:
+        """Pathways in the shared population table (1: one fixed pathway)."""
+        return 1
+
+    @property
+    def evolves(self) -> bool:
+        """Whether the population's pathways start random and evolve (else: the fixed start pathway)."""
+        return False
+
+    @property
+    def anchored(self) -> bool:
+        """Whether fine-tuning anchors the source's weights (PathNet's --penalty)."""
+        return False
+
+    @property
+    def penalty_strength(self) -> float:
+        """The anchor's strength on the source's weights."""
+        return 0.0
+
+
+@dataclass(frozen=True)
+class PathNetConfig(PathwayConfig):
+    """A PathNet run: the grid, the tournament that evolves its pathways, and anchors for fine-tuning."""
+
+    RETIRED: ClassVar[frozenset[str]] = frozenset({"blocks"})  # in config.json of runs made before RunConfig
+
+    population: int = 16
+    """P: pathways in the population table."""
+    eval_episodes: int = 16
+    """T: a worker trains a pathway until this many of its episodes have ended; their mean
+    unclipped return is the pathway's fitness (--evaluation-episodes is --eval-every's count)."""
+    evolve: bool = True
+    """Evolve pathways; --no-evolve trains one fixed maximal pathway (modules 0..N-1 of every layer,
+    or the source's best with --transfer-from): the independent-learner and fine-tuning controls."""
+    penalty: str = field(default="none", metadata=choices(*PENALTIES))
+    """Fine-tuning only (--no-freeze-source): anchor the source's weights while the target trains,
+    ewc (Fisher of the source policy, every trained weight) or wpl (weight-plasticity loss: the
+    shared pathway's weights, averaged squared loss gradients); none: plain fine-tuning."""
+    ewc_lambda: float = 1e4
+    """EWC's strength lambda in (lambda / 2) * sum F (theta - theta*)^2 (CORA's Atari value)."""
+    wpl_alpha: float = 60.0
+    """WPL's strength alpha in (alpha / 2) * sum F (theta - theta*)^2 (the authors' value)."""
+    fisher_samples: int = 2048
+    """Source states over which EWC's Fisher (or WPL's gradient average) is estimated."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.population < 2 and self.evolve:
+            raise UsageError(f"--population must be >= 2 for a tournament, got {self.population}")
+        if self.eval_episodes < 1:
+            raise UsageError(f"--eval-episodes must be >= 1, got {self.eval_episodes}")
+        if self.penalty != "none" and (self.transfer_from is None or self.freeze_source):
+            raise UsageError(f"--penalty {self.penalty} anchors fine-tuning: give --transfer-from RUN and "
+                             "--no-freeze-source (PathNet's frozen pathway needs no anchor)")
+        if not (self.ewc_lambda >= 0 and self.wpl_alpha >= 0):
+            raise UsageError(f"--ewc-lambda and --wpl-alpha must be >= 0 (0: no anchor), got "
+                             f"{self.ewc_lambda} and {self.wpl_alpha}")
+        if self.fisher_samples < 1:
+            raise UsageError(f"--fisher-samples must be >= 1, got {self.fisher_samples}")
+
+    @property
+    def population_size(self) -> int:
+        return self.population if self.evolve else 1
+
+    @property
+    def evolves(self) -> bool:
+        return self.evolve
+
+    @property
+    def anchored(self) -> bool:
+        return self.penalty != "none"
+
+    @property
+    def penalty_strength(self) -> float:
+        return {"ewc": self.ewc_lambda, "wpl": self.wpl_alpha}.get(self.penalty, 0.0)
 
 
 @dataclass
@@ -449,7 +501,7 @@ class PathNetRecipe(Recipe):
                 model.reinit_unfrozen()
             else:
                 model.keep_task(source["task"], self.start)
-                if cfg.penalty != "none":
+                if cfg.anchored:
                     self.anchor = source_anchor(model, source, cfg)
             if cfg.revisit:
                 return self._revisit(model, spec, cfg)
@@ -478,7 +530,7 @@ class PathNetRecipe(Recipe):
         return model.trainable_parameters()
 
     def share(self, cfg: PathNetConfig, model: PathNet, ckpt: dict | None, mp_ctx) -> PathNetShared:
-        size = cfg.population if cfg.evolve else 1
+        size = cfg.population_size
         population = Population(size, cfg.grid, mp_ctx.Lock())
         if ckpt is not None:
             population.load_state_dict(ckpt["population"])
@@ -486,7 +538,7 @@ class PathNetRecipe(Recipe):
             rng = np.random.default_rng(cfg.seed)
             for slot in range(size):
                 population.genotypes[slot] = torch.from_numpy(
-                    random_pathway(cfg.grid, rng) if cfg.evolve else self.start)
+                    random_pathway(cfg.grid, rng) if cfg.evolves else self.start)
         if self.anchor is not None:
             for group in self.anchor.values():
                 for tensor in group.values():
@@ -568,3 +620,18 @@ def pathway_text(pathway: np.ndarray) -> str:
 def train_pathnet(cfg: PathNetConfig, resume: str | Path | None = None) -> Path:
     """Trains PathNet on cfg.game (or continues `resume`); returns the run folder."""
     return train(cfg, PathNetRecipe(), resume)
+
+
+def load_agent(path: str | Path, *, task: str | None = None, greedy: bool = False, seed: int = 0,
+               game: str | None = None, simulations: int | None = None) -> Agent:
+    """A PathNet checkpoint's policy on one of its tasks (`task`; default: the run's own) along its best pathway."""
+    refuse_options("pathnet", game=game, simulations=simulations)
+    ckpt, policy, played = load_pathnet_policy(path, task)
+    return Agent(policy, played, frames=ckpt["state"]["frames"], greedy=greedy, task=policy.task, kind="pathnet",
+                 seed=seed)
+
+
+register(AgentEntry(name="pathnet", config=PathNetConfig, train=train_pathnet, load=load_agent,
+                    checkpoint_format=CHECKPOINT_FORMAT, resumable=RESUMABLE,
+                    description="PathNet: pathways through a residual module grid, evolved while A3C trains them",
+                    legacy_keys=frozenset({"layers", "modules", "active", "population"})))

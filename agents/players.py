@@ -15,7 +15,7 @@ import numpy as np
 from pathzero.agents.mcts import MCTS, MCTSConfig, NetworkEvaluator
 from pathzero.agents.perfect import Minimax
 from pathzero.envs.boards import Game, replay  # replay re-exported: players and records share it
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 
 OPENSPIEL_NAMES = {"tictactoe": "tic_tac_toe", "connect_four": "connect_four"}
 

@@ -48,7 +48,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import shutil
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from functools import lru_cache, partial
@@ -57,29 +56,28 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from pathzero.agents.common.backend import Job, check_backend, run_jobs
+from pathzero.agents.common.backend import Job, check_backend
 from pathzero.agents.common.checkpoint import CHECKPOINT_NAME
 from pathzero.agents.common.runlog import file_name, read_episodes
 from pathzero.agents.common.runner import game_shapes
 from pathzero.agents.common.stats import Estimate, mean_interval, normalised_ratio, ratio_summary
-from pathzero.agents.gumbel import GumbelConfig, train_gumbel
-from pathzero.agents.pathnet import PathNetConfig, load_pathnet_checkpoint, train_pathnet
-from pathzero.agents.replay import play
+from pathzero.agents.experiment import Experiment, ExperimentRunConfig, check_folder_settings
+from pathzero.agents.experiment import method as find_method
+from pathzero.agents.experiment import method_of_kind, methods, train_or_resume
+from pathzero.agents.pathnet import load_pathnet_checkpoint
+from pathzero.agents.common.replay import play
 from pathzero.envs import UsageError, resolve_game
 from pathzero.nets import DualOutput
 from pathzero.nets.pathnet import PathwayPolicy, pathway_modules
 
-CONTROLS = ("independent", "pathnet_scratch")
-TRANSFERS = ("finetune", "ewc", "wpl", "pathnet", "gumbel", "finetune_stem", "pathnet_stem")
-FINETUNES = ("finetune", "ewc", "wpl", "finetune_stem")  # start from the source's fixed-pathway run, every weight trains on
-EVOLVES_SOURCE = ("pathnet", "gumbel", "pathnet_stem")  # start from the source's evolved run, its best pathway frozen
-# `X_stem` is method X whose new task starts with a copy of the source task's input stem and fc layer
-# (where both games' observations have one shape; elsewhere it is X): the copy measured as an arm of its own.
-COPIES_STEM = ("finetune_stem", "pathnet_stem")
-METHODS = CONTROLS + TRANSFERS
-DEFAULT_METHODS = tuple(m for m in METHODS if m not in COPIES_STEM)
-RUN_KIND = {"independent": "fixed", "pathnet_scratch": "evolved"}  # the run that is each control
-SOURCE_KIND = {**{m: "fixed" for m in FINETUNES}, **{m: "evolved" for m in EVOLVES_SOURCE}}  # the source run of each transfer
+
+
+def matrix_methods() -> tuple[str, ...]:
+    """The methods a matrix can compare (agents/experiment.py registers them)."""
+    return tuple(m.name for m in methods(matrix=True))
+
+
+DEFAULT_METHODS = tuple(m.name for m in methods(matrix=True) if m.default)
 # Settings that change what a run trains or records; a matrix folder refuses a rerun that differs in them.
 RUN_SETTINGS = ("frames", "base", "score_episodes", "random_episodes", "bins")
 
@@ -91,16 +89,16 @@ class TransferConfig:
     games: tuple[str, ...] = ("MinAtar/Breakout", "MinAtar/SpaceInvaders", "MinAtar/Asterix")
     """Games of the matrix; every ordered pair is a cell (the diagonal too, unless diagonal=False)."""
     methods: tuple[str, ...] = DEFAULT_METHODS
-    """Methods: the controls independent (always trained: every score's baseline) and pathnet_scratch,
-    and the transfer methods finetune, ewc, wpl (fine-tuning with a penalty), pathnet, gumbel, and
-    finetune_stem and pathnet_stem (their target task's stem and fc layer copied from the source's)."""
+    """Methods (agents/experiment.py): the controls independent (always trained: every score's baseline)
+    and pathnet_scratch, and the transfer methods finetune, ewc, wpl (fine-tuning with a penalty), pathnet,
+    gumbel, and finetune_stem and pathnet_stem (their target task's stem and fc layer copied from the source's)."""
     frames: int = 500_000
     """Frames of every run (source and target alike)."""
     seeds: int = 3
     """Seeds per cell (1, 2, ... K); raise it later to add seeds to a finished matrix."""
     logdir: str = "runs/transfer"
     """The matrix folder: runs, cells, matrix.csv/json and figures; rerun to resume."""
-    base: PathNetConfig = field(default_factory=lambda: GumbelConfig(game="MinAtar/Breakout"))
+    base: ExperimentRunConfig = field(default_factory=lambda: ExperimentRunConfig(game="MinAtar/Breakout"))
     """Every other option of the runs (workers, envs, learning rate, grid, population, ...)."""
     score_episodes: int = 10
     """Episodes that score the source policy on the source game, before and after target training."""
@@ -121,21 +119,21 @@ class TransferConfig:
 
     @property
     def transfers(self) -> tuple[str, ...]:
-        return tuple(m for m in TRANSFERS if m in self.methods)
+        return tuple(m.name for m in methods(matrix=True) if m.name in self.methods and not m.is_control)
 
     @property
     def controls(self) -> tuple[str, ...]:
-        return tuple(m for m in CONTROLS if m in self.methods)
+        return tuple(m.name for m in methods(matrix=True) if m.name in self.methods and m.is_control)
 
     def __post_init__(self) -> None:
-        unknown = [m for m in self.methods if m not in METHODS]
+        unknown = [m for m in self.methods if m not in matrix_methods()]
         if unknown:
-            raise UsageError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+            raise UsageError(f"unknown method {unknown[0]!r}; choose from {', '.join(matrix_methods())}")
         if "independent" not in self.methods:
             raise UsageError("the methods must include independent: it is the baseline of every score")
         if set(self.methods) == {"independent"}:
             raise UsageError(f"independent alone scores nothing: it is the baseline; add a method to score against "
-                             f"it ({', '.join(m for m in METHODS if m != 'independent')})")
+                             f"it ({', '.join(m for m in matrix_methods() if m != 'independent')})")
         for name in ("frames", "seeds", "score_episodes", "random_episodes", "bins"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
@@ -157,7 +155,7 @@ class TransferConfig:
 class Cell:
     """One run of the matrix (or the random policy's episodes on a game, kind `random`)."""
 
-    kind: str  # random, fixed | evolved (per game) or finetune | ewc | wpl | pathnet | gumbel (transfer runs)
+    kind: str  # random, a control's runs (fixed, evolved: per game) or a transfer method's name (Method.kind)
     target: str
     seed: int
     source: str | None = None
@@ -173,9 +171,15 @@ class Cell:
 
 def run_cell(method: str, source: str | None, target: str, seed: int) -> Cell:
     """The run that holds `method`'s learning curve on `target` (from `source`) for one seed."""
-    if method in CONTROLS:
-        return Cell(RUN_KIND[method], target, seed)
-    return Cell(method, target, seed, source)
+    m = find_method(method)
+    if m.is_control:
+        return Cell(m.kind, target, seed)
+    return Cell(m.kind, target, seed, source)
+
+
+def source_cell(cell: Cell) -> Cell:
+    """The run a transfer run starts from: its method's source control's run on the source game."""
+    return Cell(find_method(method_of_kind(cell.kind).source).kind, cell.source, cell.seed)
 
 
 def plan(cfg: TransferConfig) -> list[Cell]:
@@ -183,33 +187,15 @@ def plan(cfg: TransferConfig) -> list[Cell]:
     pairs = cfg.ordered_pairs
     sources, targets = {a for a, _ in pairs}, {b for _, b in pairs}
     cells = [Cell("random", game, 0) for game in cfg.games if game in sources | targets]
+    needed = {find_method(m).source for m in cfg.transfers}  # the controls whose source runs a transfer starts from
     for seed in range(1, cfg.seeds + 1):
         for game in cfg.games:
-            if game in targets or (game in sources and set(FINETUNES) & set(cfg.methods)):
-                cells.append(Cell("fixed", game, seed))
-            if (game in targets and "pathnet_scratch" in cfg.methods) or \
-                    (game in sources and set(EVOLVES_SOURCE) & set(cfg.methods)):
-                cells.append(Cell("evolved", game, seed))
+            for control in (m for m in methods(matrix=True) if m.is_control):
+                if (game in targets and control.name in cfg.methods) or (game in sources and control.name in needed):
+                    cells.append(Cell(control.kind, game, seed))
         for source, target in pairs:
             cells += [Cell(method, target, seed, source) for method in cfg.transfers]
     return cells
-
-
-def train_or_resume(cfg: PathNetConfig) -> Path:
-    """Trains a run into cfg.logdir, resuming it if an earlier attempt left a checkpoint there (a
-    GumbelConfig trains the gumbel search); returns the run folder."""
-    trainer = train_gumbel if isinstance(cfg, GumbelConfig) else train_pathnet
-    folder = Path(cfg.logdir)
-    previous = sorted(folder.glob("*/" + CHECKPOINT_NAME)) if folder.exists() else []
-    if previous:
-        run_dir = previous[-1].parent
-        ckpt, _ = load_pathnet_checkpoint(run_dir)
-        if ckpt["state"]["frames"] >= cfg.total_frames and ckpt["state"].get("complete", True):
-            return run_dir  # trained to the end; only its cell was not written
-        return trainer(cfg, resume=run_dir)
-    if folder.exists():
-        shutil.rmtree(folder)  # an attempt that died before its first checkpoint
-    return trainer(cfg)
 
 
 def pathway_size(run_dir: Path, loaded: tuple | None = None) -> dict:
@@ -285,12 +271,14 @@ def source_weights_identical(source_dir: Path, target_dir: Path, task: str) -> b
     return all(torch.equal(p, q) for a, b in pairs for p, q in zip(a.parameters(), b.parameters()))
 
 
-class TransferMatrix:
+class TransferMatrix(Experiment):
     """Runs (or resumes) the cells of a matrix and writes its outputs."""
 
+    desc = "transfer matrix"
+
     def __init__(self, cfg: TransferConfig) -> None:
+        super().__init__(Path(cfg.logdir), cfg.base)
         self.cfg = cfg
-        self.root = Path(cfg.logdir)
         self._facts: dict[Path, dict | None] = {}  # run folder -> what its checkpoint says (see _checkpoint_facts)
 
     # -- the settings file: a rerun must ask for runs trained the same way ------------------------
@@ -306,51 +294,45 @@ class TransferMatrix:
         out = []
         for path in sorted((self.root / "cells").glob("*.json")):
             cell = json.loads(path.read_text())
-            if cell.get("kind") in TRANSFERS and "copy_stem" not in cell:
+            if cell.get("kind") in self._transfer_kinds() and "copy_stem" not in cell:
                 out.append(cell)
         return out
 
+    @staticmethod
+    def _transfer_kinds() -> set[str]:
+        return {m.kind for m in methods(matrix=True) if not m.is_control}
+
     def check_settings(self) -> None:
         """Refuses to add runs to a folder whose runs were made otherwise; writes transfer.json."""
-        path = self.root / "transfer.json"
-        settings = self._settings()
-        if path.exists():
-            saved = json.loads(path.read_text())
-            saved["base"] = comparable_base(saved.get("base") or {})
-            current = {**settings, "base": comparable_base(settings["base"])}
-            differ = sorted(k for k in RUN_SETTINGS if saved.get(k) != current[k])
-            if differ:
-                raise UsageError(f"{self.root} holds a matrix with other settings ({', '.join(differ)} differ); "
-                                 "use those settings to resume it, or another --logdir")
-            copied = [f"{c['source']}->{c['target']}" for c in self._old_transfer_cells()
-                      if self._copied_before(c["source"], c["target"])]
-            if copied:
-                raise UsageError(f"{self.root} was made when a target task copied its source's stem on pairs with "
-                                 f"one observation shape ({copied[0]}); new runs start it fresh, so they cannot join "
-                                 "its cells: give another --logdir (python -m benchmarks transfer still reads this one)")
-        self.root.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(settings, indent=2) + "\n")  # games, seeds and methods may grow later
+        check_folder_settings(self.root / "transfer.json", self._settings(), RUN_SETTINGS, "matrix",
+                              normalise=lambda s: {**s, "base": comparable_base(s.get("base") or {})},
+                              check=self._refuse_copied_stems)
+
+    def _refuse_copied_stems(self) -> None:
+        copied = [f"{c['source']}->{c['target']}" for c in self._old_transfer_cells()
+                  if self._copied_before(c["source"], c["target"])]
+        if copied:
+            raise UsageError(f"{self.root} was made when a target task copied its source's stem on pairs with "
+                             f"one observation shape ({copied[0]}); new runs start it fresh, so they cannot join "
+                             "its cells: give another --logdir (python -m benchmarks transfer still reads this one)")
 
     # -- runs ----------------------------------------------------------------------------------
-    def run_config(self, cell: Cell) -> PathNetConfig:
-        """The run's config: a GumbelConfig for the gumbel method, a PathNetConfig for the others."""
+    def run_config(self, cell: Cell):
+        """The run's config: its method's agent's config (agents/experiment.py), with the matrix's options."""
         base = self.cfg.base
         source = None
         if cell.source is not None:
-            source = str(self._run_dir(self._source(Cell(SOURCE_KIND[cell.kind], cell.source, cell.seed))))
-        values = {**asdict(base), "game": cell.target, "total_frames": self.cfg.frames,
+            source = str(self._run_dir(self._source(source_cell(cell))))
+        values = {"game": cell.target, "total_frames": self.cfg.frames,
                   "seed": base.seed * 1000 + cell.seed, "logdir": str(self.root / "runs" / cell.key),
-                  "evolve": cell.kind in ("evolved", "pathnet", "pathnet_stem"), "transfer_from": source,
-                  "freeze_source": cell.kind in EVOLVES_SOURCE, "copy_stem": self._copies_stem(cell),
-                  "progress": False, "replay_episodes": 0,
-                  "eval_every": 0, "penalty": cell.kind if cell.kind in ("ewc", "wpl") else "none"}
-        cls = GumbelConfig if cell.kind == "gumbel" else PathNetConfig
-        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
+                  "transfer_from": source, "copy_stem": self._copies_stem(cell),
+                  "progress": False, "replay_episodes": 0, "eval_every": 0}
+        return method_of_kind(cell.kind).config(base, values, from_source=cell.source is not None)
 
     def _copies_stem(self, cell: Cell) -> bool:
         """Whether the run's new task starts with a copy of the source task's stem and fc layer: a `_stem`
         method on a pair whose games' observations have one shape."""
-        if cell.kind not in COPIES_STEM:
+        if cell.source is None or not method_of_kind(cell.kind).settings.get("copy_stem", False):
             return False
         return observation_shape(cell.source) == observation_shape(cell.target)
 
@@ -359,8 +341,8 @@ class TransferMatrix:
         layer: pathzero did then whenever the two games' observations had one shape."""
         return source is not None and observation_shape(source) == observation_shape(target)
 
-    def _train(self, cfg: PathNetConfig) -> Path:
-        return train_or_resume(cfg)
+    def _train(self, cell: Cell) -> Path:
+        return train_or_resume(self.run_config(cell), method_of_kind(cell.kind).agent)
 
     def _load(self, cell: Cell) -> dict:
         return json.loads(cell.path(self.root).read_text())
@@ -385,15 +367,10 @@ class TransferMatrix:
                                       "episodes": len(returns)}
         else:
             result = self._finish_run(cell)
-        path = cell.path(self.root)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result, indent=1) + "\n")
-        tmp.replace(path)  # a cell is on disk whole, or not at all
-        return result
+        return self.store(cell.key, result)
 
     def _finish_run(self, cell: Cell) -> dict:
-        run_dir = self._train(self.run_config(cell))
+        run_dir = self._train(cell)
         result: dict[str, Any] = {**asdict(cell), "run_dir": str(run_dir.relative_to(self.root)),
                                   "curve": learning_curve(run_dir, self.cfg.frames, self.cfg.bins).tolist()}
         result["auc"] = area(np.array(result["curve"]))
@@ -407,7 +384,7 @@ class TransferMatrix:
         if cell.source is None:
             result["own_score"] = source_score(run_dir, ckpt["task"], cell.target, self.cfg.score_episodes, seed)
         else:
-            source = self._source(Cell(SOURCE_KIND[cell.kind], cell.source, cell.seed))
+            source = self._source(source_cell(cell))
             result["source_before"] = source["own_score"]
             result["source_after"] = source_score(run_dir, source["task"], cell.source, self.cfg.score_episodes, seed)
             result["source_identical"] = source_weights_identical(self._run_dir(source), run_dir, source["task"])
@@ -419,7 +396,7 @@ class TransferMatrix:
         repository, but not its run folders) is trained again first if an unfinished run needs it."""
         jobs, cells = [], {cell.key: cell for cell in plan(self.cfg)}
         for cell in cells.values():
-            needs = () if cell.source is None else (Cell(SOURCE_KIND[cell.kind], cell.source, cell.seed).key,)
+            needs = () if cell.source is None else (source_cell(cell).key,)
             jobs.append(Job(cell.key, partial(self._finish, cell), needs, cell.path(self.root).exists()))
         by_key = {job.key: job for job in jobs}
         for job in jobs:
@@ -428,16 +405,6 @@ class TransferMatrix:
                 if source.done and not (self._run_dir(self._load(cells[key])) / CHECKPOINT_NAME).is_file():
                     source.done = False
         return jobs
-
-    def run(self, progress: bool = True, backend: str = "local", ray_address: str | None = None,
-            ray_dashboard: bool = False) -> dict:
-        """Trains every run not yet finished (here, or as Ray tasks with `backend="ray"`), then writes
-        the outputs; returns matrix.json's content."""
-        self.check_settings()
-        base = self.cfg.base
-        run_jobs(self.jobs(), backend=backend, address=ray_address, cpus=1 if base.serial else base.workers,
-                 progress=progress, desc="transfer matrix", dashboard=ray_dashboard)
-        return self.write_outputs()
 
     # -- outputs -------------------------------------------------------------------------------
     def _seeds(self, cell: Cell) -> list[dict]:
@@ -526,7 +493,7 @@ class TransferMatrix:
         targets = list(dict.fromkeys(b for _, b in self.cfg.ordered_pairs))
         per_run = {}
         for method in (*self.cfg.controls, *self.cfg.transfers):
-            pairs = ([(None, t) for t in targets] if method in CONTROLS else self.cfg.ordered_pairs)
+            pairs = ([(None, t) for t in targets] if find_method(method).is_control else self.cfg.ordered_pairs)
             runs = [r for source, target in pairs for r in self._seeds(run_cell(method, source, target, 1))]
             per_run[method] = self._run_costs(runs)  # the same (pair, seed) order for every transfer method
             out[method] = {"runs": len(runs), **{key: None if values is None else _estimate(mean_interval(np.array(values)))
@@ -606,7 +573,7 @@ class TransferMatrix:
                   for game in dict.fromkeys(g for pair in self.cfg.ordered_pairs for g in pair)}
         matrix = {"games": list(self.cfg.games), "methods": list(self.cfg.methods), "frames": self.cfg.frames,
                   "seeds": self.cfg.seeds, "bins": self.cfg.bins, "diagonal": self.cfg.diagonal,
-                  "copy_stem": {m: m in COPIES_STEM for m in self.cfg.transfers},
+                  "copy_stem": {m: bool(find_method(m).settings.get("copy_stem", False)) for m in self.cfg.transfers},
                   "random": random, "summary": summary, "costs": self.costs(), "cells": cells}
         (self.root / "matrix.json").write_text(json.dumps(matrix, indent=1, default=_json_default) + "\n")
         for method in self.cfg.transfers:
@@ -644,8 +611,9 @@ def comparable_base(base: dict) -> dict:
     defaults (a setting added to pathzero after the folder was started had its default value there, or
     the value of BEFORE_ADDED), without those each run sets for itself or that do not change what a run
     computes."""
-    defaults = {f.name: f.default for f in fields(GumbelConfig) if f.default is not MISSING}
-    return _run_options({**defaults, **BEFORE_ADDED, **base})
+    defaults = {f.name: f.default for f in fields(ExperimentRunConfig) if f.default is not MISSING}
+    saved = {k: v for k, v in base.items() if k not in ExperimentRunConfig.RETIRED}
+    return _run_options({**defaults, **BEFORE_ADDED, **saved})
 
 
 def _run_options(base: dict) -> dict:
@@ -669,14 +637,14 @@ def transfer_matrix(games: list[str] | tuple[str, ...], *, methods: list[str] | 
                     backend: str = "local", ray_address: str | None = None, ray_dashboard: bool = False,
                     **run_options) -> dict:
     """Runs (or resumes) a transfer matrix and returns it: {"dir", "summary", "cells", ...} as in
-    matrix.json. `run_options`: settings of every run (GumbelConfig's fields: PathNet's and the
+    matrix.json. `run_options`: settings of every run (ExperimentRunConfig's fields: PathNet's and the
     search's), over the preset of
     the first game's family. `backend="ray"` runs each run as a Ray task (on the cluster at
     `ray_address`, or on one started here). What `pathzero transfer` and `pathzero.transfer` both call."""
     from pathzero.agents.common.presets import apply_preset, describe_preset
     from pathzero.agents.common.settings import check_names
 
-    check_names(GumbelConfig, run_options, "the run options")
+    check_names(ExperimentRunConfig, run_options, "the run options")
     check_backend(backend)
     fixed = sorted(set(run_options) & set(MATRIX_SET))
     if fixed:
@@ -686,9 +654,9 @@ def transfer_matrix(games: list[str] | tuple[str, ...], *, methods: list[str] | 
     if not games:
         raise UsageError("give at least one game")
     spec = resolve_game(games[0])  # the family of the first game sets the preset of every run
-    base = GumbelConfig(**{**apply_preset(GumbelConfig, spec, run_options), "game": games[0]})
+    base = ExperimentRunConfig(**{**apply_preset(ExperimentRunConfig, spec, run_options), "game": games[0]})
     if progress:  # the preset's values the matrix sets for each run itself (--eval-every: matrices do not evaluate) left out
-        print(describe_preset(spec, GumbelConfig, {**run_options, **dict.fromkeys(MATRIX_SET)}))
+        print(describe_preset(spec, ExperimentRunConfig, {**run_options, **dict.fromkeys(MATRIX_SET)}))
     defaults = {f.name: f.default for f in fields(TransferConfig)}
     chosen = {"frames": frames, "seeds": seeds, "logdir": logdir, "random_episodes": random_episodes,
               "score_episodes": score_episodes, "bins": bins}

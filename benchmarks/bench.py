@@ -33,7 +33,7 @@ def _ceiling_worker(game: str, n_envs: int, frames: int, seed: int, clip_rewards
     import numpy as np
     import torch
 
-    from pathzero.agents.rollout import EnvBatch, VectorEnvBatch
+    from pathzero.agents.common.rollout import EnvBatch, VectorEnvBatch
     from pathzero.envs import make_env, resolve_game
 
     torch.set_num_threads(1)
@@ -83,11 +83,9 @@ def training_config(agent: str, game: str, given: dict):
     """The config `pathzero train --agent AGENT` builds from these flags: the game family's preset
     under the flags given."""
     from pathzero.agents.common.presets import apply_preset
+    from pathzero.agents.common.registry import agent as registered
 
-    if agent == "pathnet":
-        from pathzero.agents.pathnet import PathNetConfig as cls
-    else:
-        from pathzero.agents.a3c import A3CConfig as cls
+    cls = registered(agent).config
     return cls(**apply_preset(cls, game, {"game": game, **given}))
 
 
@@ -213,7 +211,7 @@ def speed_flags(vector: bool, precision: str) -> str:
 def speed_variants(kind: str, vector: bool, precision: str) -> list[tuple[bool, str]]:
     """The (vector env, precision) variants other than (vector, precision): the C++ vector environment
     for ALE games only, fp32 and bf16 arithmetic."""
-    from pathzero.agents.common.runner import PRECISIONS
+    from pathzero.agents.common.config import PRECISIONS
 
     vectors = (False, True) if kind == "ale" else (False,)
     return [(v, p) for v in vectors for p in PRECISIONS if (v, p) != (vector, precision)]

@@ -513,7 +513,7 @@ def learning(args) -> int:
 def evaluation_speed(args) -> int:
     """How long an evaluation's episodes take played one by one and in a batch, same policy, same run."""
     from benchmarks.bench import machine, training_config, write_section
-    from pathzero.agents.replay import play
+    from pathzero.agents.common.replay import play
     from pathzero.envs import UsageError, resolve_game
 
     if args.episodes < 2 or args.batch < 2:

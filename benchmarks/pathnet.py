@@ -117,7 +117,7 @@ def gumbel_goal_lines(summary: dict, costs: dict) -> list[str]:
 
 def transfer(args) -> int:
     from benchmarks.bench import machine, write_section
-    from pathzero.agents.transfer import METHODS, summary_table
+    from pathzero.agents.transfer import matrix_methods, summary_table
     from pathzero.envs import UsageError
 
     root = Path(args.matrix)
@@ -162,7 +162,7 @@ def transfer(args) -> int:
                     + cost_table(data["costs"]) + "\n")
     command = (f"pathzero transfer --games {' '.join(data['games'])} --frames {data['frames']} --seeds {data['seeds']} "
                f"--logdir {root}" + ("" if data.get("diagonal", True) else " --no-diagonal")
-               + ("" if tuple(settings["methods"]) == METHODS else f" --methods {' '.join(settings['methods'])}")
+               + ("" if tuple(settings["methods"]) == matrix_methods() else f" --methods {' '.join(settings['methods'])}")
                + (f" {args.flags}" if args.flags else ""))
     body = f"""## PathNet: transfer matrix ({name})
 
@@ -215,14 +215,16 @@ Random policy (the floor of every score):
 
 def matrix_from_folder(root: Path, workers: int):
     """The TransferMatrix a `pathzero transfer` folder was made with (transfer.json), its runs on `workers` workers."""
-    from pathzero.agents.gumbel import GumbelConfig
+    from pathzero.agents.common.settings import saved_fields
+    from pathzero.agents.experiment import ExperimentRunConfig
     from pathzero.agents.transfer import TransferConfig, TransferMatrix
     from pathzero.envs import UsageError
 
     if not (root / "transfer.json").is_file():
         raise UsageError(f"{root} holds no transfer.json; give a folder written by pathzero transfer")
     s = json.loads((root / "transfer.json").read_text())
-    base = GumbelConfig(**{**s["base"], "game": s["games"][0], "workers": workers, "progress": False})
+    base = ExperimentRunConfig(**{**saved_fields(ExperimentRunConfig, s["base"]), "game": s["games"][0],
+                                  "workers": workers, "progress": False})
     return TransferMatrix(TransferConfig(
         games=tuple(s["games"]), methods=tuple(s["methods"]), frames=s["frames"], seeds=s["seeds"], logdir=str(root),
         base=base, score_episodes=s["score_episodes"], random_episodes=s["random_episodes"], bins=s["bins"],
@@ -239,7 +241,8 @@ def search_cost(args) -> int:
 
     from benchmarks.bench import machine, read_results, save_results, write_section
     from pathzero.agents.common.checkpoint import CHECKPOINT_NAME
-    from pathzero.agents.transfer import Cell, pathway_size, train_or_resume
+    from pathzero.agents.experiment import method, train_or_resume
+    from pathzero.agents.transfer import Cell, pathway_size
     from pathzero.envs import UsageError
 
     root = Path(args.matrix)
@@ -273,7 +276,7 @@ def search_cost(args) -> int:
             cfg = replace(matrix.run_config(Cell(kind, target, args.seed, source)), logdir=str(run_folder),
                           total_frames=frames)
             start = time.perf_counter()
-            run_dir = train_or_resume(cfg)
+            run_dir = train_or_resume(cfg, method(kind).agent)
             wall = time.perf_counter() - start
             size = pathway_size(run_dir)
             done[key] = {"kind": kind, "repeat": repeat, "wall_seconds": wall, "fps_with_startup": frames / wall,

@@ -19,7 +19,7 @@ import numpy as np
 from gymnasium import spaces
 
 from pathzero.envs.boards import Game, make_board_game, replay
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 
 CELL_PIXELS = 40
 BOARD_RGB = (30, 80, 200)

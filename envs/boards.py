@@ -10,7 +10,7 @@ from typing import Hashable
 
 import numpy as np
 
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 
 
 class Game:

@@ -45,7 +45,7 @@ import numpy as np
 from gymnasium.wrappers import (AtariPreprocessing, ClipReward, FrameStackObservation,
                                 RecordEpisodeStatistics, TransformObservation)
 
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 
 # Rendering needs no screen: pygame (classic control) draws off-screen.
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")

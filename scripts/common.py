@@ -15,7 +15,7 @@ import types
 import typing
 from typing import Any, Callable, Sequence
 
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -54,7 +54,8 @@ def _base_type(tp: Any) -> tuple[type, bool]:
 def add_config_flags(parser: argparse.ArgumentParser, cls: type, skip: Sequence[str] = (),
                      choices: dict[str, Sequence[str]] | None = None) -> None:
     """Adds a --flag per dataclass field. Unset flags are absent from the parsed namespace, so a
-    caller can tell what the user gave (needed for resuming a run with a few overrides)."""
+    caller can tell what the user gave (needed for resuming a run with a few overrides). A field's
+    allowed values come from `choices` or its metadata["choices"] (agents/common/config.py)."""
     docs = field_docs(cls)
     hints = typing.get_type_hints(cls)
     choices = choices or {}
@@ -78,7 +79,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, skip: Sequence[
                 return tp(text)
             convert.__name__ = tp.__name__  # argparse names the type in its error message
             parser.add_argument(flag, type=convert, default=argparse.SUPPRESS, help=help_text,
-                                metavar=f.name.upper(), choices=choices.get(f.name))
+                                metavar=f.name.upper(), choices=choices.get(f.name, f.metadata.get("choices")))
 
 
 def given(namespace: argparse.Namespace, cls: type) -> dict[str, Any]:

@@ -16,9 +16,6 @@ from pathzero.scripts.common import ArgumentParser, add_backend_flags, add_confi
 
 
 def build_parser(prog: str = "pathzero continual") -> ArgumentParser:
-    from pathzero.agents.common.optim import OPTIMIZERS
-    from pathzero.agents.common.runner import PRECISIONS
-    from pathzero.nets.dual import VALUE_INITS
     from pathzero.agents.continual import METHODS, ContinualConfig
     from pathzero.agents.pathnet import PathNetConfig
     from pathzero.agents.transfer import MATRIX_SET
@@ -55,8 +52,7 @@ def build_parser(prog: str = "pathzero continual") -> ArgumentParser:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_backend_flags(parser)
     runs = parser.add_argument_group("options of every run (as pathzero train --agent pathnet)")
-    add_config_flags(runs, PathNetConfig, skip=(*MATRIX_SET, "eval_tasks", "revisit"),
-                     choices={"optimizer": OPTIMIZERS, "combine": ("sum", "mean"), "precision": PRECISIONS, "value_init": VALUE_INITS})
+    add_config_flags(runs, PathNetConfig, skip=(*MATRIX_SET, "eval_tasks", "revisit"))
     return parser
 
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 from pathzero.scripts.common import ArgumentParser, add_config_flags, field_docs, given, run_command
 
 

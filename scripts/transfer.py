@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from pathzero.scripts.common import ArgumentParser, add_backend_flags, add_config_flags, given, run_command
 
+
 def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
-    from pathzero.agents.common.optim import OPTIMIZERS
-    from pathzero.agents.common.runner import PRECISIONS
-    from pathzero.nets.dual import VALUE_INITS
-    from pathzero.agents.gumbel import GumbelConfig
-    from pathzero.agents.transfer import DEFAULT_METHODS, MATRIX_SET, METHODS, TransferConfig
+    from pathzero.agents.experiment import ExperimentRunConfig, methods
+    from pathzero.agents.transfer import DEFAULT_METHODS, MATRIX_SET, TransferConfig
 
     defaults = TransferConfig.__dataclass_fields__
     parser = ArgumentParser(
@@ -34,10 +32,10 @@ def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
     parser.add_argument("--games", nargs="+", default=list(defaults["games"].default),
                         help="games of the matrix (default: %(default)s); a variant of a game is a game too: "
                              "MinAtar/Breakout+hflip, Breakout+mode=4 (see pathzero train --help, --game)")
-    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), choices=METHODS,
-                        help="methods to compare (default: all but the _stem ones); independent is always trained, "
-                             "as the baseline. finetune_stem and pathnet_stem copy the source task's input stem "
-                             "and fc layer into the target task (the others start them fresh)")
+    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
+                        choices=[m.name for m in methods(matrix=True)],
+                        help="methods to compare (default: %(default)s); independent is always trained, as the "
+                             "baseline: " + "; ".join(f"{m.name}: {m.description}" for m in methods(matrix=True)))
     parser.add_argument("--pair", nargs=2, action="append", metavar=("SOURCE", "TARGET"), default=None,
                         help="only this source -> target pair (repeatable; default: every ordered pair)")
     parser.add_argument("--frames", type=int, default=defaults["frames"].default,
@@ -61,9 +59,7 @@ def build_parser(prog: str = "pathzero transfer") -> ArgumentParser:
     add_backend_flags(parser)
     runs = parser.add_argument_group("options of every run (as pathzero train --agent pathnet; the tau and "
                                      "flops-penalty options are the gumbel method's)")
-    add_config_flags(runs, GumbelConfig, skip=MATRIX_SET, choices={"optimizer": OPTIMIZERS,
-                                                                    "combine": ("sum", "mean"),
-                                                                    "precision": PRECISIONS, "value_init": VALUE_INITS})
+    add_config_flags(runs, ExperimentRunConfig, skip=MATRIX_SET)
     return parser
 
 
@@ -71,7 +67,7 @@ def main(argv: list[str] | None = None, prog: str = "pathzero transfer") -> None
     args = build_parser(prog).parse_args(argv)
 
     def body() -> int:
-        from pathzero.agents.gumbel import GumbelConfig
+        from pathzero.agents.experiment import ExperimentRunConfig
         from pathzero.agents.transfer import MATRIX_SET, summary_table, transfer_matrix
 
         matrix = transfer_matrix(args.games, methods=args.methods, pairs=args.pair, frames=args.frames,
@@ -79,7 +75,7 @@ def main(argv: list[str] | None = None, prog: str = "pathzero transfer") -> None
                                  random_episodes=args.random_episodes, score_episodes=args.score_episodes,
                                  bins=args.bins, progress=not args.no_progress, backend=args.backend,
                                  ray_address=args.ray_address, ray_dashboard=args.ray_dashboard,
-                                 **{k: v for k, v in given(args, GumbelConfig).items() if k not in MATRIX_SET})
+                                 **{k: v for k, v in given(args, ExperimentRunConfig).items() if k not in MATRIX_SET})
         print(summary_table(matrix["summary"], matrix["cells"], tuple(args.games)))
         if args.no_progress:  # with progress, transfer_matrix has said where the matrix is
             print(f"matrix folder: {matrix['dir']} (matrix.csv, matrix.json, heatmap_*_vs_*.png, curves/)")

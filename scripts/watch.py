@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 from pathzero.scripts.common import ArgumentParser, run_command
 
 RECORD_FPS = 2  # board positions per second in a record's video
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None, prog: str = "pathzero watch") -> None:
 
 def watch_record(path: Path, index: int, video: str | None) -> int:
     """Prints game `index` of a records file position by position, and writes its video if asked."""
-    from pathzero.agents.replay import VideoWriter
+    from pathzero.agents.common.replay import VideoWriter
     from pathzero.envs.board_env import board_image
     from pathzero.envs.boards import make_board_game, replay
 

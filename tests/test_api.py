@@ -130,7 +130,7 @@ def test_load_gives_an_agent_that_acts_and_evaluates(api_run):
 
 
 def test_batched_play_gives_the_episodes_of_one_by_one_play(api_run):
-    from pathzero.agents.replay import play
+    from pathzero.agents.common.replay import play
 
     agent = pathzero.load(api_run)
     one_by_one = play(agent.model, agent.spec, episodes=5, seed=7, greedy=True, max_steps=400, batch=1)

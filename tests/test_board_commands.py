@@ -9,7 +9,7 @@ from PIL import Image, ImageSequence
 
 from pathzero.agents.alphazero import AlphaZeroConfig, load_player, train_alphazero
 from pathzero.envs.boards import make_board_game, replay
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 from pathzero.scripts import evaluate, watch
 
 TINY = dict(iterations=1, simulations=2, games_per_iteration=1, train_steps=1, batch_size=8, channels=8, blocks=1,

@@ -9,7 +9,7 @@ from gymnasium.utils.env_checker import check_env
 
 from pathzero.envs.board_env import BoardGameEnv, board_image
 from pathzero.envs.boards import ConnectFour, TicTacToe, replay
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 
 IDS = {"tictactoe": "pathzero/TicTacToe-v0", "connect_four": "pathzero/ConnectFour-v0"}
 

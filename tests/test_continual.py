@@ -79,15 +79,15 @@ def test_bad_sequences_are_refused_in_one_line(tmp_path):
 def test_a_sequence_started_by_an_older_pathzero_resumes(tmp_path):
     """Settings added to pathzero since a sequence began were at their defaults there: not a change."""
     cfg = _cfg(tmp_path)
-    Continual(cfg)._check_settings()
+    Continual(cfg).check_settings()
     saved = json.loads((tmp_path / "settings.json").read_text())
     for newer in ("vector_env", "backend", "ray_address"):
         saved["base"].pop(newer, None)
     saved["base"]["eval_every"] = 12345  # set by the sequence for each run, not a setting of the base
     (tmp_path / "settings.json").write_text(json.dumps(saved))
-    Continual(cfg)._check_settings()
+    Continual(cfg).check_settings()
     with pytest.raises(UsageError, match="other settings"):
-        Continual(_cfg(tmp_path, base=BASE.__class__(**{**BASE.__dict__, "hidden": 32})))._check_settings()
+        Continual(_cfg(tmp_path, base=BASE.__class__(**{**BASE.__dict__, "hidden": 32}))).check_settings()
 
 
 def test_penalty_strengths_are_methods_of_their_own_sharing_the_references(tmp_path):
@@ -97,10 +97,10 @@ def test_penalty_strengths_are_methods_of_their_own_sharing_the_references(tmp_p
     keys = [job.key for job in sequence.jobs()]
     assert sum(k.startswith("single__") for k in keys) == 2 * len(GAMES)  # one set of references
     assert {"ewc@100__1__0", "ewc@100__2__3", "wpl@7.5__1__1"} <= set(keys)
-    first = sequence._config("ewc@100", 1, 0, GAMES[0], None, False)
-    later = sequence._config("ewc@100", 1, 1, GAMES[1], "runs/x", False)
-    plain = sequence._config("ewc", 1, 1, GAMES[1], "runs/x", False)
-    wpl = sequence._config("wpl@7.5", 1, 1, GAMES[1], "runs/x", False)
+    first = sequence.run_config("ewc@100", 1, 0, GAMES[0], None, False)
+    later = sequence.run_config("ewc@100", 1, 1, GAMES[1], "runs/x", False)
+    plain = sequence.run_config("ewc", 1, 1, GAMES[1], "runs/x", False)
+    wpl = sequence.run_config("wpl@7.5", 1, 1, GAMES[1], "runs/x", False)
     assert first.penalty == "none" and later.penalty == "ewc" and later.ewc_lambda == 100.0
     assert plain.ewc_lambda == BASE.ewc_lambda and wpl.penalty == "wpl" and wpl.wpl_alpha == 7.5
     assert later.logdir.endswith("ewc@100__1__1") and not later.evolve

@@ -235,7 +235,7 @@ def test_workers_taking_slots_in_turn_visit_every_slot(size, workers):
 
 def test_only_episodes_a_pathway_played_whole_count_for_its_fitness():
     from pathzero.agents.pathnet import EpisodeLedger
-    from pathzero.agents.rollout import Episode
+    from pathzero.agents.common.rollout import Episode
 
     ledger = EpisodeLedger(n_envs=2)
     assert ledger.count([Episode(3.0, 10, 0)]) == [3.0]  # the first trial starts with fresh envs

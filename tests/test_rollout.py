@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from pathzero.agents.rollout import EnvBatch, sample_from_logits
+from pathzero.agents.common.rollout import EnvBatch, sample_from_logits
 from pathzero.envs import resolve_game
 from pathzero.nets import DualNet, DualOutput, NetConfig
 
@@ -81,7 +81,8 @@ class StepValue(torch.nn.Module):
 @pytest.mark.parametrize("game, cut", [("tests.timed_env:TimedCounter-v0", True),
                                        ("tests.timed_env:EndingCounter-v0", False)])
 def test_a_time_limit_keeps_the_value_of_the_state_it_cut_and_a_terminal_state_does_not(game, cut):
-    from pathzero.agents.a3c import A3CConfig, rollout_returns
+    from pathzero.agents.a3c import A3CConfig
+    from pathzero.agents.common.returns import rollout_returns
 
     envs = EnvBatch(resolve_game(game), 2, seed=0, clip_rewards=False, life_loss=False)
     rollout, episodes = envs.collect(StepValue(), t_max=4)
@@ -99,7 +100,7 @@ def test_a_time_limit_keeps_the_value_of_the_state_it_cut_and_a_terminal_state_d
 
 
 def test_the_vector_env_keeps_the_gymnasium_path_protocol():
-    from pathzero.agents.rollout import VectorEnvBatch
+    from pathzero.agents.common.rollout import VectorEnvBatch
 
     spec = resolve_game("Pong")
     python = EnvBatch(spec, 2, seed=0, clip_rewards=True, life_loss=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 
 CHECKPOINT_NAME = "checkpoint.pt"
 

@@ -47,7 +47,7 @@ class FrameBuffer:
         self.max_frames, self.images, self.frames = max_frames, [], 0
 
     def append(self, frame: np.ndarray) -> None:
-        from pathzero.agents.replay import _rgb
+        from pathzero.agents.common.replay import _rgb
 
         if len(self.images) < self.max_frames:
             self.images.append(_rgb(frame))
@@ -162,7 +162,7 @@ class Evaluator:
         self._thread.start()
 
     def _run(self, frames: int, tasks: list, wall_seconds: float, video: bool) -> None:
-        from pathzero.agents.replay import play
+        from pathzero.agents.common.replay import play
 
         model = tasks[0][2]
         try:

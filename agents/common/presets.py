@@ -34,8 +34,8 @@ LEARNING: dict[str, dict[str, Any]] = {
     "gym": {"clip_rewards": False, "life_loss": False, "eval_every": 20_000, "evaluation_episodes": 10},
 }
 
-# Network sizes of a family, for agents whose config builds a DualNet (a `net` property): PathNet's
-# module grid (a `grid` property) keeps its own sizes, since its `channels` are each module's.
+# Network sizes of a family, for the configs that declare `network_preset` (A3C's DualNet): PathNet's
+# module grid keeps its own sizes, since its `channels` are each module's.
 NETWORK: dict[str, dict[str, Any]] = {
     "minatar": {"channels": 32, "blocks": 1, "hidden": 128},
     "gym": {"hidden": 64},
@@ -59,7 +59,7 @@ def preset(spec: GameSpec, cfg_class: type) -> dict[str, Any]:
     """The defaults for `spec`'s family that `cfg_class` (a config dataclass) has fields for;
     empty for a family without a preset."""
     values = dict(LEARNING.get(spec.kind, {}))
-    if hasattr(cfg_class, "net") and not hasattr(cfg_class, "grid"):
+    if getattr(cfg_class, "network_preset", False):
         values.update(NETWORK.get(spec.kind, {}))
     names = {f.name for f in dataclasses.fields(cfg_class)}
     return {k: v for k, v in values.items() if k in names}

@@ -6,10 +6,14 @@ not bootstrap across it.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from pathzero.agents.common.config import ActorCriticConfig
+    from pathzero.agents.common.rollout import Rollout
 
 
 def n_step_returns(rewards: torch.Tensor, dones: torch.Tensor, bootstrap: torch.Tensor,
@@ -70,3 +74,27 @@ def actor_critic_loss(logits: torch.Tensor, values: torch.Tensor, actions: torch
     entropy = -(log_probs.exp() * log_probs).sum(-1).mean()
     total = policy + value_coef * value - entropy_coef * entropy
     return LossTerms(total, policy, value, entropy)
+
+
+def rollout_returns(rollout: "Rollout", cfg: "ActorCriticConfig") -> tuple[torch.Tensor, torch.Tensor]:
+    """(returns [T, B], advantages [T, B]) of a rollout: n-step, or GAE when gae_lambda < 1.
+
+    A step where a time limit cut the episode ends the return there, as a terminal step does, but
+    keeps the discounted value of the state it reached (r + gamma * V(s')): the game itself had not
+    ended, so its future was not zero."""
+    values = rollout.values.detach()  # [T, B]
+    rewards = rollout.rewards + cfg.gamma * rollout.truncation_values  # [T, B]
+    if cfg.gae_lambda >= 1.0:
+        returns = n_step_returns(rewards, rollout.dones, rollout.bootstrap, cfg.gamma)  # [T, B]
+        return returns, returns - values
+    advantages = gae_advantages(rewards, values, rollout.dones, rollout.bootstrap, cfg.gamma, cfg.gae_lambda)
+    return advantages + values, advantages
+
+
+def rollout_loss(rollout: "Rollout", cfg: "ActorCriticConfig") -> LossTerms:
+    """The advantage actor-critic loss of a rollout (policy gradient with the advantages, value regression to the
+    returns, entropy bonus)."""
+    returns, advantages = rollout_returns(rollout, cfg)
+    return actor_critic_loss(rollout.logits.flatten(0, 1), rollout.values.flatten(), rollout.actions.flatten(),
+                             returns.flatten(), advantages.flatten(), value_coef=cfg.value_coef,
+                             entropy_coef=cfg.entropy_coef)

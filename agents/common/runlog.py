@@ -9,7 +9,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 
 EPISODE_FIELDS = ("frames", "wall_seconds", "return", "length", "worker", "session", "row")
 # session: how many times the run had been resumed when the episode ended (0: its first session); row: the
@@ -38,9 +38,12 @@ def new_run_dir(logdir: str | Path, game: str, agent: str, seed: int) -> Path:
     return run_dir
 
 
-def write_config(run_dir: Path, config: Any) -> None:
-    """config.json, atomically (a new file, then a rename): a crash leaves the old one or the new one."""
+def write_config(run_dir: Path, config: Any, agent: str | None = None) -> None:
+    """config.json, atomically (a new file, then a rename): a crash leaves the old one or the new one.
+    `agent`: the registered agent that trains the run (agents/common/registry.py), recorded as "agent"."""
     data = asdict(config) if is_dataclass(config) else dict(config)
+    if agent is not None:
+        data = {"agent": agent, **data}
     write_atomic(Path(run_dir) / "config.json", json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 

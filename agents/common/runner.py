@@ -33,20 +33,21 @@ from torch import nn
 from tqdm import tqdm
 
 from pathzero.agents.common.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from pathzero.agents.common.config import RunConfig
 from pathzero.agents.common.evaluation import Evaluator, evaluation_mode
 from pathzero.agents.common.optim import load_state_in_place, make_shared_optimizer, set_learning_rate
+from pathzero.agents.common.registry import agent as registered_agent
+from pathzero.agents.common.registry import agents as registered_agents
 from pathzero.agents.common.returns import LossTerms
 from pathzero.agents.common.schedule import learning_rate, worker_seed
 from pathzero.agents.common.spawn import WorkerStartError, refuse_training_at_import, start_workers
 from pathzero.agents.common.runlog import RunLog, new_run_dir, write_config
 from pathzero.agents.common.threads import one_torch_thread
-from pathzero.agents.rollout import EnvBatch, Rollout, VectorEnvBatch
+from pathzero.agents.common.rollout import EnvBatch, Rollout, VectorEnvBatch
 from pathzero.envs import GameSpec, UsageError, make_env, resolve_game
 from pathzero.nets.dual import DualOutput
 
-# `cfg` below is an A3CConfig or a subclass of it (agents/a3c.py): the runner reads its run fields
-# (game, workers, serial, total_frames, seed, logdir, lr, optimizer, checkpoint_minutes, progress, ...).
-Config = Any
+Config = RunConfig  # an agent's config: the runner reads RunConfig's fields only
 Loss = Callable[[Rollout, Config], LossTerms]  # the agent's loss of a rollout
 
 
@@ -133,7 +134,6 @@ class WorkerContext:
         return frames, lr, apply_gradients(local, self.shared_model, self.optimizer, cfg.max_grad_norm)
 
 
-PRECISIONS = ("fp32", "bf16")
 STOP_GRACE = 5.0  # seconds the workers get to finish their update and leave once asked to stop (then terminated)
 
 
@@ -372,7 +372,7 @@ class Recipe:
                log: RunLog, state: RunState) -> None:
         """After training: record the replay video of the final agent (`model` maps observations to a DualOutput)."""
         if cfg.replay_episodes > 0:
-            from pathzero.agents.replay import record_replay
+            from pathzero.agents.common.replay import record_replay
 
             results = record_replay(model, spec, run_dir / "replay.mp4", episodes=cfg.replay_episodes,
                                     seed=cfg.seed + 10_000, max_steps=cfg.replay_max_steps)
@@ -387,9 +387,11 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
     leaves no run folder behind.
     """
     refuse_training_at_import()
-    if cfg.backend == "ray" and recipe.agent != "a3c":
-        raise UsageError(f"--backend ray trains the a3c agent's workers; {recipe.agent} runs with --backend local "
-                         "(its matrices and sequences run on Ray with pathzero transfer/continual --backend ray)")
+    if cfg.backend == "ray" and not registered_agent(recipe.agent).ray:
+        raise UsageError(f"--backend ray cannot run {recipe.agent}'s workers (agents that can: "
+                         f"{', '.join(e.name for e in registered_agents() if e.ray)}); {recipe.agent} runs with "
+                         "--backend local (its matrices and sequences run on Ray with pathzero transfer/continual "
+                         "--backend ray)")
     if cfg.backend == "ray" and not (resume is not None and not Path(resume).is_dir()):
         from pathzero.agents.common.ray_workers import check_cluster
         check_cluster(cfg)  # before a run folder is made
@@ -397,8 +399,8 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
     spec = resolve_game(cfg.game)
     if cfg.vector_env and spec.kind != "ale":
         raise UsageError(f"--vector-env steps ALE games only; {spec.env_id} is a {spec.kind} game (drop the flag)")
-    if cfg.replay_episodes > 0 or getattr(cfg, "eval_video_every", 0) > 0:
-        from pathzero.agents.replay import check_video_support
+    if cfg.replay_episodes > 0 or cfg.eval_video_every > 0:
+        from pathzero.agents.common.replay import check_video_support
 
         check_video_support("or --replay-episodes 0 --eval-video-every 0")  # now, not after the training
     state = RunState()
@@ -427,7 +429,7 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
         load_state_in_place(optimizer, ckpt["optimizer"])
     else:
         run_dir = new_run_dir(cfg.logdir, spec.name, recipe.agent, cfg.seed)
-    write_config(run_dir, cfg)
+    write_config(run_dir, cfg, agent=recipe.agent)
 
     def save() -> None:
         save_checkpoint(run_dir / CHECKPOINT_NAME, {

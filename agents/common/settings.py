@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pathzero.agents.common.runlog import read_config
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 
 
 def field_names(cls: type) -> list[str]:
@@ -134,9 +134,16 @@ def resumed_config(cls: type, run_dir: str | Path, given: dict[str, Any], resuma
         raise UsageError(f"--{fixed[0].replace('_', '-')} cannot change when resuming; it is fixed by "
                          f"{run_dir / 'config.json'} (start a new run to change it)")
     try:
-        return cls(**{**read_config(run_dir), **given})
+        return cls(**{**saved_fields(cls, read_config(run_dir)), **given})
     except TypeError as exc:  # keys of another tool's config
         raise UsageError(f"{run_dir}/config.json is not a {command} config ({exc})") from None
+
+
+def saved_fields(cls: type, saved: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a config.json for `cls`: without the "agent" that names its writer and without
+    the fields older versions had and `cls` has retired (its RETIRED class attribute)."""
+    retired = getattr(cls, "RETIRED", frozenset())
+    return {k: v for k, v in saved.items() if k != "agent" and k not in retired}
 
 
 def describe_settings(cfg: Any) -> str:

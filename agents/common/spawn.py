@@ -33,7 +33,7 @@ from multiprocessing import context as mp_context, popen_spawn_posix, reduction,
 from pathlib import Path
 from typing import Callable, Iterator
 
-from pathzero.envs.errors import UsageError
+from pathzero.errors import UsageError
 
 STARTUP_DEADLINE = 300.0  # seconds a worker may take to read its start-up state (cold imports, a loaded machine)
 REPORT_ENV = "PATHZERO_WORKER_REPORT"  # where a worker stopped during its import writes why

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pathzero.agents.rollout import sample_actions
+from pathzero.agents.common.rollout import sample_actions
 from pathzero.envs import GameSpec, UsageError, make_env
 
 MIN_VIDEO_SIDE = 160  # small boards (MinAtar's 10x10) are scaled up to at least this
