@@ -53,8 +53,7 @@ config.json in the run folder."""
     """Width of the fully connected layer (and of MLP blocks)."""
     value_init: str = field(default="torch", metadata=choices(*VALUE_INITS))
     """Initial weights of the value head: torch (PyTorch's default) or orthogonal (gain 1, the A2C/PPO
-    Atari recipe; it learned MinAtar Breakout slower here). The policy head always starts orthogonal
-    with gain 0.01, the trunk with the ReLU gain."""
+    Atari recipe). The policy head always starts orthogonal with gain 0.01, the trunk with the ReLU gain."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

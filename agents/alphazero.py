@@ -56,6 +56,10 @@ class SelfPlayConfig:
     """Self-play games between two training phases."""
     temperature_moves: int = 2
     """Moves sampled in proportion to visit counts before play turns greedy."""
+    opening_moves: int = 0
+    """A game starts with k uniformly random legal moves, k drawn from 0..opening_moves, which are not
+    learned from (their outcome would not be the position's value): positions after every kind of
+    opening, the ones a varied opponent plays, are in the training data."""
     dirichlet_alpha: float = 1.0
     """Root noise concentration (about 10 / legal moves)."""
     dirichlet_fraction: float = 0.25
@@ -111,14 +115,20 @@ def play_games(game: Game, model: DualNet, cfg: SelfPlayConfig, rngs: list[np.ra
     mcts_cfg = MCTSConfig(simulations=cfg.simulations, batch_size=cfg.mcts_batch or search_batch(cfg.simulations),
                           dirichlet_alpha=cfg.dirichlet_alpha, dirichlet_fraction=cfg.dirichlet_fraction)
     searches = [MCTS(game, evaluator, mcts_cfg, seed=int(rng.integers(2**31))) for rng in rngs]
+    for search, rng in zip(searches, rngs):
+        for _ in range(int(rng.integers(cfg.opening_moves + 1)) if cfg.opening_moves else 0):
+            legal = game.legal_actions(search.root.state)
+            if game.is_terminal(search.root.state) or not legal:
+                break
+            search.advance(int(legal[rng.integers(len(legal))]))
     histories: list[list[tuple[np.ndarray, np.ndarray, int]]] = [[] for _ in rngs]
-    playing = list(range(len(rngs)))
+    playing = [i for i, search in enumerate(searches) if not search.root.terminal]
     while playing:
         all_counts = run_searches([searches[i].searching() for i in playing], evaluator)
         for i, counts in zip(playing, all_counts):
             state, rng = searches[i].root.state, rngs[i]
             policy = counts / counts.sum()
-            if len(state.moves) < cfg.temperature_moves:
+            if len(histories[i]) < cfg.temperature_moves:  # the first searched moves (after any random opening)
                 action = int(rng.choice(len(policy), p=policy))
             else:
                 action = int(np.argmax(counts))
@@ -367,6 +377,9 @@ class AlphaZeroConfig:
     """Residual blocks."""
     temperature_moves: int = 2
     """Opening moves of a self-play game sampled in proportion to visit counts; later moves are greedy."""
+    opening_moves: int = 0
+    """A self-play game starts with k uniformly random moves, k drawn from 0..opening_moves, not learned
+    from: the network meets the positions after every opening a varied opponent may play."""
     dirichlet_alpha: float = 1.0
     """Root noise concentration in self-play (about 10 / typical number of legal moves)."""
     buffer_size: int = 20_000
@@ -412,7 +425,7 @@ weights, after which this process trains; 1 plays them in this process."""
                 raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if self.eval_games < 0 or self.blocks < 0 or self.lr <= 0:
             raise UsageError("--eval-games and --blocks must be >= 0 and --lr > 0")
-        for name in ("mcts_batch", "temperature_moves", "eval_simulations", "max_minutes"):
+        for name in ("mcts_batch", "temperature_moves", "opening_moves", "eval_simulations", "max_minutes"):
             if not getattr(self, name) >= 0:
                 raise UsageError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         for name in ("buffer_size", "eval_every", "opponent_simulations"):
@@ -429,7 +442,8 @@ weights, after which this process trains; 1 plays them in this process."""
     def selfplay(self) -> SelfPlayConfig:
         return SelfPlayConfig(simulations=self.simulations, games_per_iteration=self.games_per_iteration,
                               parallel_games=self.parallel_games, mcts_batch=self.mcts_batch,
-                              temperature_moves=self.temperature_moves, dirichlet_alpha=self.dirichlet_alpha,
+                              temperature_moves=self.temperature_moves, opening_moves=self.opening_moves,
+                              dirichlet_alpha=self.dirichlet_alpha,
                               buffer_size=self.buffer_size,
                               train_steps=self.train_steps, batch_size=self.batch_size, lr=self.lr)
 

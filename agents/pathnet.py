@@ -548,6 +548,9 @@ class PathNetRecipe(Recipe):
     def policy(self, model: PathNet, extra: PathNetShared) -> PathwayPolicy:
         return PathwayPolicy(model, extra.population.best()[1], self.task)
 
+    def evaluates_tasks(self, cfg: PathwayConfig) -> bool:
+        return cfg.eval_tasks
+
     def evaluated(self, cfg: PathNetConfig, spec: GameSpec, model: PathNet, extra: PathNetShared):
         own = self.policy(model, extra)
         if not cfg.eval_tasks:

@@ -388,7 +388,7 @@ def make_env(game: str | GameSpec, *, clip_rewards: bool = False, render: bool =
     {"ale": _register_ale, "minatar": _register_minatar}.get(spec.kind, lambda: None)()  # a spec from another process
     if spec.kind == "ale":
         # obs_type="grayscale": AtariPreprocessing reads the screen itself, so the base env need not
-        # copy an RGB frame every emulator frame (measured ~18% faster); render() still gives RGB.
+        # copy an RGB frame every emulator frame; render() still gives RGB.
         flavour = {k: int(v) for k, v in spec.settings.items()}  # mode=, difficulty=
         env = gym.make(spec.gym_id, frameskip=1, repeat_action_probability=sticky_actions,
                        obs_type="grayscale", render_mode=render_mode, **flavour)

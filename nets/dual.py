@@ -189,8 +189,8 @@ class ValueHead(nn.Module):
     """Features [B, F] -> value [B]; optionally a hidden layer and a tanh (AlphaZero).
 
     `init`: "torch" keeps PyTorch's default initialisation; "orthogonal" gives the hidden layer the
-    ReLU gain and the output gain 1, biases zero (the A2C/PPO implementations' Atari recipe). On
-    MinAtar Breakout (A3C, 800k frames) the orthogonal output learned slower: docs/BENCHMARKS.md."""
+    ReLU gain and the output gain 1, biases zero (the A2C/PPO implementations' Atari recipe); how
+    each learns: docs/BENCHMARKS.md."""
 
     def __init__(self, in_features: int, hidden: int = 0, tanh: bool = False, init: str = "torch") -> None:
         super().__init__()

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from pathzero.agents.a3c import A3CConfig, TrainingError, train
+from pathzero.agents.common.settings import saved_fields
 from pathzero.agents.common.checkpoint import load_checkpoint
 from pathzero.agents.common.runlog import read_episodes
 from pathzero.envs import UsageError
@@ -56,8 +57,8 @@ def test_resume_continues_frames_schedule_optimizer_and_episodes(logdir):
     steps_before = first["optimizer"]["state"][0]["step"].item()
     assert steps_before == first["state"]["updates"]
 
-    train(A3CConfig(**{**json.loads((run_dir / "config.json").read_text()), "total_frames": 8000}),
-          resume=run_dir)
+    saved = saved_fields(A3CConfig, json.loads((run_dir / "config.json").read_text()))  # without its "agent"
+    train(A3CConfig(**{**saved, "total_frames": 8000}), resume=run_dir)
     second = load_checkpoint(run_dir, "pathzero-a3c")
     assert second["state"]["frames"] >= 8000 and second["state"]["resumes"] == 1
     assert second["optimizer"]["state"][0]["step"].item() == second["state"]["updates"] > steps_before

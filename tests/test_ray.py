@@ -275,7 +275,7 @@ def test_ray_backend_refuses_what_it_does_not_run(tmp_path):
     import pathzero
     from pathzero.envs import UsageError
 
-    with pytest.raises(UsageError, match="--backend ray trains the a3c"):
+    with pytest.raises(UsageError, match=r"--backend ray cannot run pathnet.s workers \(agents that can: a3c\)"):
         pathzero.train("CartPole-v1", agent="pathnet", backend="ray", logdir=str(tmp_path), verbose=False)
     with pytest.raises(UsageError, match="--serial"):
         pathzero.train("CartPole-v1", backend="ray", serial=True, logdir=str(tmp_path), verbose=False)

@@ -105,14 +105,16 @@ def evaluation_mode(greedy: bool) -> str:
 
 class Evaluator:
     """Runs one evaluation at a time in a daemon thread; the monitor calls `poll` often and
-    `finish` at the end. `purge_frames`: when resuming, drop evals.csv rows after the checkpoint."""
+    `finish` at the end. `purge_frames`: when resuming, drop evals.csv rows after the checkpoint.
+    `tasks`: evaluations also play the network's other tasks, into evals_tasks.csv."""
 
-    def __init__(self, cfg: Any, spec: GameSpec, run_dir: Path, writer, purge_frames: int | None) -> None:
+    def __init__(self, cfg: Any, spec: GameSpec, run_dir: Path, writer, purge_frames: int | None,
+                 tasks: bool = False) -> None:
         self.cfg, self.spec, self.writer = cfg, spec, writer
         self.every, self.episodes = cfg.eval_every, cfg.evaluation_episodes
         self.path = Path(run_dir) / "evals.csv"
         self.returns_path = Path(run_dir) / "eval_returns.csv"
-        self.tasks_path = Path(run_dir) / "evals_tasks.csv" if getattr(cfg, "eval_tasks", False) else None
+        self.tasks_path = Path(run_dir) / "evals_tasks.csv" if tasks else None
         for path in (self.path, self.returns_path, self.tasks_path):
             if purge_frames is not None and path is not None and path.exists():
                 truncate_csv(path, purge_frames)

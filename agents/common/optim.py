@@ -29,8 +29,8 @@ class SharedRMSprop(torch.optim.Optimizer):
 
     `torch.optim.RMSprop` starts them at 0, so its first steps divide each gradient by about a
     tenth of its own size and move every weight by ~10 x lr at once; on Atari that killed the
-    first conv layer's ReLUs for good (measured here: a Pong run's conv stem went all-zero and
-    its policy never left uniform). Starting at 1, as TensorFlow's RMSProp (used by the A3C paper
+    first conv layer's ReLUs for good (a Pong run's conv stem can go all-zero and its policy never
+    leave uniform). Starting at 1, as TensorFlow's RMSProp (used by the A3C paper
     and baselines' A2C) does, warms the step size up over the first few hundred updates. After
     that it is torch's RMSProp: eps is added outside the square root.
 

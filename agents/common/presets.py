@@ -14,10 +14,8 @@ defaults; Connect Four gets the Dirichlet concentration of about 10 / legal move
 simulations per move (64), as AlphaZero scales them.
 
 MinAtar (10x10 boards, rewards of 0 or 1 per event, no lives): no reward clipping, no life loss,
-the paper-style gradient clip at 40, a learning rate of 3e-3 and 128 hidden units. The trunk stays
-one 32-channel residual block: on MinAtar/Breakout (A3C, 2 workers, 0.8M frames) it scored 18-20,
-while the MinAtar paper's smaller network (one 16-channel conv layer, `--channels 16 --blocks 0`),
-three times faster per frame, plateaued at 6-12, and 32 channels without the block at 12.
+the paper-style gradient clip at 40, a learning rate of 3e-3 and 128 hidden units, and one 32-channel
+residual block in the trunk (how it compares with the MinAtar paper's network: docs/BENCHMARKS.md).
 """
 from __future__ import annotations
 

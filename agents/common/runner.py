@@ -142,9 +142,8 @@ def with_precision(forward: Callable, precision: str, local: nn.Module | None = 
     back to float32 so that the loss, the returns and the sampling stay in float32).
 
     In both, the worker's own network (`local`) and image observations are laid out channels-last, the
-    layout oneDNN's CPU convolutions run fastest in; the same arithmetic up to rounding. On an AMX Xeon,
-    one Pong update's forward and backward passes (five acting batches of 16, one learning batch of 96):
-    fp32 37 -> 29 ms; a bf16 learning step 25 -> 14 ms."""
+    layout oneDNN's CPU convolutions run fastest in; the same arithmetic up to rounding (timings:
+    `python -m benchmarks network`, docs/BENCHMARKS.md)."""
     if local is not None and not getattr(local, "_channels_last", False):
         local.to(memory_format=torch.channels_last)  # in place; pulls copy into this layout from now on
         local._channels_last = True
@@ -363,6 +362,10 @@ class Recipe:
         """The module that acts now (observations -> a DualOutput): what evaluations play."""
         return model
 
+    def evaluates_tasks(self, cfg: Config) -> bool:
+        """Whether `evaluated` returns every task's module (PathNet's eval_tasks) rather than one."""
+        return False
+
     def evaluated(self, cfg: Config, spec: GameSpec, model: nn.Module, extra: Any) -> Any:
         """What an evaluation plays: the acting module, or (with PathNet's eval_tasks) the list of every
         task's (task, game spec, module), the run's own first."""
@@ -438,7 +441,8 @@ def train(cfg: Config, recipe: Recipe, resume: str | Path | None = None) -> Path
             "rng": torch.get_rng_state()})
 
     log = RunLog(run_dir, purge_step=state.frames if ckpt is not None else None, session=state.resumes)
-    evaluator = Evaluator(cfg, spec, run_dir, log.writer, purge_frames=state.frames if ckpt is not None else None)
+    evaluator = Evaluator(cfg, spec, run_dir, log.writer, purge_frames=state.frames if ckpt is not None else None,
+                          tasks=recipe.evaluates_tasks(cfg))
     if evaluator.enabled and cfg.progress:
         print(f"evaluating every {cfg.eval_every:,} frames: {cfg.evaluation_episodes} episodes, actions "
               f"{evaluation_mode(cfg.eval_greedy)}; results in {run_dir / 'evals.csv'}")

@@ -9,8 +9,8 @@ import torch
 @contextmanager
 def one_torch_thread():
     """Runs the block with one torch thread, then restores the count. Acting and searching use
-    batches of a few dozen positions at most, where a second thread only contends (8-20x slower
-    on a busy 2-core machine); worker processes set one thread for the same reason."""
+    batches of a few dozen positions at most, where a second thread only contends with the other
+    processes (docs/BENCHMARKS.md); worker processes set one thread for the same reason."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
