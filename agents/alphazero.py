@@ -60,6 +60,9 @@ class SelfPlayConfig:
     """A game starts with k uniformly random legal moves, k drawn from 0..opening_moves, which are not
     learned from (their outcome would not be the position's value): positions after every kind of
     opening, the ones a varied opponent plays, are in the training data."""
+    decisive_moves: bool = True
+    """Searches play an immediate win whenever there is one and see every immediate threat
+    (agents.mcts.MCTSConfig.decisive_moves)."""
     dirichlet_alpha: float = 1.0
     """Root noise concentration (about 10 / legal moves)."""
     dirichlet_fraction: float = 0.25
@@ -113,6 +116,7 @@ def play_games(game: Game, model: DualNet, cfg: SelfPlayConfig, rngs: list[np.ra
     randomness from rngs[i] only, in the order a lone game would."""
     evaluator = NetworkEvaluator(game, model)
     mcts_cfg = MCTSConfig(simulations=cfg.simulations, batch_size=cfg.mcts_batch or search_batch(cfg.simulations),
+                          decisive_moves=cfg.decisive_moves,
                           dirichlet_alpha=cfg.dirichlet_alpha, dirichlet_fraction=cfg.dirichlet_fraction)
     searches = [MCTS(game, evaluator, mcts_cfg, seed=int(rng.integers(2**31))) for rng in rngs]
     for search, rng in zip(searches, rngs):
@@ -380,6 +384,10 @@ class AlphaZeroConfig:
     opening_moves: int = 0
     """A self-play game starts with k uniformly random moves, k drawn from 0..opening_moves, not learned
     from: the network meets the positions after every opening a varied opponent may play."""
+    decisive_moves: bool = True
+    """Self-play and evaluation searches play an immediate win whenever there is one, so it also
+    sees every immediate threat it must block, however small the network's prior for that move (Teytaud
+    & Teytaud 2010); --no-decisive-moves: plain PUCT, as AlphaZero's pseudocode."""
     dirichlet_alpha: float = 1.0
     """Root noise concentration in self-play (about 10 / typical number of legal moves)."""
     buffer_size: int = 20_000
@@ -443,6 +451,7 @@ weights, after which this process trains; 1 plays them in this process."""
         return SelfPlayConfig(simulations=self.simulations, games_per_iteration=self.games_per_iteration,
                               parallel_games=self.parallel_games, mcts_batch=self.mcts_batch,
                               temperature_moves=self.temperature_moves, opening_moves=self.opening_moves,
+                              decisive_moves=self.decisive_moves,
                               dirichlet_alpha=self.dirichlet_alpha,
                               buffer_size=self.buffer_size,
                               train_steps=self.train_steps, batch_size=self.batch_size, lr=self.lr)
@@ -498,7 +507,7 @@ def load_alphazero_checkpoint(path) -> tuple[dict, DualNet]:
 
 
 def load_player(checkpoint, simulations: int = 64, game: str | None = None,
-                batch_size: int | None = None) -> NetworkPlayer:
+                batch_size: int | None = None, decisive_moves: bool = True) -> NetworkPlayer:
     """The network in `checkpoint` (a file or run folder written by `pathzero selfplay`) guiding
     MCTS with `simulations` per move, as a player: `select_move(history) -> action` on
     OpenSpiel-compatible actions; `.game` is its board game. With `game`, a checkpoint of another
@@ -509,7 +518,7 @@ def load_player(checkpoint, simulations: int = 64, game: str | None = None,
     if wanted is not None and wanted.name != board.name:
         raise UsageError(f"{checkpoint} holds a {board.name} network, not {wanted.name}; "
                          f"give a checkpoint trained on {wanted.name}, or --game {board.name}")
-    return NetworkPlayer(board, model, simulations=simulations, batch_size=batch_size)
+    return NetworkPlayer(board, model, simulations=simulations, batch_size=batch_size, decisive_moves=decisive_moves)
 
 
 def evaluate_against(game: Game, model: DualNet, opponents: dict, cfg: AlphaZeroConfig, run_dir: Path,
@@ -517,7 +526,8 @@ def evaluate_against(game: Game, model: DualNet, opponents: dict, cfg: AlphaZero
     """`cfg.eval_games` games of `model` against each opponent, both colours; appends them to the
     run's evaluation_games.jsonl and returns the eval/* scalars."""
     scalars = {}
-    player = NetworkPlayer(game, model, simulations=cfg.eval_simulations or cfg.simulations)
+    player = NetworkPlayer(game, model, simulations=cfg.eval_simulations or cfg.simulations,
+                           decisive_moves=cfg.decisive_moves)
     with (run_dir / "evaluation_games.jsonl").open("a") as f:
         for name, opponent in opponents.items():
             result = play_match(game, player, opponent, cfg.eval_games)

@@ -51,7 +51,7 @@ class RandomRolloutEvaluator:
 class Node:
     """A tree node: the move's prior, statistics, and the state once the node is reached."""
 
-    __slots__ = ("prior", "clean_prior", "state", "terminal", "visits", "value_sum", "virtual", "children")
+    __slots__ = ("prior", "clean_prior", "state", "terminal", "visits", "value_sum", "virtual", "children", "winning")
 
     def __init__(self, prior: float, state=None, terminal: bool = False) -> None:
         self.prior = prior
@@ -62,6 +62,7 @@ class Node:
         self.value_sum = 0.0  # from the point of view of the player who moved into this node
         self.virtual = 0  # pending visits of the current batch
         self.children: dict[int, Node] = {}
+        self.winning: Node | None = None  # with decisive moves: a child that ends the game in the mover's win
 
     @property
     def expanded(self) -> bool:
@@ -86,6 +87,12 @@ class MCTSConfig:
     """Root noise concentration (about 10 / typical number of legal moves)."""
     dirichlet_fraction: float = 0.0
     """Share of Dirichlet noise in the root priors (0.25 in self-play, 0 when evaluating)."""
+    decisive_moves: bool = True
+    """Decisive moves (Teytaud & Teytaud 2010): a node's children are played out by the rules when it is
+    expanded; a move that wins at once is always the one chosen there, and the node is worth a win to its
+    mover, whatever the network's value says. So a search sees every immediate win and, one level up,
+    every immediate threat it must block, even where the network's priors give that move almost nothing;
+    without it an unvisited move counts as a draw (0) and a 2% prior may never be searched."""
 
     def __post_init__(self) -> None:
         if self.simulations < 1:
@@ -124,7 +131,13 @@ class MCTS:
         legal = self.game.legal_actions(node.state)
         p = priors[legal].astype(np.float64)
         p = p / p.sum() if p.sum() > 0 else np.full(len(legal), 1.0 / len(legal))
-        node.children = {a: Node(float(pa)) for a, pa in zip(legal, p.tolist())}
+        if not self.cfg.decisive_moves:
+            node.children = {a: Node(float(pa)) for a, pa in zip(legal, p.tolist())}
+            return
+        mover = self.game.to_play(node.state)
+        node.children = {a: self._node(float(pa), self.game.apply(node.state, a)) for a, pa in zip(legal, p.tolist())}
+        node.winning = next((child for child in node.children.values()
+                             if child.terminal and self.game.returns(child.state)[mover] > 0), None)
 
     def _noise_root(self) -> None:
         """Mixes fresh Dirichlet noise into the root's priors, always from the evaluator's own
@@ -144,6 +157,11 @@ class MCTS:
         node, path = self.root, [self.root]
         node.virtual += 1
         while node.children and not node.terminal:
+            if node.winning is not None:  # a decisive move: nothing else is worth searching here
+                node = node.winning
+                node.virtual += 1
+                path.append(node)
+                continue
             n = node.visits + node.virtual
             scale = (math.log((1 + n + c_base) / c_base) + c_init) * math.sqrt(n)
             best_score, best_action, best = -math.inf, -1, node
@@ -199,6 +217,8 @@ class MCTS:
                 leaf = path[-1]
                 if leaf.terminal:
                     value = self.game.returns(leaf.state)[self.game.to_play(leaf.state)]
+                elif leaf.winning is not None:  # its mover wins with the next move
+                    value = 1.0
                 else:
                     value = float(results[id(leaf)][1])
                 self._backup(path, value)

@@ -87,12 +87,14 @@ class NetworkPlayer:
     """A DualNet guiding pathzero's MCTS; plays the most visited move. `batch_size` None:
     `search_batch(simulations)`."""
 
-    def __init__(self, game: Game, model, simulations: int = 64, batch_size: int | None = None) -> None:
+    def __init__(self, game: Game, model, simulations: int = 64, batch_size: int | None = None,
+                 decisive_moves: bool = True) -> None:
         if simulations < 1:
             raise UsageError(f"simulations must be >= 1, got {simulations}")
         self.game = game
         self.search = MCTS(game, NetworkEvaluator(game, model.eval()),
-                           MCTSConfig(simulations=simulations, batch_size=batch_size or search_batch(simulations)))
+                           MCTSConfig(simulations=simulations, batch_size=batch_size or search_batch(simulations),
+                                      decisive_moves=decisive_moves))
 
     def select_move(self, history: list[int]) -> int:
         self.search.reset(replay(self.game, history))

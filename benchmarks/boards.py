@@ -173,56 +173,74 @@ def side_note(side, unbatched: float) -> str:
 
 
 def tictactoe(args) -> int:
+    """`pathzero selfplay --game tictactoe` with its defaults, trained once per seed, then each network
+    against perfect and random play at the simulations it was trained with; with `--compare-decisive`
+    every seed is trained again with --no-decisive-moves (plain PUCT), the baseline of the same run."""
     from dataclasses import replace
 
     from benchmarks.bench import machine, write_section
     from pathzero.agents.alphazero import AlphaZeroConfig, load_player, train_alphazero
-    from pathzero.agents.players import PerfectPlayer, RandomPlayer, elo_difference, play_match
+    from pathzero.agents.players import PerfectPlayer, RandomPlayer, play_match
     from pathzero.envs import UsageError
     from pathzero.envs.boards import make_board_game
 
-    cfg = AlphaZeroConfig(game="tictactoe", logdir=args.logdir, workers=args.workers)
+    cfg = AlphaZeroConfig(game="tictactoe", logdir=args.logdir, workers=args.workers, progress=False)
     if args.iterations is not None:
         cfg = replace(cfg, iterations=args.iterations)
     simulations = cfg.simulations if args.simulations is None else args.simulations
-    if args.games < 1 or simulations < 1:
-        raise UsageError("--games and --simulations must be >= 1")
-    start = time.perf_counter()
-    run_dir = train_alphazero(cfg)
-    wall = time.perf_counter() - start
+    if args.games < 1 or simulations < 1 or args.train_seeds < 1:
+        raise UsageError("--games, --simulations and --train-seeds must be >= 1")
     game = make_board_game("tictactoe")
-    player = load_player(run_dir, simulations=simulations, game="tictactoe")
-    perfect = play_match(game, player, PerfectPlayer(game, seed=args.seed), args.games)
-    randomly = play_match(game, player, RandomPlayer(game, seed=args.seed), args.games)
-    selfplay = "pathzero selfplay --game tictactoe" + (f" --workers {args.workers}" if args.workers != 1 else "") + \
+    arms = [("decisive moves (default)", True)] + ([("plain PUCT (--no-decisive-moves)", False)]
+                                                   if args.compare_decisive else [])
+    rows, losses, walls = [], {}, []
+    for label, decisive in arms:
+        for seed in range(1, args.train_seeds + 1):
+            start = time.perf_counter()
+            run_dir = train_alphazero(replace(cfg, seed=seed, decisive_moves=decisive))
+            wall = time.perf_counter() - start
+            walls.append(wall)
+            player = load_player(run_dir, simulations=simulations, game="tictactoe", decisive_moves=decisive)
+            perfect = play_match(game, player, PerfectPlayer(game, seed=args.seed), args.games)
+            randomly = play_match(game, player, RandomPlayer(game, seed=args.seed), args.games)
+            losses.setdefault(label, []).append(perfect.losses)
+            rows.append(f"| {label} | {seed} | {wall:.0f} | {perfect.wins} / {perfect.draws} / {perfect.losses} | "
+                        f"{randomly.wins} / {randomly.draws} / {randomly.losses} |")
+            print(rows[-1])
+    selfplay = "pathzero selfplay --game tictactoe --seed K" + \
+        (f" --workers {args.workers}" if args.workers != 1 else "") + \
         (f" --iterations {args.iterations}" if args.iterations is not None else "")
-    command = (f"python -m benchmarks tictactoe --games {args.games} --simulations {simulations} --seed {args.seed}"
+    command = (f"python -m benchmarks tictactoe --train-seeds {args.train_seeds} --games {args.games} "
+               f"--simulations {simulations} --seed {args.seed}"
+               + (" --compare-decisive" if args.compare_decisive else "")
                + (f" --workers {args.workers}" if args.workers != 1 else "")
                + (f" --iterations {args.iterations}" if args.iterations is not None else ""))
     verdict = lambda ok: "met" if ok else "**not met**"  # noqa: E731
+    default = losses[arms[0][0]]
+    totals = "; ".join(f"{label}: {sum(v)} losses in {len(v) * args.games} games ({', '.join(map(str, v))} per seed)"
+                       for label, v in losses.items())
     body = f"""## Strength: tic-tac-toe self-play
 
 Measured {dt.date.today().isoformat()} on {machine()}. Command: `{command}`.
 
-Training is `{selfplay}` with every other setting at its default ({cfg.iterations} iterations x
-{cfg.games_per_iteration} games, {cfg.simulations} simulations per move, {cfg.train_steps} updates of
-{cfg.batch_size}; evaluation during training included). The final network then plays with {simulations}
-MCTS simulations per move, the most visited move, {args.games} games per opponent taking the first move in
-half of them.
+Training is `{selfplay}` for K = 1..{args.train_seeds}, every other setting at its default ({cfg.iterations}
+iterations x {cfg.games_per_iteration} games, {cfg.simulations} simulations per move, {cfg.train_steps} updates
+of {cfg.batch_size}). Each final network then plays with {simulations} MCTS simulations per move (the most
+visited move) {args.games} games against perfect play (minimax, a random choice among its best moves) and
+{args.games} against random play, taking the first move in half of them. Decisive moves: every search plays an
+immediate win when there is one, so it sees each immediate threat it must block (Teytaud & Teytaud 2010);
+plain PUCT counts an unvisited move as a draw and may never search a move the network gives a 1% prior.
 
-| | result |
-|---|---:|
-| training wall time | {wall / 60:.1f} min ({wall:.0f} s) |
-| vs perfect play (W / D / L) | {perfect.wins} / {perfect.draws} / {perfect.losses} |
-| vs random play (W / D / L) | {randomly.wins} / {randomly.draws} / {randomly.losses} |
-| Elo vs random (anchored at 0) | {elo_difference(randomly.wins, randomly.draws, randomly.losses):.0f} |
+| search | seed | training s | vs perfect (W / D / L) | vs random (W / D / L) |
+|---|---:|---:|---:|---:|
+{chr(10).join(rows)}
 
-Goals: training within 10 minutes here: {verdict(wall <= 600)}; never losing to perfect play:
-{verdict(perfect.losses == 0)}. Run folder: `{run_dir}`.
+Losses to perfect play: {totals}. Goals: training within 10 minutes here: {verdict(max(walls) <= 600)}; never
+losing to perfect play at the simulations it was trained with, over {args.train_seeds} seeds:
+{verdict(sum(default) == 0)}.
 """
     write_section(Path(args.doc), "strength-tictactoe", body, note=args.note)
-    print(f"trained in {wall:.0f} s; vs perfect {perfect.wins}/{perfect.draws}/{perfect.losses}, vs random "
-          f"{randomly.wins}/{randomly.draws}/{randomly.losses} (W/D/L); written to {args.doc}")
+    print(f"losses to perfect play: {totals}; written to {args.doc}")
     return 0
 
 
@@ -375,11 +393,16 @@ def add_parsers(sub) -> dict:
     se.add_argument("--threads", type=int, default=1, help="torch threads (default: 1, like OpenSpiel's one core)")
     se.add_argument("--note", default="", help="a remark to add under the numbers")
     se.add_argument("--doc", default=DEFAULT_DOC, help="markdown file to update (default: docs/BENCHMARKS.md)")
-    tt = sub.add_parser("tictactoe", help="pathzero selfplay --game tictactoe with its defaults: time, then strength")
+    tt = sub.add_parser("tictactoe", help="pathzero selfplay --game tictactoe with its defaults over training seeds: "
+                                          "time, then strength against perfect and random play")
+    tt.add_argument("--train-seeds", type=int, default=5, help="training seeds 1..K (default: 5)")
+    tt.add_argument("--compare-decisive", action="store_true",
+                    help="train every seed again with --no-decisive-moves, the baseline in the same run")
     tt.add_argument("--logdir", default="runs/bench", help="where the self-play run goes (default: runs/bench)")
     tt.add_argument("--games", type=int, default=100, help="games against each opponent (default: 100)")
     tt.add_argument("--simulations", type=int, default=None,
-                    help="MCTS simulations per move when evaluating (default: the self-play run's)")
+                    help="MCTS simulations per move when evaluating (default: the self-play run's, the ones "
+                         "it was trained with)")
     tt.add_argument("--seed", type=int, default=0, help="seed of the opponents' random choices (default: 0)")
     tt.add_argument("--workers", type=int, default=1, help="self-play processes (default: 1, the selfplay default)")
     tt.add_argument("--iterations", type=int, default=None,

@@ -36,14 +36,17 @@ def test_bench_search_writes_its_table(tmp_path):
 
 def test_bench_tictactoe_trains_evaluates_and_writes(tmp_path):
     doc = tmp_path / "BENCHMARKS.md"
-    assert bench("tictactoe", "--iterations", 1, "--games", 2, "--simulations", 4, "--logdir", tmp_path / "runs",
-                 "--doc", doc) == 0
+    assert bench("tictactoe", "--iterations", 1, "--games", 2, "--simulations", 4, "--train-seeds", 2,
+                 "--compare-decisive", "--logdir", tmp_path / "runs", "--doc", doc) == 0
     text = doc.read_text()
-    assert "<!-- bench:strength-tictactoe -->" in text and "--iterations 1" in text
-    assert "| vs perfect play (W / D / L) |" in text and "| vs random play (W / D / L) |" in text
-    perfect = next(line for line in text.splitlines() if line.startswith("| vs perfect"))
-    assert sum(int(n) for n in perfect.split("|")[2].split("/")) == 2
-    assert len(list((tmp_path / "runs").iterdir())) == 1
+    assert "<!-- bench:strength-tictactoe -->" in text and "--iterations 1" in text and "--compare-decisive" in text
+    rows = [line for line in text.splitlines() if line.startswith(("| decisive", "| plain"))]
+    assert len(rows) == 4  # two arms x two seeds
+    for row in rows:
+        perfect, randomly = (cell.split("/") for cell in row.strip("| ").split(" | ")[3:5])
+        assert sum(map(int, perfect)) == 2 and sum(map(int, randomly)) == 2
+    assert "Losses to perfect play: decisive moves (default):" in text
+    assert len(list((tmp_path / "runs").iterdir())) == 4
 
 
 def test_bench_connect_four_trains_plays_openspiel_and_draws_its_curve(tmp_path):

@@ -87,6 +87,35 @@ def test_network_evaluator_gives_legal_priors_and_bounded_values():
     assert search.search().sum() == 24
 
 
+class MisleadingEvaluator:
+    """A network that knows nothing (value 0 everywhere) and gives `starved` moves a 1% prior."""
+
+    def __init__(self, game, starved):
+        self.game, self.starved = game, set(starved)
+
+    def evaluate(self, states):
+        out = []
+        for s in states:
+            priors = np.ones(self.game.num_actions)
+            priors[list(self.starved)] = 0.01 * (len(priors) - len(self.starved)) / len(self.starved) / 0.99
+            out.append(((priors / priors.sum()).astype(np.float32), 0.0))
+        return out
+
+
+@pytest.mark.parametrize("decisive", [True, False])
+def test_decisive_moves_find_the_win_and_the_block_that_the_priors_starve(decisive):
+    """With 32 simulations, values of 0 and a 1% prior, plain PUCT never searches the one move that
+    matters (an unvisited move counts as a draw, like every other); decisive moves always find it."""
+    game = TicTacToe()
+    cases = [([4, 2, 5, 3, 8, 0, 1], 6),  # o to move: 6 completes 0-3-6
+             ([4, 0, 8, 1], 2)]  # x to move, no win of its own: o threatens 2 (0-1-2), the only block
+    for moves, must in cases:
+        search = MCTS(game, MisleadingEvaluator(game, [must]), MCTSConfig(simulations=32, decisive_moves=decisive))
+        search.reset(position(game, moves))
+        chosen = int(np.argmax(search.search()))
+        assert (chosen == must) is decisive, (moves, chosen)
+
+
 class PatternEvaluator:
     """Deterministic priors and values made up from the moves so far; counts its calls."""
 

@@ -260,7 +260,6 @@ def test_episodes_csv_tells_a_resume_from_a_slow_worker_after_repeated_kills(tmp
     """Killed (SIGKILL, workers and all) three times and resumed each time: the rows are numbered 0, 1, 2, ...
     across sessions with no gap or repeat, each resume opens a new session whose first row lies beyond every
     row kept (nothing replayed), and the budget completes."""
-    import csv
     import os
     import signal
     import time as _time
