@@ -36,7 +36,7 @@ def build_parser(prog: str = "pathzero train", agent: str = "a3c") -> ArgumentPa
                             epilog="Frames are emulator frames: one ALE agent step is 4 frames. With the presets on 2 "
                                    "cores, learning shows after about 75,000 frames on CartPole-v1, within 200,000 "
                                    "on MinAtar Breakout and after about 3M on Pong; a smaller --total-frames shows "
-                                   "a near-uniform policy (README, 'How long before learning shows'). "
+                                   "a near-uniform policy (README, 'Presets, and how long before learning shows'). "
                                    f"`pathzero train --agent NAME --help` lists an agent's options ({', '.join(names)}).")
     parser.add_argument("--agent", choices=names, default="a3c",
                         help="learning algorithm: " + "; ".join(f"{e.name}: {e.description}" for e in agents("train"))
