@@ -44,12 +44,14 @@ def build_parser(prog: str = "pathzero train", agent: str = "a3c") -> ArgumentPa
     parser.add_argument("--config", metavar="FILE.toml", default=None,
                         help="a TOML file of settings (names as the flags, e.g. lr = 0.002 or entropy-coef = "
                              "0.02) over the preset; flags win over it")
+    skip = () if entry.ray else ("backend", "ray_address")  # an agent Ray cannot run has no Ray flags
     parser.add_argument("--resume", metavar="RUN_DIR", default=None,
                         help="continue the run in RUN_DIR (its agent is read from the folder): frames, "
                              "schedule, optimizer and logs go on (a larger --total-frames stretches the "
                              "learning-rate schedule to the new end); only "
-                             f"{', '.join('--' + n.replace('_', '-') for n in sorted(entry.resumable))} may be changed")
-    add_config_flags(parser, entry.config, skip=() if entry.ray else ("backend", "ray_address"))
+                             f"{', '.join('--' + n.replace('_', '-') for n in sorted(set(entry.resumable) - set(skip)))} "
+                             "may be changed")
+    add_config_flags(parser, entry.config, skip=skip)
     return parser
 
 
