@@ -61,8 +61,8 @@ class SelfPlayConfig:
     learned from (their outcome would not be the position's value): positions after every kind of
     opening, the ones a varied opponent plays, are in the training data."""
     decisive_moves: bool = True
-    """Searches play an immediate win whenever there is one and see every immediate threat
-    (agents.mcts.MCTSConfig.decisive_moves)."""
+    """Searches know wins at once, the threats to block and proven wins and losses (an MCTS-solver:
+    agents.mcts.MCTSConfig.decisive_moves)."""
     dirichlet_alpha: float = 1.0
     """Root noise concentration (about 10 / legal moves)."""
     dirichlet_fraction: float = 0.25
@@ -385,9 +385,11 @@ class AlphaZeroConfig:
     """A self-play game starts with k uniformly random moves, k drawn from 0..opening_moves, not learned
     from: the network meets the positions after every opening a varied opponent may play."""
     decisive_moves: bool = True
-    """Self-play and evaluation searches play an immediate win whenever there is one, so it also
-    sees every immediate threat it must block, however small the network's prior for that move (Teytaud
-    & Teytaud 2010); --no-decisive-moves: plain PUCT, as AlphaZero's pseudocode."""
+    """Self-play and evaluation searches play out each move one more move by the rules when they expand
+    a node, so they know every win at once and every threat to block, however small the network's prior
+    for that move, and prove wins and losses up the tree (a fork is seen one move before the opponent can
+    make it; Teytaud & Teytaud 2010, Winands et al. 2008); --no-decisive-moves: plain PUCT, as AlphaZero's
+    pseudocode."""
     dirichlet_alpha: float = 1.0
     """Root noise concentration in self-play (about 10 / typical number of legal moves)."""
     buffer_size: int = 20_000

@@ -51,7 +51,8 @@ class RandomRolloutEvaluator:
 class Node:
     """A tree node: the move's prior, statistics, and the state once the node is reached."""
 
-    __slots__ = ("prior", "clean_prior", "state", "terminal", "visits", "value_sum", "virtual", "children", "winning")
+    __slots__ = ("prior", "clean_prior", "state", "terminal", "visits", "value_sum", "virtual", "children", "winning",
+                 "proven")
 
     def __init__(self, prior: float, state=None, terminal: bool = False) -> None:
         self.prior = prior
@@ -62,7 +63,9 @@ class Node:
         self.value_sum = 0.0  # from the point of view of the player who moved into this node
         self.virtual = 0  # pending visits of the current batch
         self.children: dict[int, Node] = {}
-        self.winning: Node | None = None  # with decisive moves: a child that ends the game in the mover's win
+        self.winning: Node | None = None  # with decisive moves: a child proven to win for this node's mover
+        self.proven: float | None = None  # with decisive moves: the game's value, once proven, for the player
+        # who moved into this node (1 win, 0 draw, -1 loss)
 
     @property
     def expanded(self) -> bool:
@@ -88,11 +91,15 @@ class MCTSConfig:
     dirichlet_fraction: float = 0.0
     """Share of Dirichlet noise in the root priors (0.25 in self-play, 0 when evaluating)."""
     decisive_moves: bool = True
-    """Decisive moves (Teytaud & Teytaud 2010): a node's children are played out by the rules when it is
-    expanded; a move that wins at once is always the one chosen there, and the node is worth a win to its
-    mover, whatever the network's value says. So a search sees every immediate win and, one level up,
-    every immediate threat it must block, even where the network's priors give that move almost nothing;
-    without it an unvisited move counts as a draw (0) and a 2% prior may never be searched."""
+    """Decisive and anti-decisive moves (Teytaud & Teytaud 2010) with proven values (an MCTS-solver,
+    Winands et al. 2008): when a node is expanded, each child is played out by the rules one more move, so
+    a move that wins at once and a move that lets the opponent win at once are known before any visit. A
+    node with a winning move is a proven win for its mover, a node whose moves all lose is a proven loss,
+    and proofs climb the tree; the search never spends a visit on a proven-losing move while another is
+    left, and the root's counts keep only proven wins (if any) and drop proven losses. So a search sees
+    every immediate win, every threat it must block, and a fork (two threats) one move before the
+    opponent can make it, whatever the network's priors say; without it an unvisited move counts as a
+    draw (0) and a 2% prior may never be searched."""
 
     def __post_init__(self) -> None:
         if self.simulations < 1:
@@ -136,8 +143,31 @@ class MCTS:
             return
         mover = self.game.to_play(node.state)
         node.children = {a: self._node(float(pa), self.game.apply(node.state, a)) for a, pa in zip(legal, p.tolist())}
-        node.winning = next((child for child in node.children.values()
-                             if child.terminal and self.game.returns(child.state)[mover] > 0), None)
+        for child in node.children.values():
+            if child.terminal:
+                child.proven = float(self.game.returns(child.state)[mover])
+            elif self.game.wins_at_once(child.state):  # the opponent answers with a win
+                child.proven = -1.0
+        self._prove(node)
+
+    @staticmethod
+    def _prove(node: Node) -> bool:
+        """Proves `node` from its children's proofs, if it can (minimax over proven values); returns
+        whether the node is proven."""
+        if node.proven is not None:
+            return True
+        best, complete = -math.inf, True
+        for child in node.children.values():
+            if child.proven is None:
+                complete = False
+            elif child.proven > best:
+                best = child.proven
+                if best > 0:
+                    node.winning = child
+                    break
+        if best > 0 or (complete and node.children):
+            node.proven = -best
+        return node.proven is not None
 
     def _noise_root(self) -> None:
         """Mixes fresh Dirichlet noise into the root's priors, always from the evaluator's own
@@ -156,7 +186,8 @@ class MCTS:
         c_base, c_init = self.cfg.c_base, self.cfg.c_init
         node, path = self.root, [self.root]
         node.virtual += 1
-        while node.children and not node.terminal:
+        # a proven node below the root is a leaf: its value is known, there is nothing to search
+        while node.children and not node.terminal and (node.proven is None or node is self.root):
             if node.winning is not None:  # a decisive move: nothing else is worth searching here
                 node = node.winning
                 node.virtual += 1
@@ -165,11 +196,16 @@ class MCTS:
             n = node.visits + node.virtual
             scale = (math.log((1 + n + c_base) / c_base) + c_init) * math.sqrt(n)
             best_score, best_action, best = -math.inf, -1, node
-            for action, child in node.children.items():  # inlined Node.q: this loop is the hot spot
-                m = child.visits + child.virtual
-                score = ((child.value_sum - child.virtual) / m if m else 0.0) + scale * child.prior / (1 + m)
-                if score > best_score:
-                    best_score, best_action, best = score, action, child
+            for skip_lost in (True, False):  # proven-losing moves only when every move loses
+                for action, child in node.children.items():  # inlined Node.q: this loop is the hot spot
+                    if skip_lost and child.proven is not None and child.proven < 0:
+                        continue
+                    m = child.visits + child.virtual
+                    score = ((child.value_sum - child.virtual) / m if m else 0.0) + scale * child.prior / (1 + m)
+                    if score > best_score:
+                        best_score, best_action, best = score, action, child
+                if best_action >= 0:
+                    break
             if best.state is None:
                 best.state = self.game.apply(node.state, best_action)
                 best.terminal = self.game.is_terminal(best.state)
@@ -189,7 +225,8 @@ class MCTS:
 
     def search(self) -> np.ndarray:
         """Runs `simulations` simulations from the root; returns the root's visit counts
-        [num_actions], which sum to the simulations of this call plus those kept by tree reuse."""
+        [num_actions], which sum to the simulations of this call plus those kept by tree reuse (with
+        decisive moves, less the visits of moves proven lost or, when a win is proven, of every other move)."""
         counts, = run_searches([self.searching()], self.evaluator)
         return counts
 
@@ -206,9 +243,9 @@ class MCTS:
         done = 0
         while done < self.cfg.simulations:
             paths = [self._select_leaf() for _ in range(min(self.cfg.batch_size, self.cfg.simulations - done))]
-            # terminal leaves are scored by the rules; the others go to the evaluator in one batch
-            # (a leaf reached twice in a batch is evaluated once)
-            pending = {id(p[-1]): p[-1] for p in paths if not p[-1].terminal}
+            # terminal and proven leaves are scored by the rules; the others go to the evaluator in one
+            # batch (a leaf reached twice in a batch is evaluated once)
+            pending = {id(p[-1]): p[-1] for p in paths if not p[-1].terminal and p[-1].proven is None}
             evaluations = (yield [n.state for n in pending.values()]) if pending else []
             results = dict(zip(pending, evaluations))
             for key, (priors, _) in results.items():
@@ -217,15 +254,32 @@ class MCTS:
                 leaf = path[-1]
                 if leaf.terminal:
                     value = self.game.returns(leaf.state)[self.game.to_play(leaf.state)]
-                elif leaf.winning is not None:  # its mover wins with the next move
-                    value = 1.0
+                elif leaf.proven is not None:  # known by the rules, for the player who moved into it
+                    value = -leaf.proven
                 else:
                     value = float(results[id(leaf)][1])
                 self._backup(path, value)
+                if self.cfg.decisive_moves:  # a new proof may climb the path
+                    for node in reversed(path[:-1]):
+                        if not self._prove(node):
+                            break
             done += len(paths)
+        return self._root_counts()
+
+    def _root_counts(self) -> np.ndarray:
+        """The root's visit counts [num_actions]; with proofs, only the proven wins if there are any,
+        else every move but the proven losses (all of them when every move loses)."""
+        children = self.root.children
+        proven = {a: c.proven for a, c in children.items() if c.proven is not None}
+        keep = [a for a, v in proven.items() if v > 0]
+        if not keep:
+            keep = [a for a in children if proven.get(a, 0.0) >= 0] or list(children)
         counts = np.zeros(self.game.num_actions, dtype=np.float32)
-        for action, child in self.root.children.items():
-            counts[action] = child.visits
+        for action in keep:
+            counts[action] = max(children[action].visits, 1) if proven.get(action, 0.0) > 0 else children[action].visits
+        if counts.sum() == 0:  # every move kept is unvisited: fall back to all visits
+            for action, child in children.items():
+                counts[action] = child.visits
         return counts
 
 

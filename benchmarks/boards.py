@@ -227,9 +227,12 @@ Training is `{selfplay}` for K = 1..{args.train_seeds}, every other setting at i
 iterations x {cfg.games_per_iteration} games, {cfg.simulations} simulations per move, {cfg.train_steps} updates
 of {cfg.batch_size}). Each final network then plays with {simulations} MCTS simulations per move (the most
 visited move) {args.games} games against perfect play (minimax, a random choice among its best moves) and
-{args.games} against random play, taking the first move in half of them. Decisive moves: every search plays an
-immediate win when there is one, so it sees each immediate threat it must block (Teytaud & Teytaud 2010);
-plain PUCT counts an unvisited move as a draw and may never search a move the network gives a 1% prior.
+{args.games} against random play, taking the first move in half of them. Decisive moves with proven values
+(the default): when a node is expanded each move is played out one more move by the rules, so a win at once
+and a move that lets the opponent win at once are known before any visit, and proofs climb the tree (an
+MCTS-solver): a search never spends visits on a proven loss and sees a fork one move before the opponent can
+make it (Teytaud & Teytaud 2010; Winands et al. 2008). Plain PUCT counts an unvisited move as a draw and may
+never search a move the network gives a 1% prior.
 
 | search | seed | training s | vs perfect (W / D / L) | vs random (W / D / L) |
 |---|---:|---:|---:|---:|

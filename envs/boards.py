@@ -27,6 +27,8 @@ class Game:
     - `symmetries(planes, policy)` -> list of (planes, policy) pairs equivalent under the board's
       symmetries, the identity first.
     - `render(state)` -> text.
+    - `wins_at_once(state)` -> whether the player to move has a move that wins the game at once (a
+      generic version is given; a game may answer faster).
     """
 
     name: str = ""
@@ -60,6 +62,14 @@ class Game:
 
     def render(self, state) -> str:
         raise NotImplementedError
+
+    def wins_at_once(self, state) -> bool:
+        mover = self.to_play(state)
+        for action in self.legal_actions(state):
+            after = self.apply(state, action)
+            if self.is_terminal(after) and self.returns(after)[mover] > 0:
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,14 @@ class BitboardGame(Game):
     def _bit(self, state: BitState, action: int) -> int:
         raise NotImplementedError
 
+    def _wins(self, stones: int) -> bool:
+        """Whether these stones make a winning line."""
+        raise NotImplementedError
+
+    def wins_at_once(self, state: BitState) -> bool:
+        mine = state.stones[state.mover]
+        return any(self._wins(mine | 1 << self._bit(state, a)) for a in self.legal_actions(state))
+
     def apply(self, state: BitState, action: int) -> BitState:
         action = _checked(action, self.legal_actions(state), self.move_name)
         stones = list(state.stones)
@@ -138,9 +156,12 @@ class TicTacToe(BitboardGame):
     FULL = (1 << 9) - 1
     move_name = "tic-tac-toe move"
 
+    def _wins(self, stones: int) -> bool:
+        return any(stones & line == line for line in self.LINES)
+
     def _winner(self, state: BitState) -> int | None:
         for p in (0, 1):
-            if any(state.stones[p] & line == line for line in self.LINES):
+            if self._wins(state.stones[p]):
                 return p
         return None
 
@@ -206,6 +227,9 @@ class ConnectFour(BitboardGame):
             return None
         last = 1 - state.mover  # only the player who just moved can have won
         return last if self._four(state.stones[last]) else None
+
+    def _wins(self, stones: int) -> bool:
+        return self._four(stones)
 
     def _height(self, state: BitState, col: int) -> int:
         both = state.stones[0] | state.stones[1]

@@ -51,7 +51,8 @@ def test_batched_search_spends_exactly_its_budget(simulations, batch_size):
 
 def test_tree_reuse_keeps_the_subtree():
     game = TicTacToe()
-    search = MCTS(game, RandomRolloutEvaluator(game), MCTSConfig(simulations=100))
+    # plain PUCT: with decisive moves the root's counts leave out the moves proven lost
+    search = MCTS(game, RandomRolloutEvaluator(game), MCTSConfig(simulations=100, decisive_moves=False))
     counts = search.search()
     action = int(np.argmax(counts))
     search.advance(action)
@@ -152,6 +153,85 @@ def test_searches_run_side_by_side_match_their_lone_runs_and_share_evaluator_cal
         search.reset(position(game, moves))
     together = run_searches([s.searching() for s in searches], evaluator)
     for got, want in zip(together, alone):
-        assert np.array_equal(got, want) and got.sum() == cfg.simulations
+        assert np.array_equal(got, want) and 0 < got.sum() <= cfg.simulations  # less the moves proven lost
     assert evaluator.calls == max(calls)  # one call per round serves every search still running
     assert evaluator.states > evaluator.calls * cfg.batch_size  # so the calls carry several searches' leaves
+
+
+def _fork_positions(game):
+    """Tic-tac-toe positions (2 to 4 moves in, a draw with best play, no immediate win for the mover)
+    where every losing move loses to a fork: the opponent has no immediate win after it, but makes two
+    threats with the next move. Returns [(moves, safe moves)]."""
+    from pathzero.agents.perfect import Minimax
+    perfect = Minimax(game)
+
+    def wins_at_once(state):
+        mover = game.to_play(state)
+        return any(game.is_terminal(game.apply(state, a)) and game.returns(game.apply(state, a))[mover] > 0
+                   for a in game.legal_actions(state))
+
+    found, frontier = [], [[]]
+    while frontier:
+        moves = frontier.pop()
+        state = position(game, moves)
+        if game.is_terminal(state):
+            continue
+        if len(moves) >= 2 and perfect.value(state) == 0 and not wins_at_once(state):
+            after = {a: game.apply(state, a) for a in game.legal_actions(state)}
+            losing = [a for a, s in after.items() if perfect.value(s) > 0]
+            if losing and not any(wins_at_once(after[a]) for a in losing):
+                found.append((moves, [a for a in after if a not in losing]))
+        if len(moves) < 4:
+            frontier += [moves + [a] for a in game.legal_actions(state)]
+    return found
+
+
+def test_proven_values_avoid_the_move_that_allows_a_fork():
+    """The network knows nothing (values 0) and gives the safe moves a 1% prior, so a search spends its
+    32 simulations on moves that let the opponent fork. Proofs see the fork (the opponent's move after
+    which every answer lets it win at once) after two visits and drop the move; plain PUCT never does."""
+    game = TicTacToe()
+    positions = _fork_positions(game)
+    assert len(positions) > 300
+    safe_choices = {}
+    for decisive in (True, False):
+        safe_choices[decisive] = 0
+        for moves, safe in positions:
+            search = MCTS(game, MisleadingEvaluator(game, safe), MCTSConfig(simulations=32, decisive_moves=decisive))
+            search.reset(position(game, moves))
+            safe_choices[decisive] += int(np.argmax(search.search())) in safe
+    assert safe_choices[False] == 0
+    assert safe_choices[True] >= 0.6 * len(positions), safe_choices  # 244 of 344 when written
+
+
+def test_a_proven_win_takes_every_count_and_proven_losses_none():
+    """x to move in [4, 0, 8, 1]: o threatens 2; every other move is proven lost (o wins at once)."""
+    game = TicTacToe()
+    search = MCTS(game, MisleadingEvaluator(game, [2]), MCTSConfig(simulations=32))
+    search.reset(position(game, [4, 0, 8, 1]))
+    counts = search.search()
+    assert counts[2] > 0 and counts.sum() == counts[2]
+    assert all(child.proven == -1.0 for a, child in search.root.children.items() if a != 2)
+    search = MCTS(game, MisleadingEvaluator(game, [6]), MCTSConfig(simulations=32))
+    search.reset(position(game, [4, 2, 5, 3, 8, 0, 1]))  # o to move: 6 wins at once
+    counts = search.search()
+    assert search.root.proven == -1.0 and counts.sum() == counts[6] > 0  # the root's mover-in (x) lost
+
+
+@pytest.mark.parametrize("game", [TicTacToe(), ConnectFour()])
+def test_a_games_fast_wins_at_once_agrees_with_the_rules(game):
+    """The bitboard games' own `wins_at_once` against the protocol's generic one (every move played out),
+    over the positions of random games."""
+    from pathzero.envs.boards import Game
+
+    rng = np.random.default_rng(0)
+    checked = wins = 0
+    for _ in range(60):
+        state = game.initial_state()
+        while not game.is_terminal(state):
+            fast, generic = game.wins_at_once(state), Game.wins_at_once(game, state)
+            assert fast == generic, game.render(state)
+            checked, wins = checked + 1, wins + fast
+            actions = game.legal_actions(state)
+            state = game.apply(state, actions[rng.integers(len(actions))])
+    assert checked > 300 and 0 < wins < checked
