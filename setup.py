@@ -40,7 +40,7 @@ setup(
         "test": ["pytest", "pytest-timeout", "pytest-xdist", "setuptools>=70.1"],  # setuptools: the install test builds the package
         # benchmarks/ (run from a checkout, not installed): SB3's A2C is the throughput baseline, scikit-learn's
         # load_digits the data set of PathNet's supervised experiment
-        "bench": ["stable-baselines3", "scikit-learn"],
+        "bench": ["stable-baselines3==2.9.2", "scikit-learn"],
         "ray": ["ray>=2.9"],  # --backend ray: matrices, sequences and A3C workers on a Ray cluster
     },
     entry_points={"console_scripts": ["pathzero=pathzero.scripts.cli:main"]},
