@@ -15,7 +15,7 @@ PIN := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
 .PHONY: train test bench bench-transfer-minatar bench-transfer-minatar-variants bench-transfer-ale bench-continual-minatar bench-gumbel-minatar \
 	bench-penalty bench-ray bench-network-minatar bench-learning-minatar bench-learning-pong bench-learning-atari5 \
-	bench-throughput-pong install install-test lock clean
+	bench-throughput-pong bench-peers install install-test lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -116,6 +116,12 @@ bench-network-minatar: $(VENV)/.installed
 # about 5.2 h (MinAtar, measured), 3.2 h (Pong, measured) and 3.2 h (Atari-5, measured) on 2 cores. Results in docs/bench-runs/learning/.
 bench-learning-minatar bench-learning-pong bench-learning-atari5: bench-learning-%: $(VENV)/.installed
 	$(PY) -m benchmarks learning --suite $* --workers 2
+
+# Issue 18's peers: pathzero A3C (its defaults) against SB3 PPO and A2C (the RL Zoo's Atari settings), one at a
+# time on this machine; Pong 20M and Breakout 10M frames, 3 seeds. Resumable, finished runs skipped; results in
+# docs/bench-runs/peers/. Wall-clock columns need the machine to itself: run nothing else beside it.
+bench-peers: $(VENV)/.installed-bench
+	$(PY) -m benchmarks peers --games Pong Breakout --seeds 3
 
 # Issue 14's throughput on Pong: A3C over the environment alone and over SB3's A2C, with what each speed
 # option buys (same run), and the fastest options' own section (their environment ceiling is the vector env's).

@@ -1,0 +1,59 @@
+"""The peers benchmark (`python -m benchmarks peers`): an SB3 run under pathzero's protocol, cut short and
+resumed, then reported; the time-to-score arithmetic; bad input."""
+import argparse
+import json
+
+import pytest
+
+from benchmarks.peers import PeerRun, add_parsers, at_frames, first_held, holds_at_end, report, run_peer
+
+
+def bench(*args):
+    parser = argparse.ArgumentParser()
+    handlers = add_parsers(parser.add_subparsers(dest="what", required=True))
+    parsed = parser.parse_args([str(a) for a in args])
+    return handlers[parsed.what](parsed)
+
+
+def test_time_to_score_and_holding():
+    evals = [[0, -21, None, None, 0.0], [500_000, 11, 9, 13, 600.0], [1_000_000, 18, 17, 19, 1200.0],
+             [1_500_000, 17.5, 16, 19, 1800.0], [2_000_000, 18, 17, 19, 2400.0], [2_500_000, 19, 18, 20, 3000.0],
+             [3_000_000, 20, 19, 21, 3600.0]]
+    assert first_held(evals, 10.0) == (500_000, 600.0)
+    assert first_held(evals, 18.0) == (1_000_000, 1200.0)
+    assert first_held(evals, 18.0, hold=3) == (2_000_000, 2400.0)  # 17.5 broke the first run of three
+    assert first_held(evals, 21.0) is None
+    assert holds_at_end(evals, 18.0) and not holds_at_end(evals[:5], 18.0)
+    assert at_frames(evals, 1_000_000) == 18 and at_frames(evals, 1_200_000) == 17.5
+    assert at_frames(evals, 4_000_000) is None
+
+
+def test_an_sb3_run_cut_short_resumes_and_is_reported(tmp_path):
+    run = PeerRun("sb3-a2c", "Breakout", 1, 3_200)
+    assert run_peer(run, tmp_path, stop_at=1_600, eval_every=1_600, episodes=1) is None
+    folder = run.folder(tmp_path)
+    state = json.loads((folder / "peer_state.json").read_text())
+    assert state["frames"] >= 1_600 and [e[0] for e in state["evals"]] == [state["frames"]]
+    assert (folder / "model.zip").is_file() and not (folder / "results.json").exists()
+    res = run_peer(run, tmp_path, eval_every=1_600, episodes=1)
+    assert res["frames"] >= 3_200 and res["evals"][0] == state["evals"][0]  # the first slice's evaluation kept
+    assert [e[0] for e in res["evals"]] == sorted({e[0] for e in res["evals"]}) and len(res["evals"]) == 2
+    assert res["evals"][-1][4] > res["evals"][0][4] > 0  # training wall time goes on across the resume
+    assert len(res["slices"]) == 2 and res["slices"][1]["from_frames"] == state["frames"]
+    assert res["version"].startswith("stable-baselines3 ") and res["settings"]["vf_coef"] == 0.25
+    assert run_peer(run, tmp_path) == res  # a finished run is skipped
+    doc = tmp_path / "BENCHMARKS.md"
+    body = report([run, PeerRun("pathzero", "Breakout", 1, 3_200)], tmp_path, doc, "python -m benchmarks peers",
+                  "", eval_every=1_600, episodes=1)
+    assert "<!-- bench:peers -->" in doc.read_text() and "1 of 2 runs not finished yet" in body
+    assert "| SB3 A2C (RL Zoo) | 1 |" in body and "pathzero A3C" not in body.split("**Breakout**")[1]
+    assert (tmp_path / "peers.png").stat().st_size > 10_000
+
+
+def test_bad_input_is_one_line(capsys):
+    from pathzero.envs import UsageError
+
+    with pytest.raises(UsageError, match="ALE games"):
+        bench("peers", "--games", "MinAtar/Breakout", "--report-only")
+    with pytest.raises(UsageError, match="unknown --methods sb3-dqn"):
+        bench("peers", "--methods", "sb3-dqn", "--report-only")
