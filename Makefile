@@ -64,12 +64,14 @@ bench: $(VENV)/.installed-bench
 
 # The issue-5 transfer matrices (docs/BENCHMARKS.md): resumable, finished runs are skipped; the cells
 # and outputs live in docs/matrices/<name>/ (run folders are not kept in git: a missing source run is retrained).
+# docs/matrices/minatar holds the runs made before issue 15 (stems copied on the diagonal); the rerun with fresh
+# task heads goes into docs/matrices/minatar-fresh.
 MINATAR_MATRIX := pathzero transfer --games MinAtar/Breakout MinAtar/SpaceInvaders MinAtar/Seaquest \
-	--frames 300000 --seeds 5 --workers 2 --hidden 128 --logdir docs/matrices/minatar \
+	--frames 300000 --seeds 5 --workers 2 --hidden 128 --logdir docs/matrices/minatar-fresh \
 	--methods independent pathnet_scratch finetune pathnet
 bench-transfer-minatar: $(VENV)/.installed
 	$(VENV)/bin/$(MINATAR_MATRIX)
-	$(PY) -m benchmarks transfer docs/matrices/minatar --name minatar --flags "--workers 2 --hidden 128"
+	$(PY) -m benchmarks transfer docs/matrices/minatar-fresh --name minatar-fresh --flags "--workers 2 --hidden 128"
 
 # Issue 15's variant matrix: MinAtar Breakout and three variants of it (mirror, noisy input, no sticky actions),
 # the off-diagonal pairs (the diagonal is the cross-game matrix's sanity check), 5 seeds, resumable.
@@ -96,8 +98,8 @@ bench-continual-minatar: $(VENV)/.installed
 	$(PY) -m benchmarks continual docs/continual/minatar --name minatar --flags "--workers 2 --hidden 128 --eval-every 50000"
 bench-gumbel-minatar: $(VENV)/.installed
 	$(VENV)/bin/$(subst pathnet_scratch finetune pathnet,pathnet_scratch finetune pathnet gumbel,$(MINATAR_MATRIX))
-	$(PY) -m benchmarks transfer docs/matrices/minatar --name minatar --flags "--workers 2 --hidden 128"
-	$(PY) -m benchmarks search-cost docs/matrices/minatar --workers 2 --repeats 2 --name minatar
+	$(PY) -m benchmarks transfer docs/matrices/minatar-fresh --name minatar-fresh --flags "--workers 2 --hidden 128"
+	$(PY) -m benchmarks search-cost docs/matrices/minatar-fresh --workers 2 --repeats 2 --name minatar-fresh
 bench-penalty: $(VENV)/.installed
 	$(PY) -m benchmarks penalty --game MinAtar/Breakout --frames 300000 --workers 2
 
