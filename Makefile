@@ -15,7 +15,7 @@ PIN := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
 .PHONY: train test bench bench-transfer-minatar bench-transfer-minatar-variants bench-transfer-ale bench-continual-minatar bench-gumbel-minatar \
 	bench-penalty bench-ray bench-network-minatar bench-learning-minatar bench-learning-pong bench-learning-atari5 \
-	bench-throughput-pong bench-peers install install-test lock clean
+	bench-throughput-pong bench-peers chromium install install-test lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,8 +56,16 @@ train: $(VENV)/.installed
 
 # The suite runs on TEST_WORKERS pytest-xdist processes (`make test TEST_WORKERS=0`: one process); the tests
 # that start Ray share one of them (xdist_group "ray"), since a second Ray on the machine could be joined.
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test chromium
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(TEST_ARGS)
+
+# The report's tests drive a real browser: Debian's chromium, installed with apt when it is missing (as root, or
+# through sudo). Playwright (the test extra) drives it; its own browser downloads are not used.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium (the report's browser tests need it)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 bench: $(VENV)/.installed-bench
 	$(PY) -m benchmarks $(BENCH_ARGS)

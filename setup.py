@@ -19,6 +19,7 @@ setup(
     python_requires=">=3.10",
     packages=packages,
     package_dir=package_dir,
+    package_data={"pathzero.agents": ["report_site/*"]},  # the report's page, script and style
     install_requires=[
         "torch>=2.2",
         "numpy",
@@ -33,11 +34,13 @@ setup(
         "moviepy<2",  # TensorBoard add_video (evaluation videos) encodes with moviepy 1.x
         "tqdm",
         "matplotlib",
+        "plotly",  # its JavaScript bundle draws the charts of `pathzero report` (copied beside the page)
         "tomli; python_version < '3.11'",  # --config FILE.toml (tomllib is in the standard library from 3.11)
         "open_spiel; python_version >= '3.11'",  # the external opponent and rules check for board games
     ],
     extras_require={
-        "test": ["pytest", "pytest-timeout", "pytest-xdist", "setuptools>=70.1"],  # setuptools: the install test builds the package
+        # playwright: the report's tests drive Debian's chromium (installed by `make test` when missing)
+        "test": ["pytest", "pytest-timeout", "pytest-xdist", "setuptools>=70.1", "playwright"],  # setuptools: the install test builds the package
         # benchmarks/ (run from a checkout, not installed): SB3's A2C is the throughput baseline, scikit-learn's
         # load_digits the data set of PathNet's supervised experiment
         "bench": ["stable-baselines3==2.9.2", "scikit-learn"],

@@ -234,3 +234,11 @@ def transfer(games: list[str], **options) -> dict:
     from pathzero.agents.transfer import transfer_matrix
 
     return transfer_matrix(games, **options)
+
+
+def report(path: str | os.PathLike, out: str | os.PathLike | None = None, *, videos: bool = True) -> Path:
+    """A run, matrix, continual or runs folder as a static web page (agents/report.py): writes the site
+    into `out` (default: PATH/report) and returns its index.html, which opens from file:// with no server."""
+    from pathzero.agents.report import build_report
+
+    return build_report(path, out, videos=videos)

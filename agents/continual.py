@@ -145,6 +145,44 @@ class Continual(Experiment):
         super().__init__(Path(cfg.logdir), cfg.base)
         self.cfg = cfg
 
+    @classmethod
+    def from_folder(cls, root: str | Path, summary: dict | None = None) -> "Continual":
+        """The sequence a `pathzero continual` folder was made with (settings.json); its methods and seeds
+        from continual.json's `summary` when given, else from the finished cells."""
+        from pathzero.agents.common.settings import saved_fields
+
+        root = Path(root)
+        s = json.loads((root / "settings.json").read_text())
+        if summary is not None:
+            names, seeds = list(summary["methods"]), int(summary["seeds"])
+        else:
+            keys = [p.stem.split("__") for p in (root / "cells").glob("*.json")]
+            names = sorted({k[0] for k in keys if k[0] not in ("single", "random")})
+            seeds = max([int(k[1]) for k in keys if k[0] not in ("single", "random")], default=1)
+        base = ExperimentRunConfig(**{**saved_fields(ExperimentRunConfig, s["base"]), "game": s["games"][0],
+                                      "progress": False})
+        return cls(ContinualConfig(games=tuple(s["games"]), cycles=s["cycles"], frames=s["frames"],
+                                   methods=tuple(names), seeds=seeds, eval_every=s["eval_every"],
+                                   evaluation_episodes=s["evaluation_episodes"], logdir=str(root), base=base))
+
+    def normalised_lines(self) -> dict:
+        """Every seed's normalised evaluation score per game over the whole sequence (what continual.png
+        draws): {"phases": {game: [[start, end], ...]}, "lines": {game: {method: [{"seed", "x", "y"}]}}}."""
+        refs = self.references()
+        frames = self.cfg.frames
+        phases = {g: [[p * frames, (p + 1) * frames] for p in range(self.cfg.phases) if self.cfg.game(p) == g]
+                  for g in self.cfg.games}
+        lines: dict[str, dict[str, list]] = {g: {} for g in self.cfg.games}
+        for game in self.cfg.games:
+            env_id = resolve_game(game).env_id
+            for method in self.cfg.methods:
+                for seed in range(1, self.cfg.seeds + 1):
+                    points = [(x, self._normalise(game, v, refs)) for x, g, v in self.timeline(method, seed)
+                              if g == env_id]
+                    lines[game].setdefault(method, []).append(
+                        {"seed": seed, "x": [x for x, _ in points], "y": [y for _, y in points]})
+        return {"phases": phases, "lines": lines}
+
     # -- cells -------------------------------------------------------------------------------------
     def _load(self, key: str) -> dict | None:
         path = self.cell_path(key)

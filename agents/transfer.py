@@ -281,6 +281,24 @@ class TransferMatrix(Experiment):
         self.cfg = cfg
         self._facts: dict[Path, dict | None] = {}  # run folder -> what its checkpoint says (see _checkpoint_facts)
 
+    @classmethod
+    def from_folder(cls, root: str | Path, workers: int = 1) -> "TransferMatrix":
+        """The matrix a `pathzero transfer` folder was made with (its transfer.json), its runs on `workers`
+        workers: to score, report or grow it."""
+        from pathzero.agents.common.settings import saved_fields
+
+        root = Path(root)
+        if not (root / "transfer.json").is_file():
+            raise UsageError(f"{root} holds no transfer.json; give a folder written by pathzero transfer")
+        s = json.loads((root / "transfer.json").read_text())
+        base = ExperimentRunConfig(**{**saved_fields(ExperimentRunConfig, s["base"]), "game": s["games"][0],
+                                      "workers": workers, "progress": False})
+        return cls(TransferConfig(
+            games=tuple(s["games"]), methods=tuple(s["methods"]), frames=s["frames"], seeds=s["seeds"],
+            logdir=str(root), base=base, score_episodes=s["score_episodes"], random_episodes=s["random_episodes"],
+            bins=s["bins"], pairs=tuple(map(tuple, s["pairs"])) if s.get("pairs") else None,
+            diagonal=s.get("diagonal", True)))
+
     # -- the settings file: a rerun must ask for runs trained the same way ------------------------
     def _settings(self) -> dict:
         data = asdict(self.cfg)

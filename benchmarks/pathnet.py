@@ -215,20 +215,9 @@ Random policy (the floor of every score):
 
 def matrix_from_folder(root: Path, workers: int):
     """The TransferMatrix a `pathzero transfer` folder was made with (transfer.json), its runs on `workers` workers."""
-    from pathzero.agents.common.settings import saved_fields
-    from pathzero.agents.experiment import ExperimentRunConfig
-    from pathzero.agents.transfer import TransferConfig, TransferMatrix
-    from pathzero.envs import UsageError
+    from pathzero.agents.transfer import TransferMatrix
 
-    if not (root / "transfer.json").is_file():
-        raise UsageError(f"{root} holds no transfer.json; give a folder written by pathzero transfer")
-    s = json.loads((root / "transfer.json").read_text())
-    base = ExperimentRunConfig(**{**saved_fields(ExperimentRunConfig, s["base"]), "game": s["games"][0],
-                                  "workers": workers, "progress": False})
-    return TransferMatrix(TransferConfig(
-        games=tuple(s["games"]), methods=tuple(s["methods"]), frames=s["frames"], seeds=s["seeds"], logdir=str(root),
-        base=base, score_episodes=s["score_episodes"], random_episodes=s["random_episodes"], bins=s["bins"],
-        pairs=tuple(map(tuple, s["pairs"])) if s.get("pairs") else None, diagonal=s.get("diagonal", True)))
+    return TransferMatrix.from_folder(root, workers)
 
 
 def search_cost(args) -> int:

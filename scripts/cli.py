@@ -15,6 +15,7 @@ COMMANDS = {
     "evaluate": "play a self-play network against random, perfect or OpenSpiel MCTS play, both colours",
     "play": "play tic-tac-toe or Connect Four against a self-play network in the terminal",
     "plot": "a run's learning curve as a PNG: training returns and evaluations, against frames and hours",
+    "report": "a run, matrix or continual folder as a web page: curves, heatmaps, replays (opens offline)",
 }
 # Commands that are gone, with where their work is done now.
 MOVED = {

@@ -46,6 +46,8 @@ def test_a_non_editable_install_is_one_pathzero_package(tmp_path):
     # The benchmarks (and the digits experiment, scikit-learn's, SB3's) stay in the checkout's benchmarks/.
     sources = {p.relative_to(target).as_posix(): p.read_text() for p in (target / "pathzero").rglob("*.py")}
     assert "pathzero/scripts/cli.py" in sources and not [name for name in sources if "bench" in name]
+    site = target / "pathzero" / "agents" / "report_site"  # the report's page, script and style are package data
+    assert {p.name for p in site.iterdir()} >= {"index.html", "report.js", "report.css"}
     imports = re.compile(r"^\s*(from|import)\s+(sklearn|stable_baselines3|benchmarks)\b", re.M)
     assert not [name for name, text in sources.items() if imports.search(text)]
     assert not [name for name, text in sources.items() if "load_digits" in text or "SupervisedConfig" in text]
