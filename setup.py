@@ -35,6 +35,7 @@ setup(
         "tqdm",
         "matplotlib",
         "plotly",  # its JavaScript bundle draws the charts of `pathzero report` (copied beside the page)
+        "safetensors",  # the weights of an exported model (`pathzero export`)
         "tomli; python_version < '3.11'",  # --config FILE.toml (tomllib is in the standard library from 3.11)
         "open_spiel; python_version >= '3.11'",  # the external opponent and rules check for board games
     ],
@@ -44,7 +45,8 @@ setup(
         # benchmarks/ (run from a checkout, not installed): SB3's A2C is the throughput baseline, scikit-learn's
         # load_digits the data set of PathNet's supervised experiment
         "bench": ["stable-baselines3==2.9.2", "scikit-learn"],
-        "ray": ["ray>=2.9"],  # --backend ray: matrices, sequences and A3C workers on a Ray cluster
+        "ray": ["ray>=2.9"],
+        "hub": ["huggingface_hub"],  # pathzero export --push  # --backend ray: matrices, sequences and A3C workers on a Ray cluster
     },
     entry_points={"console_scripts": ["pathzero=pathzero.scripts.cli:main"]},
 )

@@ -242,3 +242,12 @@ def report(path: str | os.PathLike, out: str | os.PathLike | None = None, *, vid
     from pathzero.agents.report import build_report
 
     return build_report(path, out, videos=videos)
+
+
+def export(run: str | os.PathLike | Run, out: str | os.PathLike, *, episodes: int = 10, task: str | None = None,
+           push: str | None = None) -> Path:
+    """A trained agent as a model folder in the Hugging Face Hub's layout (agents/export.py): weights as
+    safetensors, config.json, a replay video and a model card; `pathzero.load(out)` reads it back."""
+    from pathzero.agents.export import export as write
+
+    return write(run.dir if isinstance(run, Run) else run, out, episodes=episodes, task=task, push=push)

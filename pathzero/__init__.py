@@ -28,11 +28,11 @@ def _beside_the_subpackages() -> None:
 
 _beside_the_subpackages()
 
-__all__ = ["train", "load", "transfer", "continual", "report", "Run", "Agent", "BoardAgent", "__version__"]
+__all__ = ["train", "load", "transfer", "continual", "report", "export", "Run", "Agent", "BoardAgent", "__version__"]
 
 
 def __getattr__(name: str):
-    if name in ("train", "load", "transfer", "continual", "report", "Run", "Agent", "BoardAgent"):
+    if name in ("train", "load", "transfer", "continual", "report", "export", "Run", "Agent", "BoardAgent"):
         from pathzero.agents import api
 
         return getattr(api, name)

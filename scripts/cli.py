@@ -16,6 +16,7 @@ COMMANDS = {
     "play": "play tic-tac-toe or Connect Four against a self-play network in the terminal",
     "plot": "a run's learning curve as a PNG: training returns and evaluations, against frames and hours",
     "report": "a run, matrix or continual folder as a web page: curves, heatmaps, replays (opens offline)",
+    "export": "a trained agent as a shareable model folder (safetensors, model card, video; Hugging Face layout)",
 }
 # Commands that are gone, with where their work is done now.
 MOVED = {
