@@ -373,7 +373,8 @@ unclipped score of the last {s['window']} episodes **{s['final_mean']:.1f}**, be
 # Modules adding more benchmarks: each has add_parsers(sub) -> {subcommand: handler(args) -> exit code}.
 BENCH_MODULES = ("benchmarks.digits", "benchmarks.pathnet", "benchmarks.boards", "benchmarks.library",
                  "benchmarks.continual", "benchmarks.network",
-                 "benchmarks.ray_backend", "benchmarks.learning", "benchmarks.peers")
+                 "benchmarks.ray_backend", "benchmarks.learning", "benchmarks.peers",
+                 "benchmarks.report_speed")
 
 
 def build_parser(prog: str = "python -m benchmarks") -> tuple[ArgumentParser, dict]:
