@@ -44,10 +44,9 @@ def __getattr__(name: str):
 
 def agent_of_run(run_dir: str | Path) -> str:
     """The name of the agent that wrote a run folder: config.json's "agent" (older runs: told by its fields)."""
-    from pathzero.agents.common.registry import agent_of_config
-    from pathzero.agents.common.runlog import read_config
+    from pathzero.agents.common.registry import agent_of_run as of_run
 
-    return agent_of_config(read_config(Path(run_dir))).name
+    return of_run(run_dir)
 
 
 def configure(agent: str = "a3c", options: dict[str, Any] | None = None, *, config: str | Path | None = None,
@@ -180,13 +179,10 @@ def load(run_or_checkpoint: str | os.PathLike | Run, *, task: str | None = None,
     of a PathNet's tasks, default its own game), a `BoardAgent` for self-play (`simulations` per
     move, default 64; `game` must match the checkpoint's when given). The checkpoint's format says
     which agent loads it (agents/common/registry.py)."""
-    from pathzero.agents.common.checkpoint import load_checkpoint
-    from pathzero.agents.common.registry import agent_of_format, agents
+    from pathzero.agents.common.registry import load_trained
 
     path = run_or_checkpoint.dir if isinstance(run_or_checkpoint, Run) else Path(run_or_checkpoint)
-    formats = tuple(dict.fromkeys(e.checkpoint_format for e in agents()))
-    entry = agent_of_format(load_checkpoint(path, formats)["format"])
-    return entry.load(path, task=task, greedy=greedy, simulations=simulations, game=game, seed=seed)
+    return load_trained(path, task=task, greedy=greedy, simulations=simulations, game=game, seed=seed)
 
 
 @entry_point

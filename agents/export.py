@@ -29,10 +29,9 @@ FAMILY_TAGS = {"ale": "atari", "minatar": "minatar", "gym": "classic-control", "
 def export(run: str | Path, out: str | Path, *, episodes: int = 10, task: str | None = None, seed: int = 0,
            video_steps: int = 3000, push: str | None = None) -> Path:
     """Writes the export of `run` (a run folder or checkpoint) into `out`; returns `out`."""
-    from pathzero.agents.api import agent_of_run, load
     from pathzero.agents.common.checkpoint import (EXPORT_META, TRAINING_ONLY, is_export, load_checkpoint,
                                                    resolve_checkpoint, write_export)
-    from pathzero.agents.common.registry import agent_of_format, agents
+    from pathzero.agents.common.registry import agent_of_format, agent_of_run, agents, load_trained
     from pathzero.agents.common.trained import Agent
 
     if episodes < 1:
@@ -46,7 +45,7 @@ def export(run: str | Path, out: str | Path, *, episodes: int = 10, task: str | 
     formats = tuple(dict.fromkeys(e.checkpoint_format for e in agents()))
     payload = load_checkpoint(checkpoint, formats)
     entry = agent_of_format(payload["format"])
-    agent = load(checkpoint, **({"task": task} if task else {}), seed=seed)
+    agent = load_trained(checkpoint, **({"task": task} if task else {}), seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     write_export(out, payload)
     run_dir = checkpoint.parent

@@ -98,11 +98,11 @@ class Videos:
             return {"note": "no video: the run folder (its checkpoint) is not here"}
         if not self.enabled:
             return {"note": "no video: the report was made with --no-videos"}
-        from pathzero.agents.api import load
+        from pathzero.agents.common.registry import load_trained
         from pathzero.agents.common.trained import Agent
 
         try:
-            agent = load(run_dir, **({"task": task} if task else {}))
+            agent = load_trained(run_dir, **({"task": task} if task else {}))
         except UsageError as error:
             return {"note": f"no video: {error}"}
         if not isinstance(agent, Agent):
@@ -115,8 +115,8 @@ class Videos:
 
 def run_data(run_dir: Path, videos: Videos, name: str | None = None) -> dict:
     """What a run page shows."""
-    from pathzero.agents.api import agent_of_run
     from pathzero.agents.common.evaluation import read_evals
+    from pathzero.agents.common.registry import agent_of_run
     from pathzero.agents.common.runlog import read_config, read_episodes
 
     config = read_config(run_dir)

@@ -114,3 +114,20 @@ def agent_of_config(config: dict[str, Any]) -> AgentEntry:
     if not matches:
         raise UsageError("config.json names no agent and matches none; give a run folder made by pathzero")
     return max(matches, key=lambda e: len(e.legacy_keys))
+
+
+def agent_of_run(run_dir: str | Path) -> str:
+    """The name of the agent that wrote a run folder: config.json's "agent" (older runs: told by its fields)."""
+    from pathzero.agents.common.runlog import read_config
+
+    return agent_of_config(read_config(Path(run_dir))).name
+
+
+def load_trained(path: str | Path, **options: Any):
+    """The trained agent in a run folder, checkpoint file or exported model folder, loaded by the agent whose
+    checkpoint format it holds (`options`: task, greedy, simulations, game, seed)."""
+    from pathzero.agents.common.checkpoint import load_checkpoint
+
+    formats = tuple(dict.fromkeys(e.checkpoint_format for e in agents()))
+    entry = agent_of_format(load_checkpoint(path, formats)["format"])
+    return entry.load(path, **options)
