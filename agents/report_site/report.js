@@ -26,12 +26,13 @@
   function fmt(x, digits) {
     if (x === null || x === undefined || (typeof x === "number" && !isFinite(x))) { return "-"; }
     if (typeof x !== "number") { return String(x); }
-    var d = digits === undefined ? (Math.abs(x) >= 100 ? 0 : Math.abs(x) >= 10 ? 1 : 2) : digits;
+    var d = digits === undefined ? (Number.isInteger(x) || Math.abs(x) >= 100 ? 0 : Math.abs(x) >= 10 ? 1 : 2) : digits;
     return x.toLocaleString("en-US", {minimumFractionDigits: d, maximumFractionDigits: d});
   }
 
   function interval(v, lo, hi, digits) {
     if (v === null || v === undefined) { return "-"; }
+    if (digits === undefined) { digits = Math.abs(v) >= 100 ? 0 : 2; }
     return fmt(v, digits) + (lo === null || lo === undefined ? "" : " [" + fmt(lo, digits) + ", " + fmt(hi, digits) + "]");
   }
 
@@ -105,7 +106,7 @@
         traces.push({x: xv, y: evals.map(function (r) { return r.mean_return; }), type: "scatter", mode: "lines+markers",
                      name: "evaluation mean", line: {color: COLOURS[0], width: 2.5}});
       }
-      var layout = {margin: {l: 50, r: 10, t: 30, b: 45}, title: {text: "against " + (axis === "frames" ? "frames" : "wall-clock hours"), font: {size: 13}},
+      var layout = {margin: {l: 50, r: 10, t: 20, b: 45},
                     xaxis: {title: {text: axis === "frames" ? "frames" : "hours"}}, yaxis: {title: {text: "return"}},
                     legend: {orientation: "h", y: -0.25}};
       if (!traces.length) {
@@ -123,8 +124,8 @@
       run.game || "-", run.agent, frames, last ? interval(last.mean_return, last.ci_low, last.ci_high) : "-",
       (run.evals || []).length, (run.episodes || []).length]], "summary"));
     var prefix = "run-" + Math.random().toString(36).slice(2, 8);
-    container.appendChild(el("div", {"class": "row"}, [panel("Learning curve", [chart(prefix + "-frames")]),
-                                                       panel("", [chart(prefix + "-hours")])]));
+    container.appendChild(el("div", {"class": "row"}, [panel("Learning curve, against frames", [chart(prefix + "-frames")]),
+                                                       panel("Learning curve, against hours", [chart(prefix + "-hours")])]));
     var side = [video(run.video, "replay")];
     if (run.games && run.games.length) {
       side.push(el("h3", {text: "Evaluation games"}));
