@@ -24,9 +24,9 @@ from torch import nn
 from pathzero.agents.common.checkpoint import load_checkpoint
 from pathzero.agents.common.config import RESUMABLE, ActorCriticConfig, choices
 from pathzero.agents.common.registry import AgentEntry, register
-from pathzero.agents.common.returns import rollout_loss
-from pathzero.agents.common.runner import (DoneMsg, Recipe, TrainingError, WorkerContext, game_shapes, learn_step,
-                                           make_env_batch, parent_gone)
+from pathzero.agents.common.returns import clipped_loss, rollout_loss, rollout_returns
+from pathzero.agents.common.runner import (DoneMsg, EpisodeMsg, Recipe, TrainingError, UpdateMsg, WorkerContext,
+                                           game_shapes, learn_step, make_env_batch, parent_gone, with_precision)
 from pathzero.agents.common.runner import train as run_training
 from pathzero.agents.common.trained import Agent, refuse_options
 from pathzero.envs import GameSpec, UsageError, resolve_game
@@ -54,11 +54,27 @@ config.json in the run folder."""
     value_init: str = field(default="torch", metadata=choices(*VALUE_INITS))
     """Initial weights of the value head: torch (PyTorch's default) or orthogonal (gain 1, the A2C/PPO
     Atari recipe). The policy head always starts orthogonal with gain 0.01, the trunk with the ReLU gain."""
+    update_epochs: int = 1
+    """Passes over each rollout. 1: A3C's one policy-gradient update. More: each worker reuses its rollout
+    with PPO's clipped surrogate (an asynchronous PPO-style update): every pass, in --minibatches parts, is
+    one update of the shared network with its freshest weights."""
+    minibatches: int = 1
+    """Parts of a rollout per pass when --update-epochs > 1 (each one update)."""
+    clip_range: float = 0.1
+    """PPO's clip on the probability ratio, for --update-epochs > 1."""
+    normalize_advantages: bool = False
+    """Scale each rollout's advantages to mean 0 and standard deviation 1 (PPO's recipe)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not (self.channels >= 1 and self.hidden >= 1 and self.blocks >= 0):
             raise UsageError("--channels and --hidden must be >= 1 and --blocks >= 0")
+        if self.update_epochs < 1 or self.minibatches < 1 or not 0 < self.clip_range < 1:
+            raise UsageError(f"--update-epochs and --minibatches must be >= 1 and --clip-range in (0, 1); got "
+                             f"{self.update_epochs}, {self.minibatches}, {self.clip_range}")
+        if self.minibatches > self.t_max * self.envs_per_worker:
+            raise UsageError(f"--minibatches {self.minibatches} is more than a rollout's "
+                             f"{self.t_max * self.envs_per_worker} samples (--t-max x --envs-per-worker)")
 
     @property
     def net(self) -> NetConfig:
@@ -74,15 +90,54 @@ def worker_loop(worker: int, cfg: A3CConfig, ctx: WorkerContext, seed: int) -> N
     spec = resolve_game(cfg.game)
     envs = make_env_batch(cfg, spec, seed)
     local = DualNet.from_description(ctx.shared_model.describe())
+    step = learn_step if cfg.update_epochs == 1 and not cfg.normalize_advantages else clipped_learn_step
     try:
         while not ctx.stop.is_set() and not parent_gone():
-            _, frames = learn_step(worker, local, local, envs, spec, cfg, ctx, rollout_loss)
+            _, frames = step(worker, local, local, envs, spec, cfg, ctx, rollout_loss)
             if frames >= cfg.total_frames:
                 break
     finally:
         envs.close()
     ctx.sink.put(DoneMsg(worker))
 
+
+
+def clipped_learn_step(worker: int, local: nn.Module, forward, envs, spec: GameSpec, cfg: A3CConfig,
+                       ctx: WorkerContext, loss_fn=None) -> tuple[list, int]:
+    """Acts once, then updates the shared network `update_epochs` x `minibatches` times from the rollout
+    with the clipped surrogate, pulling the shared weights before each update (Hogwild, as A3C's step).
+    The first update of the first pass, with the rollout's own weights, is A3C's update; the rollout's
+    frames are counted once."""
+    ctx.pull(local)
+    fwd = with_precision(forward, cfg.precision, local)
+    rollout, episodes = envs.collect(fwd, cfg.t_max)
+    returns, advantages = rollout_returns(rollout, cfg)  # [T, B] each
+    old = torch.log_softmax(rollout.logits.detach().float(), -1).gather(-1, rollout.actions.unsqueeze(-1)).squeeze(-1)
+    flat = [x.flatten(0, 1) for x in (rollout.observations, rollout.actions, old, returns, advantages)]
+    obs, actions, old, returns, advantages = flat  # [N, ...], [N] x 4
+    if cfg.normalize_advantages:
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    n, frames_done = actions.shape[0], rollout.actions.numel() * spec.frames_per_step
+    first = True
+    for _ in range(cfg.update_epochs):
+        order = torch.arange(n) if first and cfg.minibatches == 1 else torch.randperm(n)
+        for part in order.chunk(cfg.minibatches):
+            if first and cfg.minibatches == 1:  # the rollout's own forward pass: its graph is still there
+                logits, values = rollout.logits.flatten(0, 1), rollout.values.flatten()
+            else:
+                ctx.pull(local)
+                out = fwd(obs[part])
+                logits, values = out.logits, out.value
+            loss = clipped_loss(logits, values, actions[part], old[part], returns[part], advantages[part],
+                                clip_range=cfg.clip_range, value_coef=cfg.value_coef, entropy_coef=cfg.entropy_coef)
+            local.zero_grad(set_to_none=True)
+            loss.total.backward()
+            frames, lr, grad_norm = ctx.push(local, cfg, frames_done if first else 0)
+            first = False
+    for ep in episodes:
+        ctx.sink.put(EpisodeMsg(worker, frames, ep.ret, ep.length))
+    ctx.sink.put(UpdateMsg(worker, frames, loss.policy.item(), loss.value.item(), loss.entropy.item(), lr, grad_norm))
+    return episodes, frames
 
 
 def build_model(spec: GameSpec, net: NetConfig) -> DualNet:

@@ -188,3 +188,17 @@ def test_a_resume_numbers_the_rows_it_keeps_again():
         log.close()
         rows = read_episodes(Path(folder))
     assert [(r["frames"], r["session"], r["row"]) for r in rows] == [(100, 0, 0), (150, 0, 1), (240, 1, 2)]
+
+
+def test_several_clipped_passes_per_rollout_count_its_frames_once_and_learn_cartpole(logdir):
+    """--update-epochs 4 --minibatches 2: eight shared updates per rollout, the frames counted once (the budget
+    ends at the frames acted), and CartPole still learns."""
+    cfg = A3CConfig(**CARTPOLE, serial=True, total_frames=120_000, target_return=SOLVED, logdir=str(logdir), seed=3,
+                    update_epochs=4, minibatches=2, normalize_advantages=True)
+    run_dir = train(cfg)
+    state = load_checkpoint(run_dir, "pathzero-a3c")["state"]
+    episodes = read_episodes(run_dir)
+    assert sum(e["length"] for e in episodes) * 1 <= state["frames"]  # CartPole: one frame per step
+    assert rolling_best([e["return"] for e in episodes]) >= SOLVED
+    with pytest.raises(UsageError, match="--minibatches 100 is more than a rollout's 40 samples"):
+        A3CConfig(**CARTPOLE, t_max=5, update_epochs=2, minibatches=100)

@@ -112,3 +112,28 @@ def test_advantages_are_constants_in_the_loss():
     advantages = torch.ones(2, requires_grad=True)
     actor_critic_loss(logits, values, torch.tensor([0, 2]), torch.ones(2), advantages).total.backward()
     assert advantages.grad is None
+
+
+def test_the_clipped_surrogate_is_a3cs_gradient_at_ratio_one_and_stops_past_the_clip():
+    from pathzero.agents.common.returns import clipped_loss
+
+    torch.manual_seed(0)
+    logits = torch.randn(6, 3, requires_grad=True)
+    values = torch.randn(6, requires_grad=True)
+    actions, returns, advantages = torch.tensor([0, 1, 2, 0, 1, 2]), torch.randn(6), torch.randn(6)
+    old = torch.log_softmax(logits.detach(), -1).gather(1, actions[:, None]).squeeze(1)
+    clipped_loss(logits, values, actions, old, returns, advantages, clip_range=0.1).total.backward()
+    grads = logits.grad.clone(), values.grad.clone()
+    logits.grad, values.grad = None, None
+    actor_critic_loss(logits, values, actions, returns, advantages).total.backward()
+    assert torch.allclose(grads[0], logits.grad, atol=1e-6) and torch.allclose(grads[1], values.grad)
+    # a sample whose ratio already went past 1 + clip in its advantage's direction no longer pushes
+    logits = torch.zeros(1, 2, requires_grad=True)
+    old = torch.log(torch.tensor([0.3]))  # pi_old(a) = 0.3, pi(a) = 0.5: ratio 1.67 > 1.1
+    clipped_loss(logits, torch.zeros(1), torch.tensor([0]), old, torch.zeros(1), torch.tensor([1.0]),
+                 clip_range=0.1, entropy_coef=0.0).policy.backward()
+    assert logits.grad.abs().sum() == 0
+    logits.grad = None  # with a negative advantage the same ratio is pulled back down
+    clipped_loss(logits, torch.zeros(1), torch.tensor([0]), old, torch.zeros(1), torch.tensor([-1.0]),
+                 clip_range=0.1, entropy_coef=0.0).policy.backward()
+    assert logits.grad[0, 0] > 0  # descending the loss lowers the taken action's logit

@@ -98,3 +98,22 @@ def rollout_loss(rollout: "Rollout", cfg: "ActorCriticConfig") -> LossTerms:
     return actor_critic_loss(rollout.logits.flatten(0, 1), rollout.values.flatten(), rollout.actions.flatten(),
                              returns.flatten(), advantages.flatten(), value_coef=cfg.value_coef,
                              entropy_coef=cfg.entropy_coef)
+
+
+def clipped_loss(logits: torch.Tensor, values: torch.Tensor, actions: torch.Tensor, old_log_probs: torch.Tensor,
+                 returns: torch.Tensor, advantages: torch.Tensor, *, clip_range: float, value_coef: float = 0.5,
+                 entropy_coef: float = 0.01) -> LossTerms:
+    """PPO's clipped surrogate (Schulman et al. 2017) with A3C's value and entropy terms:
+    -min(r * A, clip(r, 1 - c, 1 + c) * A)  +  value_coef * (R - V)^2 / 2  -  entropy_coef * H(pi),
+    r = pi(a|s) / pi_old(a|s). logits: [N, A]; the rest [N]. Where r = 1 (the rollout's own weights) the
+    gradient is A3C's policy gradient; once a pass has moved r past 1 +- c in the advantage's direction,
+    that sample stops pushing."""
+    log_probs = F.log_softmax(logits, dim=-1)  # [N, A]
+    taken = log_probs.gather(1, actions.long().unsqueeze(1)).squeeze(1)  # [N]
+    ratio = torch.exp(taken - old_log_probs.detach())  # [N]
+    adv = advantages.detach()
+    policy = -torch.min(ratio * adv, ratio.clamp(1.0 - clip_range, 1.0 + clip_range) * adv).mean()
+    value = 0.5 * (returns.detach() - values).pow(2).mean()
+    entropy = -(log_probs.exp() * log_probs).sum(-1).mean()
+    total = policy + value_coef * value - entropy_coef * entropy
+    return LossTerms(total, policy, value, entropy)

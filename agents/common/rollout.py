@@ -29,6 +29,7 @@ class Rollout(NamedTuple):
     dones: torch.Tensor  # [T, B] float32, 1 where the transition ended an episode (or a life)
     bootstrap: torch.Tensor  # [B] value of the state after the last step, no grad
     truncation_values: torch.Tensor  # [T, B] V(last state) where a time limit cut the episode, else 0; no grad
+    observations: torch.Tensor | None = None  # [T, B, ...] what the network saw (for passes after the first)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ class EnvBatch:
         logits = out.logits.unflatten(0, (t_max + 1, n))  # [T+1, B, A]
         values = out.value.unflatten(0, (t_max + 1, n))  # [T+1, B]
         rollout = Rollout(logits[:t_max], values[:t_max], actions, torch.from_numpy(rewards),
-                          torch.from_numpy(dones), values[t_max].detach(), truncation_values)
+                          torch.from_numpy(dones), values[t_max].detach(), truncation_values,
+                          torch.from_numpy(obs[:t_max]))
         return rollout, finished
 
     def close(self) -> None:
