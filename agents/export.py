@@ -86,7 +86,8 @@ def _card_agent(agent, kind: str, config: dict, scores: list[float], seed: int, 
                 "game scores" if spec.kind == "ale" else "whole episodes, unclipped scores")
     flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in config.items()
                      if k in ("seed", "total_frames", "workers") and v is not None)
-    command = ("pathzero train --agent " + kind + " --game " + spec.name + (" " + flags if flags else "")
+    game = config.get("game") or spec.env_id  # as the user named it (MinAtar/Breakout), not the folder slug
+    command = ("pathzero train --agent " + kind + " --game " + game + (" " + flags if flags else "")
                if kind != "alphazero" else "")
     return f"""---
 library_name: pathzero

@@ -35,7 +35,7 @@ def test_an_a3c_run_exports_loads_back_and_plays_the_same_actions(tmp_path):
     meta = front_matter((out / "README.md").read_text())
     assert "library_name: pathzero" in meta and "- reinforcement-learning" in meta and "- CartPole-v1" in meta
     assert "model-index:" in meta and "type: mean_reward" in meta and "+/-" in meta
-    assert "pathzero train --agent a3c --game CartPole-v1" in (out / "README.md").read_text()
+    assert "pathzero train --agent a3c --game CartPole-v1 --seed 1 --total-frames 1500" in (out / "README.md").read_text()
     assert json.loads((out / "config.json").read_text())["agent"] == "a3c"
     payload = read_export(out)
     assert not set(TRAINING_ONLY) & set(payload) and payload["format"] == "pathzero-a3c"
@@ -48,6 +48,17 @@ def test_an_a3c_run_exports_loads_back_and_plays_the_same_actions(tmp_path):
     assert watched.returncode == 0 and "episode 1: score" in watched.stdout
     again = pathzero.export(run, out, episodes=1)  # an earlier export is overwritten
     assert again == out and "over 1 episodes" in (out / "README.md").read_text()
+
+
+def test_the_cards_command_names_the_game_as_train_takes_it(tmp_path):
+    from pathzero.envs import resolve_game
+
+    run = pathzero.train(game="MinAtar/Breakout", serial=True, total_frames=400, envs_per_worker=2, replay_episodes=0,
+                         channels=4, hidden=16, logdir=str(tmp_path / "runs"), progress=False, verbose=False)
+    card = (pathzero.export(run, tmp_path / "model", episodes=1) / "README.md").read_text()
+    command = next(line for line in card.splitlines() if line.startswith("pathzero train"))
+    game = command.split("--game ")[1].split()[0]
+    assert game == "MinAtar/Breakout" and resolve_game(game).env_id == "MinAtar/Breakout-v1"
 
 
 def test_a_pathnet_task_and_a_selfplay_network_export_and_load_back(tmp_path):
