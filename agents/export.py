@@ -31,7 +31,7 @@ def export(run: str | Path, out: str | Path, *, episodes: int = 10, task: str | 
     """Writes the export of `run` (a run folder or checkpoint) into `out`; returns `out`."""
     from pathzero.agents.common.checkpoint import (EXPORT_META, TRAINING_ONLY, is_export, load_checkpoint,
                                                    resolve_checkpoint, write_export)
-    from pathzero.agents.common.registry import agent_of_format, agent_of_run, agents, load_trained
+    from pathzero.agents.common.registry import agent_of_format, agents, load_trained
     from pathzero.agents.common.trained import Agent
 
     if episodes < 1:
@@ -51,7 +51,7 @@ def export(run: str | Path, out: str | Path, *, episodes: int = 10, task: str | 
     run_dir = checkpoint.parent
     config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else \
         {**payload.get("config", {}), "agent": entry.name}
-    config.setdefault("agent", agent_of_run(run_dir) if (run_dir / "config.json").is_file() else entry.name)
+    config.setdefault("agent", entry.name)  # the checkpoint's format names the agent
     (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
     if isinstance(agent, Agent):
         results = agent.play(episodes, seed=seed)

@@ -206,7 +206,6 @@ def run_peer(run: PeerRun, root: Path, checkpoint_minutes: float = 10.0, stop_at
             self.mark = time.perf_counter()
             return not (stop_at and frames >= stop_at)
 
-    torch.set_num_threads(max(torch.get_num_threads(), 1))
     remaining = max(run.frames - state["frames"], 0) // FRAME_SKIP
     model.learn(total_timesteps=remaining, reset_num_timesteps=state["frames"] == 0, callback=Clock())
     env.close()
@@ -215,13 +214,12 @@ def run_peer(run: PeerRun, root: Path, checkpoint_minutes: float = 10.0, stop_at
     if not state["evals"] or state["evals"][-1][0] < state["frames"]:
         evaluate(state["frames"])
     checkpoint()
-    import stable_baselines3
     data = {"method": run.method, "game": run.game, "seed": run.seed, "planned_frames": run.frames,
             "frames": state["frames"], "wall_seconds": state["wall_seconds"],
             "eval_seconds": state["eval_seconds"], "fps": state["frames"] / max(state["wall_seconds"], 1e-9),
             "evals": state["evals"], "final_returns": state["returns"][str(state["evals"][-1][0])],
             "settings": {**PEERS[run.method], "eval_every": eval_every, "evaluation_episodes": episodes},
-            "version": f"stable-baselines3 {stable_baselines3.__version__}, torch {torch.__version__}",
+            "version": f"stable-baselines3 {sb3.__version__}, torch {torch.__version__}",
             "slices": read_slices(folder)}
     return save_results(folder, data)
 

@@ -189,7 +189,6 @@ def test_a_folder_of_no_kind_is_one_line_and_exit_2(tmp_path):
 def test_serve_answers_on_loopback_only_and_stops_on_sigterm(tmp_path):
     import signal
     import socket
-    import time
     import urllib.request
 
     index = build_report(REPO / "docs" / "continual" / "minatar", tmp_path / "site")
@@ -208,9 +207,8 @@ def test_serve_answers_on_loopback_only_and_stops_on_sigterm(tmp_path):
         for address in others:  # nothing answers on the machine's other addresses
             with pytest.raises(OSError):
                 socket.create_connection((address, port), timeout=2).close()
-        start = time.monotonic()
         server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=15) == 130 and time.monotonic() - start < 15
+        assert server.wait(timeout=15) == 130  # a deadline, not a timing
         assert "interrupted" in server.stderr.read()
     finally:
         server.kill()
