@@ -25,8 +25,8 @@ from pathzero.agents.common.checkpoint import load_checkpoint
 from pathzero.agents.common.config import RESUMABLE, ActorCriticConfig, choices
 from pathzero.agents.common.registry import AgentEntry, register
 from pathzero.agents.common.returns import clipped_loss, rollout_loss, rollout_returns
-from pathzero.agents.common.runner import (DoneMsg, EpisodeMsg, Recipe, TrainingError, UpdateMsg, WorkerContext,
-                                           game_shapes, learn_step, make_env_batch, parent_gone, with_precision)
+from pathzero.agents.common.runner import (DoneMsg, Recipe, TrainingError, WorkerContext, game_shapes, learn_step,
+                                           make_env_batch, parent_gone, report_step, with_precision)
 from pathzero.agents.common.runner import train as run_training
 from pathzero.agents.common.trained import Agent, refuse_options
 from pathzero.envs import GameSpec, UsageError, resolve_game
@@ -101,7 +101,6 @@ def worker_loop(worker: int, cfg: A3CConfig, ctx: WorkerContext, seed: int) -> N
     ctx.sink.put(DoneMsg(worker))
 
 
-
 def clipped_learn_step(worker: int, local: nn.Module, forward, envs, spec: GameSpec, cfg: A3CConfig,
                        ctx: WorkerContext, loss_fn=None) -> tuple[list, int]:
     """Acts once, then updates the shared network `update_epochs` x `minibatches` times from the rollout
@@ -134,9 +133,7 @@ def clipped_learn_step(worker: int, local: nn.Module, forward, envs, spec: GameS
             loss.total.backward()
             frames, lr, grad_norm = ctx.push(local, cfg, frames_done if first else 0)
             first = False
-    for ep in episodes:
-        ctx.sink.put(EpisodeMsg(worker, frames, ep.ret, ep.length))
-    ctx.sink.put(UpdateMsg(worker, frames, loss.policy.item(), loss.value.item(), loss.entropy.item(), lr, grad_norm))
+    report_step(ctx, worker, frames, episodes, loss, lr, grad_norm)
     return episodes, frames
 
 

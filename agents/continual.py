@@ -165,10 +165,11 @@ class Continual(Experiment):
                                    methods=tuple(names), seeds=seeds, eval_every=s["eval_every"],
                                    evaluation_episodes=s["evaluation_episodes"], logdir=str(root), base=base))
 
-    def normalised_lines(self) -> dict:
+    def normalised_lines(self, refs: dict | None = None) -> dict:
         """Every seed's normalised evaluation score per game over the whole sequence (what continual.png
-        draws): {"phases": {game: [[start, end], ...]}, "lines": {game: {method: [{"seed", "x", "y"}]}}}."""
-        refs = self.references()
+        draws): {"phases": {game: [[start, end], ...]}, "lines": {game: {method: [{"seed", "x", "y"}]}}}.
+        `refs`: the references, if the caller has them already."""
+        refs = self.references() if refs is None else refs
         frames = self.cfg.frames
         phases = {g: [[p * frames, (p + 1) * frames] for p in range(self.cfg.phases) if self.cfg.game(p) == g]
                   for g in self.cfg.games}
@@ -359,26 +360,22 @@ class Continual(Experiment):
     def plot(self, refs: dict):
         import matplotlib.pyplot as plt
 
-        games, frames = self.cfg.games, self.cfg.frames
+        games = self.cfg.games
+        drawn = self.normalised_lines(refs)
         fig, axes = plt.subplots(len(games), 1, figsize=(7.5, 2.2 * len(games) + 0.6), sharex=True, squeeze=False)
         colours = plt.get_cmap("tab10")
         for row, game in enumerate(games):
             ax = axes[row][0]
-            env_id = resolve_game(game).env_id
-            for phase in range(self.cfg.phases):
-                if self.cfg.game(phase) == game:
-                    ax.axvspan(phase * frames, (phase + 1) * frames, color="0.9", zorder=0)
+            for start, end in drawn["phases"][game]:
+                ax.axvspan(start, end, color="0.9", zorder=0)
             for k, method in enumerate(self.cfg.methods):
-                lines = []
-                for seed in range(1, self.cfg.seeds + 1):
-                    points = [(x, self._normalise(game, v, refs)) for x, g, v in self.timeline(method, seed) if g == env_id]
-                    if points:
-                        xs, ys = zip(*points)
-                        ax.plot(xs, ys, color=colours(k), alpha=0.25, lw=0.8)
-                        lines.append(dict(points))
-                common = sorted(set.intersection(*(set(line) for line in lines))) if lines else []
+                lines = [line for line in drawn["lines"][game].get(method, []) if line["x"]]
+                for line in lines:
+                    ax.plot(line["x"], line["y"], color=colours(k), alpha=0.25, lw=0.8)
+                points = [dict(zip(line["x"], line["y"])) for line in lines]
+                common = sorted(set.intersection(*(set(p) for p in points))) if points else []
                 if common:
-                    ax.plot(common, [np.mean([line[x] for line in lines]) for x in common], color=colours(k), lw=1.8,
+                    ax.plot(common, [np.mean([p[x] for p in points]) for x in common], color=colours(k), lw=1.8,
                             label=method if row == 0 else None)
             ax.axhline(1.0, color="0.4", ls="--", lw=0.8)
             ax.axhline(0.0, color="0.4", ls=":", lw=0.8)

@@ -179,11 +179,17 @@ def learn_step(worker: int, local: nn.Module, forward: Callable, envs: EnvBatch,
     local.zero_grad(set_to_none=True)
     loss.total.backward()
     frames, lr, grad_norm = ctx.push(local, cfg, rollout.actions.numel() * spec.frames_per_step)
+    report_step(ctx, worker, frames, episodes, loss, lr, grad_norm)
+    return episodes, frames
+
+
+def report_step(ctx: WorkerContext, worker: int, frames: int, episodes: list, loss, lr: float,
+                grad_norm: float) -> None:
+    """Tells the main process about one update: the episodes it finished, then the losses."""
     for ep in episodes:
         ctx.sink.put(EpisodeMsg(worker, frames, ep.ret, ep.length))
     ctx.sink.put(UpdateMsg(worker, frames, loss.policy.item(), loss.value.item(), loss.entropy.item(),
                            lr, grad_norm))
-    return episodes, frames
 
 
 def parent_gone() -> bool:
