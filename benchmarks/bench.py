@@ -174,6 +174,16 @@ def read_results(folder: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def read_output(folder: Path, name: str, command: str) -> dict:
+    """`folder`/`name` (the JSON a pathzero command wrote there), or one line saying which folder to give."""
+    from pathzero.envs import UsageError
+
+    path = Path(folder) / name
+    if not path.is_file():
+        raise UsageError(f"{folder} holds no {name}; give a folder written by pathzero {command}")
+    return json.loads(path.read_text())
+
+
 def save_results(folder: Path, data: dict, name: str = "results.json") -> dict:
     """Writes `folder`/results.json (or `name`) atomically: a bench cut short never leaves half a file."""
     from pathzero.agents.common.runlog import write_atomic

@@ -11,7 +11,6 @@ from it with the same settings, and compares their frames/s after start-up (goal
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -66,13 +65,10 @@ def goal_lines(summary: dict) -> list[str]:
 
 
 def continual(args) -> int:
-    from benchmarks.bench import machine, write_section
-    from pathzero.envs import UsageError
+    from benchmarks.bench import machine, read_output, write_section
 
     root = Path(args.folder)
-    if not (root / "continual.json").is_file():
-        raise UsageError(f"{root} holds no continual.json; give a folder written by pathzero continual")
-    data = json.loads((root / "continual.json").read_text())
+    data = read_output(root, "continual.json", "continual")
     name = args.name or root.name
     docs = Path(args.doc).parent
     picture = docs / f"{name}_continual.png"

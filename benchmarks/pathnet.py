@@ -116,14 +116,12 @@ def gumbel_goal_lines(summary: dict, costs: dict) -> list[str]:
 
 
 def transfer(args) -> int:
-    from benchmarks.bench import machine, write_section
+    from benchmarks.bench import machine, read_output, write_section
     from pathzero.agents.transfer import matrix_methods, summary_table
     from pathzero.envs import UsageError
 
     root = Path(args.matrix)
-    if not (root / "matrix.json").is_file():
-        raise UsageError(f"{root} holds no matrix.json; give a folder written by pathzero transfer")
-    data = json.loads((root / "matrix.json").read_text())
+    data = read_output(root, "matrix.json", "transfer")
     if "cells" not in data:
         raise UsageError(f"{root}/matrix.json has an older format (no cells); rerun pathzero transfer on it")
     settings = json.loads((root / "transfer.json").read_text())
