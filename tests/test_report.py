@@ -144,6 +144,20 @@ def test_the_committed_minatar_matrix_and_sequence_open_without_their_run_folder
     assert errors == []
 
 
+def test_a_matrix_of_long_variant_names_fits_a_1280_pixel_window(browser, tmp_path):
+    """The committed variant matrix (MinAtar/Breakout+noise=0.02): the grid wraps its names instead of
+    scrolling sideways, and the heatmap's source names are drawn whole (not cut at the left edge)."""
+    index = build_report(REPO / "docs" / "matrices" / "minatar-variants", tmp_path / "v")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(index.as_uri())
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    scroll, width = page.evaluate("() => { const g = document.querySelector('#grid'); return [g.scrollWidth, g.clientWidth]; }")
+    assert scroll <= width
+    lefts = page.evaluate("""() => { const h = document.getElementById('heatmap').getBoundingClientRect().left;
+        return [...document.querySelectorAll('#heatmap .ytick text')].map(t => t.getBoundingClientRect().left - h); }""")
+    assert len(lefts) == 4 and min(lefts) >= 0
+
+
 def test_a_continual_report_draws_each_games_phase_plot(browser, tmp_path):
     from pathzero.agents.continual import Continual, ContinualConfig
 

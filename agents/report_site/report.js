@@ -36,6 +36,12 @@
     return fmt(v, digits) + (lo === null || lo === undefined ? "" : " [" + fmt(lo, digits) + ", " + fmt(hi, digits) + "]");
   }
 
+  // A game's name with places to wrap after "/" and "+" (MinAtar/Breakout+noise=0.02), so a grid of
+  // variants fits its panel instead of scrolling sideways.
+  function breakable(name) {
+    return String(name).replace(/([\/+])/g, "$1\u200b");
+  }
+
   function table(head, rows, cls) {
     return el("table", cls ? {"class": cls} : {}, [
       el("thead", {}, [el("tr", {}, head.map(function (h) { return el("th", {text: h}); }))]),
@@ -210,8 +216,8 @@
       var trace = {type: "heatmap", x: games, y: games, z: z, text: text, texttemplate: "%{text}", hoverongaps: false,
                    colorscale: [[0, "#b53a2f"], [0.5, "#f7f7f7"], [1, "#2f6db5"]], zmid: 1, colorbar: {title: {text: "score"}},
                    hovertemplate: "%{y} -> %{x}<br>%{text}<extra></extra>"};
-      var layout = {margin: {l: 150, r: 20, t: 30, b: 110}, xaxis: {title: {text: "target"}, tickangle: -25},
-                    yaxis: {title: {text: "source"}, autorange: "reversed"},
+      var layout = {margin: {l: 150, r: 20, t: 30, b: 110}, xaxis: {title: {text: "target"}, tickangle: -25, automargin: true},
+                    yaxis: {title: {text: "source"}, autorange: "reversed", automargin: true},
                     title: {text: state.method + " vs " + state.control, font: {size: 13}}};
       Plotly.react("heatmap", [trace], layout, PLOT_CONFIG);
     }
@@ -219,7 +225,7 @@
     function drawGrid() {
       gridHolder.innerHTML = "";
       var rows = games.map(function (source) {
-        return el("tr", {}, [el("th", {text: source})].concat(games.map(function (target) {
+        return el("tr", {}, [el("th", {text: breakable(source)})].concat(games.map(function (target) {
           var c = cellOf(source, target);
           if (!c) { return el("td", {"class": "none", text: ""}); }
           var cls = "cell " + (c.status === "running" ? "running" : (c.score === null || c.score === undefined) ? "undefined" : (c.excludes_one ? "star" : ""));
@@ -229,7 +235,7 @@
         })));
       });
       gridHolder.appendChild(el("table", {"class": "grid"}, [
-        el("thead", {}, [el("tr", {}, [el("th", {text: "source \\ target"})].concat(games.map(function (g) { return el("th", {text: g}); })))]),
+        el("thead", {}, [el("tr", {}, [el("th", {text: "source \\ target"})].concat(games.map(function (g) { return el("th", {text: breakable(g)}); })))]),
         el("tbody", {}, rows)]));
     }
 
