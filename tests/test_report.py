@@ -35,9 +35,9 @@ def browser():
         b.close()
 
 
-def open_report(browser, index: Path):
-    """The page of `index` once drawn, and the list its console errors go to."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+def open_report(browser, index: Path, width: int = 1400, height: int = 1000):
+    """The page of `index` once drawn (in a window of `width` x `height`), and the list its console errors go to."""
+    page = browser.new_page(viewport={"width": width, "height": height})
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -148,9 +148,7 @@ def test_a_matrix_of_long_variant_names_fits_a_1280_pixel_window(browser, tmp_pa
     """The committed variant matrix (MinAtar/Breakout+noise=0.02): the grid wraps its names instead of
     scrolling sideways, and the heatmap's source names are drawn whole (not cut at the left edge)."""
     index = build_report(REPO / "docs" / "matrices" / "minatar-variants", tmp_path / "v")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(index.as_uri())
-    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    page, _ = open_report(browser, index, width=1280, height=900)
     scroll, width = page.evaluate("() => { const g = document.querySelector('#grid'); return [g.scrollWidth, g.clientWidth]; }")
     assert scroll <= width
     lefts = page.evaluate("""() => { const h = document.getElementById('heatmap').getBoundingClientRect().left;
