@@ -13,7 +13,7 @@ TEST_WORKERS ?= 2
 CONSTRAINTS ?= constraints.txt
 PIN := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
-.PHONY: train test bench bench-transfer-minatar bench-transfer-minatar-variants bench-transfer-ale bench-continual-minatar bench-gumbel-minatar \
+.PHONY: train test bench bench-transfer-minatar bench-transfer-minatar-variants bench-transfer-ale bench-transfer-ale-variants bench-transfer-ale-games bench-continual-minatar bench-gumbel-minatar \
 	bench-penalty bench-ray bench-network-minatar bench-learning-minatar bench-learning-pong bench-learning-atari5 \
 	bench-throughput-pong bench-peers chromium install install-test lock clean
 
@@ -96,6 +96,22 @@ ALE_MATRIX := pathzero transfer --games Pong Breakout --frames 250000 --seeds 2 
 bench-transfer-ale: $(VENV)/.installed
 	$(VENV)/bin/$(ALE_MATRIX)
 	$(PY) -m benchmarks transfer docs/matrices/ale --name ale --flags "--workers 2 --score-episodes 3 --random-episodes 20"
+
+# Issue 15's ALE matrices (each about 4 h on 2 cores, resumable): two modes of SpaceInvaders, the game this grid
+# learns by 3M frames (probes: Breakout did not move by 1M), and SpaceInvaders against Phoenix, a shooter
+# A3C learns early (Atari-5 run). 3 seeds: with 2, Student's t (12.7) leaves no cell defined.
+ALE_VARIANTS := pathzero transfer --games SpaceInvaders SpaceInvaders+mode=1 --no-diagonal --frames 3000000 --seeds 3 \
+	--workers 2 --score-episodes 3 --random-episodes 20 --logdir docs/matrices/ale-variants \
+	--methods independent pathnet_scratch finetune pathnet
+bench-transfer-ale-variants: $(VENV)/.installed
+	$(VENV)/bin/$(ALE_VARIANTS)
+	$(PY) -m benchmarks transfer docs/matrices/ale-variants --name ale-variants \
+		--flags "--workers 2 --score-episodes 3 --random-episodes 20" --goal finetune 1.2 --goal pathnet 1.2
+ALE_GAMES := $(subst SpaceInvaders+mode=1,Phoenix,$(subst ale-variants,ale-games,$(ALE_VARIANTS)))
+bench-transfer-ale-games: $(VENV)/.installed
+	$(VENV)/bin/$(ALE_GAMES)
+	$(PY) -m benchmarks transfer docs/matrices/ale-games --name ale-games \
+		--flags "--workers 2 --score-episodes 3 --random-episodes 20"
 
 # Issue 12's measurements (docs/BENCHMARKS.md), each resumable: a 3-game MinAtar sequence with every
 # forgetting-aware method, Gumbel search added to the MinAtar matrix above, and the penalties' speed.
