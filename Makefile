@@ -88,7 +88,8 @@ MINATAR_VARIANTS := pathzero transfer --games MinAtar/Breakout MinAtar/Breakout+
 	--logdir docs/matrices/minatar-variants --methods independent pathnet_scratch finetune pathnet
 bench-transfer-minatar-variants: $(VENV)/.installed
 	$(VENV)/bin/$(MINATAR_VARIANTS)
-	$(PY) -m benchmarks transfer docs/matrices/minatar-variants --name minatar-variants --flags "--workers 2 --hidden 128"
+	$(PY) -m benchmarks transfer docs/matrices/minatar-variants --name minatar-variants --flags "--workers 2 --hidden 128" \
+		--goal pathnet 1.3 --goal finetune 1.2
 
 ALE_MATRIX := pathzero transfer --games Pong Breakout --frames 250000 --seeds 2 --workers 2 \
 	--score-episodes 3 --random-episodes 20 --logdir docs/matrices/ale \
