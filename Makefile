@@ -13,7 +13,7 @@ TEST_WORKERS ?= 2
 CONSTRAINTS ?= constraints.txt
 PIN := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
-.PHONY: train test bench bench-transfer-minatar bench-transfer-minatar-variants bench-transfer-ale bench-transfer-ale-variants bench-transfer-ale-games bench-continual-minatar bench-gumbel-minatar \
+.PHONY: train test bench bench-transfer-minatar bench-transfer-minatar-variants bench-transfer-minatar-stem bench-transfer-ale bench-transfer-ale-variants bench-transfer-ale-games bench-continual-minatar bench-gumbel-minatar \
 	bench-penalty bench-ray bench-network-minatar bench-learning-minatar bench-learning-pong bench-learning-atari5 \
 	bench-throughput-pong bench-peers chromium install install-test lock clean
 
@@ -80,6 +80,17 @@ MINATAR_MATRIX := pathzero transfer --games MinAtar/Breakout MinAtar/SpaceInvade
 bench-transfer-minatar: $(VENV)/.installed
 	$(VENV)/bin/$(MINATAR_MATRIX)
 	$(PY) -m benchmarks transfer docs/matrices/minatar-fresh --name minatar-fresh --flags "--workers 2 --hidden 128"
+
+# The copied stem's share of the diagonal: fine-tuning and PathNet with and without the source's stem and fc
+# layer, game -> itself only. The committed folder reuses bench-transfer-minatar's runs for everything but the
+# _stem arms (30 runs); from scratch it runs all 93.
+MINATAR_STEM := pathzero transfer --games MinAtar/Breakout MinAtar/SpaceInvaders MinAtar/Seaquest \
+	--pair MinAtar/Breakout MinAtar/Breakout --pair MinAtar/SpaceInvaders MinAtar/SpaceInvaders \
+	--pair MinAtar/Seaquest MinAtar/Seaquest --frames 300000 --seeds 5 --workers 2 --hidden 128 \
+	--logdir docs/matrices/minatar-stem --methods independent pathnet_scratch finetune pathnet finetune_stem pathnet_stem
+bench-transfer-minatar-stem: $(VENV)/.installed
+	$(VENV)/bin/$(MINATAR_STEM)
+	$(PY) -m benchmarks transfer docs/matrices/minatar-stem --name minatar-stem --flags "--workers 2 --hidden 128"
 
 # Issue 15's variant matrix: MinAtar Breakout and three variants of it (mirror, noisy input, no sticky actions),
 # the off-diagonal pairs (the diagonal is the cross-game matrix's sanity check), 5 seeds, resumable.
