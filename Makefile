@@ -109,21 +109,18 @@ bench-transfer-ale: $(VENV)/.installed
 	$(VENV)/bin/$(ALE_MATRIX)
 	$(PY) -m benchmarks transfer docs/matrices/ale --name ale --flags "--workers 2 --score-episodes 3 --random-episodes 20"
 
-# Issue 15's ALE matrices (each about 4 h on 2 cores, resumable): two modes of SpaceInvaders, the game this grid
+# Issue 15's ALE matrices (each about 3.5 h on 2 cores, resumable): two modes of SpaceInvaders, the game this grid
 # learns by 3M frames (probes: Breakout did not move by 1M), and SpaceInvaders against Phoenix, a shooter
 # A3C learns early (Atari-5 run). 3 seeds: with 2, Student's t (12.7) leaves no cell defined.
-ALE_VARIANTS := pathzero transfer --games SpaceInvaders SpaceInvaders+mode=1 --no-diagonal --frames 3000000 --seeds 3 \
-	--workers 2 --score-episodes 3 --random-episodes 20 --logdir docs/matrices/ale-variants \
-	--methods independent pathnet_scratch finetune pathnet
+ALE_FLAGS := --workers 2 --score-episodes 3 --random-episodes 20
+ALE_3M := --no-diagonal --frames 3000000 --seeds 3 $(ALE_FLAGS) --methods independent pathnet_scratch finetune pathnet
 bench-transfer-ale-variants: $(VENV)/.installed
-	$(VENV)/bin/$(ALE_VARIANTS)
-	$(PY) -m benchmarks transfer docs/matrices/ale-variants --name ale-variants \
-		--flags "--workers 2 --score-episodes 3 --random-episodes 20" --goal finetune 1.2 --goal pathnet 1.2
-ALE_GAMES := $(subst SpaceInvaders+mode=1,Phoenix,$(subst ale-variants,ale-games,$(ALE_VARIANTS)))
+	$(VENV)/bin/pathzero transfer --games SpaceInvaders SpaceInvaders+mode=1 $(ALE_3M) --logdir docs/matrices/ale-variants
+	$(PY) -m benchmarks transfer docs/matrices/ale-variants --name ale-variants --flags "$(ALE_FLAGS)" \
+		--goal finetune 1.2 --goal pathnet 1.2
 bench-transfer-ale-games: $(VENV)/.installed
-	$(VENV)/bin/$(ALE_GAMES)
-	$(PY) -m benchmarks transfer docs/matrices/ale-games --name ale-games \
-		--flags "--workers 2 --score-episodes 3 --random-episodes 20"
+	$(VENV)/bin/pathzero transfer --games SpaceInvaders Phoenix $(ALE_3M) --logdir docs/matrices/ale-games
+	$(PY) -m benchmarks transfer docs/matrices/ale-games --name ale-games --flags "$(ALE_FLAGS)"
 
 # Issue 12's measurements (docs/BENCHMARKS.md), each resumable: a 3-game MinAtar sequence with every
 # forgetting-aware method, Gumbel search added to the MinAtar matrix above, and the penalties' speed.
