@@ -188,7 +188,7 @@ def matrix_data(root: Path, videos: Videos) -> dict:
     for source, target in pairs:
         random_ready = Cell("random", target, 0).key in done
         for method in cfg.transfers:
-            for control in cfg.controls:
+            for control in cfg.controls if cfg.runs_on(method, source, target) else ():
                 ready = (random_ready and finished(run_cell(method, source, target, 1))
                          and finished(run_cell(control, None, target, 1)))
                 if ready:
@@ -199,7 +199,7 @@ def matrix_data(root: Path, videos: Videos) -> dict:
                                   "note": "running: not every seed of this cell and its control has finished"})
     for source, target in pairs:
         pair = {}
-        for method in (*cfg.controls, *cfg.transfers):
+        for method in (m for m in (*cfg.controls, *cfg.transfers) if cfg.runs_on(m, source, target)):
             runs = []
             for seed in range(1, cfg.seeds + 1):
                 cell = run_cell(method, source, target, seed)
@@ -214,6 +214,7 @@ def matrix_data(root: Path, videos: Videos) -> dict:
     return {"games": list(cfg.games), "methods": list(cfg.methods), "transfers": list(cfg.transfers),
             "controls": list(cfg.controls), "frames": cfg.frames, "seeds": cfg.seeds, "bins": cfg.bins,
             "pairs": [list(p) for p in pairs], "cells": cells, "curves": curves,
+            "no_stem_to_copy": {m: [f"{a}|{b}" for a, b in pairs if not cfg.runs_on(m, a, b)] for m in cfg.transfers},
             "finished_runs": len(done), "expected_runs": len(plan(cfg))}
 
 
@@ -223,7 +224,7 @@ def _pair_videos(matrix, source: str, target: str, videos: Videos, done: set[str
     from pathzero.agents.transfer import run_cell, source_cell
 
     out = {}
-    for method in matrix.cfg.transfers:
+    for method in (m for m in matrix.cfg.transfers if matrix.cfg.runs_on(m, source, target)):
         cell = run_cell(method, source, target, 1)
         if cell.key not in done:
             out[method] = {"target": {"note": "running"}, "source": {"note": "running"}}

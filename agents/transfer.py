@@ -16,8 +16,9 @@ trained on), `ewc` and `wpl` (fine-tuning with a quadratic anchor on A's weights
 and `gumbel` (the same, with a Gumbel-softmax pathway search instead of evolution: agents/gumbel.py).
 Every transfer gives the target task fresh heads (input stem, fc layer, policy and value): only the
 module grid carries knowledge. `finetune_stem` and `pathnet_stem` are fine-tuning and PathNet whose
-target task starts with a copy of the source task's stem and fc layer (where the two games'
-observations have one shape), so what that copy buys is measured as an arm of its own.
+target task starts with a copy of the source task's stem and fc layer, so what that copy buys is
+measured as an arm of its own; they have cells only on pairs whose games' observations have one shape
+(elsewhere there is no stem to copy: matrix.json's `no_stem_to_copy` lists those pairs).
 Cells also give the size of the pathways the method's runs end with (modules, FLOPs, parameters). A uniform random policy is played on every game (`random_episodes` episodes).
 
 Score. Performance is the area under the learning curve (AUC: the mean unclipped return per episode
@@ -91,7 +92,8 @@ class TransferConfig:
     methods: tuple[str, ...] = DEFAULT_METHODS
     """Methods (agents/experiment.py): the controls independent (always trained: every score's baseline)
     and pathnet_scratch, and the transfer methods finetune, ewc, wpl (fine-tuning with a penalty), pathnet,
-    gumbel, and finetune_stem and pathnet_stem (their target task's stem and fc layer copied from the source's)."""
+    gumbel, and finetune_stem and pathnet_stem (their target task's stem and fc layer copied from the source's;
+    only on pairs of one observation shape)."""
     frames: int = 500_000
     """Frames of every run (source and target alike)."""
     seeds: int = 3
@@ -116,6 +118,16 @@ class TransferConfig:
         if self.pairs is not None:
             return [tuple(p) for p in self.pairs]
         return [(a, b) for a in self.games for b in self.games if a != b or self.diagonal]
+
+    def runs_on(self, method: str, source: str, target: str) -> bool:
+        """Whether `method` has a cell on source -> target: a `_stem` method only where the two games'
+        observations have one shape (elsewhere there is no stem to copy, and its runs would repeat its plain
+        method's)."""
+        return not find_method(method).settings.get("copy_stem", False) or observation_shape(source) == observation_shape(target)
+
+    def method_pairs(self, method: str) -> list[tuple[str, str]]:
+        """The (source, target) pairs `method` has cells on."""
+        return [(a, b) for a, b in self.ordered_pairs if self.runs_on(method, a, b)]
 
     @property
     def transfers(self) -> tuple[str, ...]:
@@ -149,6 +161,12 @@ class TransferConfig:
         if not self.ordered_pairs:
             raise UsageError(f"no cell to compute: {len(self.games)} game(s) without the diagonal; give two or "
                              "more games, or drop --no-diagonal")
+        for method in self.transfers:
+            if not self.method_pairs(method):
+                shapes = ", ".join(f"{g} {observation_shape(g)}" for g in dict.fromkeys(g for p in self.ordered_pairs for g in p))
+                raise UsageError(f"{method} copies the source's stem, but no pair here has two games with one observation "
+                                 f"shape ({shapes}); pair games of one shape (a game with itself or its variants), "
+                                 f"or drop {method}")
 
 
 @dataclass(frozen=True)
@@ -194,7 +212,7 @@ def plan(cfg: TransferConfig) -> list[Cell]:
                 if (game in targets and control.name in cfg.methods) or (game in sources and control.name in needed):
                     cells.append(Cell(control.kind, game, seed))
         for source, target in pairs:
-            cells += [Cell(method, target, seed, source) for method in cfg.transfers]
+            cells += [Cell(method, target, seed, source) for method in cfg.transfers if cfg.runs_on(method, source, target)]
     return cells
 
 
@@ -437,7 +455,7 @@ class TransferMatrix(Experiment):
         out = []
         for source, target in self.cfg.ordered_pairs:
             for method in self.cfg.transfers:
-                for control in self.cfg.controls:
+                for control in self.cfg.controls if self.cfg.runs_on(method, source, target) else ():
                     out.append(self._score(source, target, method, control))
         for target in dict.fromkeys(b for _, b in self.cfg.ordered_pairs):
             if "pathnet_scratch" in self.cfg.methods:
@@ -511,17 +529,21 @@ class TransferMatrix(Experiment):
         targets = list(dict.fromkeys(b for _, b in self.cfg.ordered_pairs))
         per_run = {}
         for method in (*self.cfg.controls, *self.cfg.transfers):
-            pairs = ([(None, t) for t in targets] if find_method(method).is_control else self.cfg.ordered_pairs)
+            pairs = [(None, t) for t in targets] if find_method(method).is_control else self.cfg.method_pairs(method)
             runs = [r for source, target in pairs for r in self._seeds(run_cell(method, source, target, 1))]
-            per_run[method] = self._run_costs(runs)  # the same (pair, seed) order for every transfer method
+            per_run[method] = self._run_costs(runs)  # the (pair, seed) order of the pairs' list, seed fastest
             out[method] = {"runs": len(runs), **{key: None if values is None else _estimate(mean_interval(np.array(values)))
                                                  for key, values in per_run[method].items()}}
             walls = per_run[method]["wall_seconds"]  # a run paused or slowed by other work pulls the mean, not the median
             out[method]["wall_seconds_median"] = None if walls is None else float(np.median(walls))
         for method in self.cfg.transfers if "pathnet" in self.cfg.transfers else ():
             # paired by pair and seed: each run against PathNet's run on the same pair, from the same source run
+            theirs_runs = per_run["pathnet"]
+            if self.cfg.method_pairs(method) != self.cfg.ordered_pairs:  # PathNet's runs on this method's pairs only
+                theirs_runs = self._run_costs([r for source, target in self.cfg.method_pairs(method)
+                                               for r in self._seeds(run_cell("pathnet", source, target, 1))])
             for key in ("pathway_flops", "wall_seconds"):
-                mine, theirs = per_run[method][key], per_run["pathnet"][key]
+                mine, theirs = per_run[method][key], theirs_runs[key]
                 ratio = None if mine is None or theirs is None else normalised_ratio(np.array(mine), np.array(theirs), 0.0)[0]
                 out[method][f"{key}_vs_pathnet"] = None if ratio is None else _estimate(ratio)
         return out
@@ -592,6 +614,8 @@ class TransferMatrix(Experiment):
         matrix = {"games": list(self.cfg.games), "methods": list(self.cfg.methods), "frames": self.cfg.frames,
                   "seeds": self.cfg.seeds, "bins": self.cfg.bins, "diagonal": self.cfg.diagonal,
                   "copy_stem": {m: bool(find_method(m).settings.get("copy_stem", False)) for m in self.cfg.transfers},
+                  "no_stem_to_copy": {m: [f"{a}->{b}" for a, b in self.cfg.ordered_pairs if not self.cfg.runs_on(m, a, b)]
+                                      for m in self.cfg.transfers if self.cfg.method_pairs(m) != self.cfg.ordered_pairs},
                   "random": random, "summary": summary, "costs": self.costs(), "cells": cells}
         (self.root / "matrix.json").write_text(json.dumps(matrix, indent=1, default=_json_default) + "\n")
         for method in self.cfg.transfers:
@@ -610,8 +634,9 @@ class TransferMatrix(Experiment):
         for source, target in self.cfg.ordered_pairs:
             curves = {}
             for method in (*self.cfg.controls, *self.cfg.transfers):
-                runs = self._seeds(run_cell(method, source, target, 1))
-                curves[method] = [(x, np.array(r["curve"], dtype=float)) for r in runs]
+                if self.cfg.runs_on(method, source, target):  # every control does
+                    runs = self._seeds(run_cell(method, source, target, 1))
+                    curves[method] = [(x, np.array(r["curve"], dtype=float)) for r in runs]
             fig = learning_curves(curves, f"{source} -> {target}", baseline=("random", self.random_floor(target)["mean"]))
             name = file_name(f"{source}__{target}")
             fig.savefig(curves_dir / f"{name}.png", dpi=110)

@@ -410,6 +410,48 @@ def test_cells_say_whether_the_stem_was_copied_older_cells_by_their_shapes(tmp_p
                       ("MinAtar/SpaceInvaders", "MinAtar/SpaceInvaders"): False}
 
 
+def finished_stem_matrix(root) -> TransferConfig:
+    """A finished matrix folder (cells written, no run folders) of finetune and finetune_stem on MinAtar's
+    Breakout (4 planes) and SpaceInvaders (6), diagonal included."""
+    games = ("MinAtar/Breakout", "MinAtar/SpaceInvaders")
+    cfg = TransferConfig(games=games, frames=1500, seeds=2, logdir=str(root), base=TINY,
+                         methods=("independent", "finetune", "finetune_stem"))
+    TransferMatrix(cfg).check_settings()
+    for cell in plan(cfg):
+        data = ({"mean": 0.0, "returns": [0.0, 1.0], "episodes": 2} if cell.kind == "random" else
+                {"auc": 5.0 + cell.seed, "curve": [5.0] * cfg.bins, "source_before": 3.0, "source_after": 2.0 + cell.seed,
+                 "source_identical": False, "copy_stem": cell.kind == "finetune_stem",
+                 "pathway": {"modules": 4, "flops": 10.0, "params": 5.0}, "wall_seconds": 1.0, "fps": 2.0})
+        cell.path(root).parent.mkdir(parents=True, exist_ok=True)
+        cell.path(root).write_text(json.dumps({"kind": cell.kind, "source": cell.source, "target": cell.target,
+                                               "run_dir": f"runs/{cell.key}/gone", **data}))
+    return cfg
+
+
+def test_a_stem_method_has_cells_only_on_pairs_of_one_observation_shape(tmp_path):
+    """finetune_stem copies a stem on the diagonal only; across Breakout's and SpaceInvaders' shapes there is
+    nothing to copy, so it plans no run there (it would repeat finetune's), scores no cell, and matrix.json
+    names the pairs it left out."""
+    cfg = finished_stem_matrix(tmp_path)
+    games = cfg.games
+    assert {(c.source, c.target) for c in plan(cfg) if c.kind == "finetune_stem"} == {(g, g) for g in games}
+    assert {(c.source, c.target) for c in plan(cfg) if c.kind == "finetune"} == {(a, b) for a in games for b in games}
+    matrix = TransferMatrix(cfg)
+    scored = {(c["source"], c["target"]) for c in matrix.cells() if c["method"] == "finetune_stem"}
+    assert scored == {(g, g) for g in games}
+    assert matrix.costs()["finetune_stem"]["runs"] == 4  # 2 pairs x 2 seeds
+    written = matrix.write_outputs()
+    assert written["no_stem_to_copy"] == {"finetune_stem": ["MinAtar/Breakout->MinAtar/SpaceInvaders",
+                                                            "MinAtar/SpaceInvaders->MinAtar/Breakout"]}
+    assert written["summary"]["finetune_stem vs independent"]["off_diagonal"] is None
+
+
+def test_a_stem_method_with_no_pair_of_one_shape_is_refused_in_one_line(tmp_path):
+    with pytest.raises(UsageError, match="no pair here has two games with one observation shape"):
+        TransferConfig(games=("MinAtar/Breakout", "MinAtar/SpaceInvaders"), diagonal=False, logdir=str(tmp_path),
+                       methods=("independent", "finetune_stem"))
+
+
 def test_a_matrix_whose_runs_copied_the_stem_refuses_new_fresh_runs(tmp_path):
     cfg = TransferConfig(games=("MinAtar/Breakout",), frames=1500, seeds=1, logdir=str(tmp_path), base=TINY,
                          methods=("independent", "pathnet"))

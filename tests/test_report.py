@@ -156,6 +156,19 @@ def test_a_matrix_of_long_variant_names_fits_a_1280_pixel_window(browser, tmp_pa
     assert len(lefts) == 4 and min(lefts) >= 0
 
 
+def test_a_stem_methods_missing_cells_say_there_was_no_stem_to_copy(browser, tmp_path):
+    from tests.test_pathnet_runs import finished_stem_matrix
+
+    finished_stem_matrix(tmp_path / "m")
+    page, errors = open_report(browser, build_report(tmp_path / "m", tmp_path / "site", videos=False))
+    page.select_option("#method", "finetune_stem")
+    assert page.locator("table.grid td.cell").count() == 2  # the diagonal
+    assert page.locator("table.grid td.none").all_inner_texts() == ["no stem to copy"] * 2
+    page.select_option("#method", "finetune")
+    assert page.locator("table.grid td.cell").count() == 4
+    assert errors == []
+
+
 def test_a_continual_report_draws_each_games_phase_plot(browser, tmp_path):
     from pathzero.agents.continual import Continual, ContinualConfig
 

@@ -227,7 +227,12 @@
       var rows = games.map(function (source) {
         return el("tr", {}, [el("th", {text: breakable(source)})].concat(games.map(function (target) {
           var c = cellOf(source, target);
-          if (!c) { return el("td", {"class": "none", text: ""}); }
+          if (!c) {
+            var absent = (m.no_stem_to_copy || {})[state.method] || [];
+            return absent.indexOf(source + "|" + target) < 0 ? el("td", {"class": "none", text: ""}) :
+              el("td", {"class": "none", text: "no stem to copy",
+                        title: "the two games' observations differ in shape: " + state.method + " has no run here"});
+          }
           var cls = "cell " + (c.status === "running" ? "running" : (c.score === null || c.score === undefined) ? "undefined" : (c.excludes_one ? "star" : ""));
           if (state.pair && state.pair[0] === source && state.pair[1] === target) { cls += " selected"; }
           return el("td", {"class": cls, "data-source": source, "data-target": target, title: c.note || "",
