@@ -15,7 +15,7 @@ PIN := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
 .PHONY: train test bench bench-transfer-minatar bench-transfer-minatar-variants bench-transfer-minatar-stem bench-transfer-ale bench-transfer-ale-variants bench-transfer-ale-games bench-continual-minatar bench-gumbel-minatar \
 	bench-penalty bench-ray bench-network-minatar bench-learning-minatar bench-learning-pong bench-learning-atari5 \
-	bench-throughput-pong bench-peers chromium install install-test lock clean
+	bench-throughput-pong bench-peers .venv-sf chromium install install-test lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,7 +56,7 @@ train: $(VENV)/.installed
 
 # The suite runs on TEST_WORKERS pytest-xdist processes (`make test TEST_WORKERS=0`: one process); the tests
 # that start Ray share one of them (xdist_group "ray"), since a second Ray on the machine could be joined.
-test: $(VENV)/.installed-test chromium
+test: $(VENV)/.installed-test $(SF_VENV)/.installed chromium
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(TEST_ARGS)
 
 # The report's tests drive a real browser: Debian's chromium, installed with apt when it is missing (as root, or
@@ -152,10 +152,23 @@ bench-network-minatar: $(VENV)/.installed
 bench-learning-minatar bench-learning-pong bench-learning-atari5: bench-learning-%: $(VENV)/.installed
 	$(PY) -m benchmarks learning --suite $* --workers 2
 
-# Issue 18's peers: pathzero A3C (its defaults) against SB3 PPO and A2C (the RL Zoo's Atari settings), one at a
-# time on this machine; Pong 20M and Breakout 10M frames, 3 seeds. Resumable, finished runs skipped; results in
-# docs/bench-runs/peers/. Wall-clock columns need the machine to itself: run nothing else beside it.
-bench-peers: $(VENV)/.installed-bench
+# Sample Factory (a peer) in an environment of its own: it needs numpy < 2 and gymnasium < 1. Its ale-py has no
+# ROMs of its own: it imports those of pathzero's ale-py.
+SF_VENV := .venv-sf
+$(SF_VENV)/.installed: benchmarks/requirements-sf.txt $(VENV)/.installed
+	$(PYTHON) -m venv $(SF_VENV)
+	$(SF_VENV)/bin/python -m pip install --upgrade pip
+	$(SF_VENV)/bin/python -m pip install -r benchmarks/requirements-sf.txt
+	$(SF_VENV)/bin/ale-import-roms "$$($(PY) -c 'import ale_py, pathlib; print(pathlib.Path(ale_py.__file__).parent / "roms")')"
+	touch $@
+
+.venv-sf: $(SF_VENV)/.installed
+
+# Issue 18's peers: pathzero A3C (its defaults) against SB3 PPO and A2C (the RL Zoo's Atari settings) and Sample
+# Factory APPO (its Atari example's settings), one at a time on this machine; Pong 20M and Breakout 10M frames,
+# 3 seeds. Resumable, finished runs skipped; results in docs/bench-runs/peers/. Wall-clock columns need the
+# machine to itself: run nothing else beside it.
+bench-peers: $(VENV)/.installed-bench $(SF_VENV)/.installed
 	$(PY) -m benchmarks peers --games Pong Breakout --seeds 3
 
 # Issue 14's throughput on Pong: A3C over the environment alone and over SB3's A2C, with what each speed
@@ -165,4 +178,4 @@ bench-throughput-pong: $(VENV)/.installed-bench
 	$(PY) -m benchmarks throughput --game Pong --workers 2 --frames 400000 --vector-env --precision bf16
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) $(SF_VENV) runs

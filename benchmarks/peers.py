@@ -1,4 +1,5 @@
-"""`python -m benchmarks peers`: pathzero's A3C against Stable-Baselines3's PPO and A2C on one machine.
+"""`python -m benchmarks peers`: pathzero's A3C against Stable-Baselines3's PPO and A2C and Sample Factory's
+APPO on one machine.
 
     python -m benchmarks peers                          # Pong (20M frames) and Breakout (10M), 3 seeds each
     python -m benchmarks peers --games Pong --seeds 2   # a slice: the first two seeds of Pong
@@ -10,7 +11,8 @@ frames per agent step, up to 30 no-op starts, 84x84 grayscale frames stacked by 
 policy) with environment seeds no training environment uses. What each learns from is its own recipe:
 pathzero trains with the defaults `pathzero train --game X` gives (the ALE preset); the peers with the RL
 Zoo's Atari hyperparameters and wrappers (SB3's AtariWrapper: life loss ends a training episode, FIRE on
-reset, rewards clipped), as a user of the Zoo gets them.
+reset, rewards clipped), as a user of the Zoo gets them; Sample Factory with its own Atari example's settings
+and the same wrappers, in an environment of its own (benchmarks/sf_appo.py, `make .venv-sf`).
 
 The methods run one at a time on all cores. Wall time is training time: a peer's evaluations stop its
 clock (they run between its updates), pathzero's run in a thread beside its workers and count. Every run
@@ -50,8 +52,14 @@ PEERS = {
     "sb3-a2c": {"algo": "A2C", "n_envs": 16, "ent_coef": 0.01, "vf_coef": 0.25,
                 "policy_kwargs": "RMSpropTFLike(eps=1e-5)"},
 }
-METHODS = ("pathzero", *PEERS)
-LABELS = {"pathzero": "pathzero A3C (defaults)", "sb3-ppo": "SB3 PPO (RL Zoo)", "sb3-a2c": "SB3 A2C (RL Zoo)"}
+# Sample Factory's APPO with its own Atari settings (sf_examples.atari), in an environment of its own
+# (numpy < 2, gymnasium < 1): `make .venv-sf` (benchmarks/requirements-sf.txt); benchmarks/sf_appo.py runs it.
+SF = "sf-appo"
+SF_PYTHON = ".venv-sf/bin/python"
+SF_STOP_SECONDS = 60  # Sample Factory's grace to stop on SIGINT before it is killed
+METHODS = ("pathzero", *PEERS, SF)
+LABELS = {"pathzero": "pathzero A3C (defaults)", "sb3-ppo": "SB3 PPO (RL Zoo)", "sb3-a2c": "SB3 A2C (RL Zoo)",
+          SF: "Sample Factory APPO (its Atari settings)"}
 
 
 @dataclass(frozen=True)
@@ -224,6 +232,80 @@ def run_peer(run: PeerRun, root: Path, checkpoint_minutes: float = 10.0, stop_at
     return save_results(folder, data)
 
 
+def check_sf_python(python: str) -> None:
+    from pathzero.envs import UsageError
+
+    if not Path(python).is_file():
+        raise UsageError(f"{SF} runs in Sample Factory's own environment, and {python} is not there: run "
+                         "`make .venv-sf` (or give --sf-python)")
+
+
+def run_sf(run: PeerRun, root: Path, python: str = SF_PYTHON, workers: int = 2, eval_every: int = EVAL_EVERY,
+           episodes: int = EVAL_EPISODES, save_every_sec: int = 20) -> dict:
+    """Trains (or resumes, or skips) one Sample Factory run in its own environment (benchmarks/sf_appo.py);
+    its results in run_peer's form. Ctrl-C or SIGTERM stop Sample Factory (SIGINT, then SIGKILL after
+    SF_STOP_SECONDS) before they stop this process."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from benchmarks.bench import read_results, save_results
+    from pathzero.agents.common.stats import mean_interval
+
+    folder = run.folder(root)
+    done = read_results(folder)
+    if done is not None:
+        return done
+    check_sf_python(python)
+    state_path = folder / "sf_state.json"
+    frames = json.loads(state_path.read_text())["frames"] if state_path.is_file() else 0
+    if not frames:
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"{run.method} {run.game} seed {run.seed}: " + (f"resuming at {frames:,} frames" if frames else
+          f"{run.frames:,} frames into {folder}"), flush=True)
+    record_slice(folder, frames)
+    script = Path(__file__).with_name("sf_appo.py")
+    command = [python, str(script), "--game", run.game, "--seed", str(run.seed), "--frames", str(run.frames),
+               "--folder", str(folder), "--workers", str(workers), "--eval-every", str(eval_every),
+               "--episodes", str(episodes), "--save-every-sec", str(save_every_sec)]
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    with (folder / "sf.log").open("a") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        previous = signal.signal(signal.SIGTERM, interrupted)
+        try:
+            code = proc.wait()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)
+                try:
+                    proc.wait(timeout=SF_STOP_SECONDS)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=SF_STOP_SECONDS)
+    state = json.loads(state_path.read_text()) if state_path.is_file() else {}
+    if code != 0 or not state.get("finished") or not state.get("evals"):
+        print((folder / "sf.log").read_text()[-3000:], file=sys.stderr)
+        raise RuntimeError(f"{run.method} {run.game} seed {run.seed} stopped (exit code {code}) before "
+                           f"{run.frames:,} frames: its log is {folder / 'sf.log'}")
+    evals = []
+    for frames_at, wall, returns in state["evals"]:
+        est = mean_interval(np.asarray(returns, dtype=float))
+        evals.append([frames_at, est.value, est.low, est.high, wall])
+    data = {"method": run.method, "game": run.game, "seed": run.seed, "planned_frames": run.frames,
+            "frames": state["frames"], "wall_seconds": state["wall_seconds"], "eval_seconds": state["eval_seconds"],
+            "fps": state["frames"] / max(state["wall_seconds"], 1e-9), "evals": evals,
+            "final_returns": state["evals"][-1][2],
+            "settings": {**state["settings"], "eval_every": eval_every, "evaluation_episodes": episodes},
+            "version": state["version"], "slices": read_slices(folder)}
+    return save_results(folder, data)
+
+
 def run_pathzero(run: PeerRun, root: Path, workers: int, options: dict) -> dict:
     res = run_planned(run.planned(), root, workers, options, progress=False)
     res.setdefault("method", run.method)
@@ -356,9 +438,17 @@ def report(runs: list[PeerRun], root: Path, doc: Path, command: str, note: str, 
         lines.append("")
     versions = sorted({r.get("version", "") for r in done.values() if r.get("version")})
     settings = "; ".join(f"{m}: " + ", ".join(f"{k} {v}" for k, v in PEERS[m].items()) for m in PEERS)
+    sf_runs = [r for r in done.values() if r["method"] == SF]
+    sf_settings = (", ".join(f"{k} {v}" for k, v in sf_runs[0]["settings"].items()
+                             if k not in ("eval_every", "evaluation_episodes")) if sf_runs else "written when a run finishes")
     shown_versions = ", ".join(versions) or "versions written when a peer run finishes"
     status = "all runs finished" if not pending else f"**{pending} of {len(runs)} runs not finished yet**"
-    body = f"""## Peers: pathzero against Stable-Baselines3 on one machine
+    sf_text = "" if SF not in {r.method for r in runs} else f""" Sample Factory's APPO runs with its own Atari
+settings (sf_examples.atari: {sf_settings}) and wrappers (as SB3's), on `--workers` rollout workers of 4
+environments, in an environment of its own (benchmarks/requirements-sf.txt); its evaluations run in a thread
+beside its training and count, as pathzero's, each on the first checkpoint (written every 20 s) past its mark,
+at that checkpoint's frames."""
+    body = f"""## Peers: pathzero against Stable-Baselines3 and Sample Factory on one machine
 
 Measured on {machine()}; {dt.date.today().isoformat()} is the date of this report. Command: `{command}`.
 Runs: {len(done)} finished ({status}); {where_run(done) or "none yet"}.
@@ -367,7 +457,7 @@ One protocol for every method: ALE v5, sticky actions 0.25, 4 frames per step, 3
 an evaluation every {eval_every:,} frames of {episodes} whole episodes (unclipped scores, no life-loss resets,
 actions sampled). pathzero trains with `pathzero train --game X` defaults (2 workers); the peers with the RL Zoo's
 Atari settings ({settings}; SB3's AtariWrapper, DummyVecEnv, frame stack 4), {shown_versions}. Hours are training wall-clock hours on all cores, one method at a time: a peer's
-evaluations stop its clock, pathzero's run beside its workers and count. Intervals are t-intervals over seeds.
+evaluations stop its clock, pathzero's run beside its workers and count.{sf_text} Intervals are t-intervals over seeds.
 
 {chr(10).join(lines)}
 ![peers: evaluation return against frames and hours]({shown})
@@ -392,6 +482,8 @@ def peers(args) -> int:
             import stable_baselines3  # noqa: F401
         except ImportError:
             raise UsageError("the peers need stable-baselines3: pip install -e '.[bench]'") from None
+    if SF in args.methods and not args.report_only:
+        check_sf_python(args.sf_python)
     root = Path(args.logdir)
     runs = plan(args.games, args.seeds, args.methods, args.frames)
     options = {}  # pathzero's ALE preset evaluates as the protocol does; other values are passed on
@@ -404,6 +496,8 @@ def peers(args) -> int:
         for index, run in enumerate(runs, 1):
             if run.method == "pathzero":
                 res = run_pathzero(run, root, args.workers, options)
+            elif run.method == SF:
+                res = run_sf(run, root, args.sf_python, args.workers, args.eval_every, args.evaluation_episodes)
             else:
                 res = run_peer(run, root, args.checkpoint_minutes, eval_every=args.eval_every,
                                episodes=args.evaluation_episodes)
@@ -421,9 +515,12 @@ def peers(args) -> int:
 
 
 def add_parsers(sub) -> dict:
-    pe = sub.add_parser("peers", help="pathzero A3C against SB3 PPO and A2C on one machine (resumable)",
-                        description="Trains pathzero (its defaults) and Stable-Baselines3's PPO and A2C (the RL "
-                                    "Zoo's Atari settings) on the same games under one evaluation protocol, one "
+    pe = sub.add_parser("peers", help="pathzero A3C against SB3 PPO and A2C and Sample Factory APPO on one "
+                                      "machine (resumable)",
+                        description="Trains pathzero (its defaults), Stable-Baselines3's PPO and A2C (the RL "
+                                    "Zoo's Atari settings) and Sample Factory's APPO (its Atari example's "
+                                    "settings, in its own environment: make .venv-sf) "
+                                    "on the same games under one evaluation protocol, one "
                                     "at a time, and writes their curves against frames and hours, the score at "
                                     "10M frames and the hours to Pong +10 and +18 to docs/BENCHMARKS.md. "
                                     "Resumable: finished runs are skipped, interrupted ones resume.")
@@ -432,7 +529,11 @@ def add_parsers(sub) -> dict:
     pe.add_argument("--methods", nargs="+", default=list(METHODS), help=f"default: {' '.join(METHODS)}")
     pe.add_argument("--frames", type=int, default=None,
                     help="frames per run (default: Pong 20M, Breakout 10M)")
-    pe.add_argument("--workers", type=int, default=2, help="pathzero's workers (default: 2)")
+    pe.add_argument("--workers", type=int, default=2, help="pathzero's workers and Sample Factory's rollout "
+                    "workers (default: 2)")
+    pe.add_argument("--sf-python", default=SF_PYTHON,
+                    help=f"the Python of Sample Factory's own environment (default: {SF_PYTHON}, made by "
+                         "`make .venv-sf`)")
     pe.add_argument("--eval-every", type=int, default=EVAL_EVERY, help=f"frames (default: {EVAL_EVERY})")
     pe.add_argument("--evaluation-episodes", type=int, default=EVAL_EPISODES,
                     help=f"episodes per evaluation (default: {EVAL_EPISODES})")

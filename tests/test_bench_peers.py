@@ -1,11 +1,12 @@
 """The peers benchmark (`python -m benchmarks peers`): an SB3 run under pathzero's protocol, cut short and
-resumed, then reported; the time-to-score arithmetic; bad input."""
+resumed, then reported; a Sample Factory run in its own environment, extended and reported; the
+time-to-score arithmetic; bad input."""
 import argparse
 import json
 
 import pytest
 
-from benchmarks.peers import PeerRun, add_parsers, at_frames, first_held, holds_at_end, report, run_peer
+from benchmarks.peers import PeerRun, add_parsers, at_frames, first_held, holds_at_end, report, run_peer, run_sf
 
 
 def bench(*args):
@@ -50,6 +51,27 @@ def test_an_sb3_run_cut_short_resumes_and_is_reported(tmp_path):
     assert (tmp_path / "peers.png").stat().st_size > 10_000
 
 
+def test_a_sample_factory_run_in_its_own_environment_resumes_and_is_reported(tmp_path):
+    """Sample Factory (make .venv-sf) trains Breakout under the protocol, evaluated beside its training; the
+    same run given more frames resumes from its checkpoint and keeps its evaluations."""
+    run = PeerRun("sf-appo", "Breakout", 1, 16_000)
+    res = run_sf(run, tmp_path, eval_every=8_000, episodes=1, save_every_sec=3)
+    assert res["frames"] >= 16_000 and res["evals"][-1][0] >= 16_000
+    assert all(e[4] > 0 for e in res["evals"]) and res["wall_seconds"] > 0
+    assert res["version"].startswith("sample-factory 2.1.1") and res["settings"]["num_envs_per_worker"] == 4
+    assert res["settings"]["ppo_clip_ratio"] == 0.1 and res["settings"]["evaluation_episodes"] == 1
+    assert run_sf(run, tmp_path) == res  # finished: skipped
+    folder = run.folder(tmp_path)
+    (folder / "results.json").unlink()
+    longer = run_sf(PeerRun("sf-appo", "Breakout", 1, 32_000), tmp_path, eval_every=8_000, episodes=1, save_every_sec=3)
+    assert longer["evals"][:len(res["evals"])] == res["evals"]  # the first slice's evaluations kept
+    assert longer["frames"] >= 32_000 and longer["wall_seconds"] > res["wall_seconds"]
+    assert len(longer["slices"]) == 2 and longer["slices"][1]["from_frames"] == res["frames"]
+    body = report([PeerRun("sf-appo", "Breakout", 1, 32_000)], tmp_path, tmp_path / "B.md", "python -m benchmarks peers",
+                  "", eval_every=8_000, episodes=1)
+    assert "| Sample Factory APPO (its Atari settings) | 1 |" in body and "sample-factory 2.1.1" in body
+
+
 def test_bad_input_is_one_line(capsys):
     from pathzero.envs import UsageError
 
@@ -57,3 +79,5 @@ def test_bad_input_is_one_line(capsys):
         bench("peers", "--games", "MinAtar/Breakout", "--report-only")
     with pytest.raises(UsageError, match="unknown --methods sb3-dqn"):
         bench("peers", "--methods", "sb3-dqn", "--report-only")
+    with pytest.raises(UsageError, match="make .venv-sf"):
+        bench("peers", "--methods", "sf-appo", "--sf-python", "/nowhere/python", "--games", "Breakout")
