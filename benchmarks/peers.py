@@ -56,7 +56,7 @@ PEERS = {
 # (numpy < 2, gymnasium < 1): `make .venv-sf` (benchmarks/requirements-sf.txt); benchmarks/sf_appo.py runs it.
 SF = "sf-appo"
 SF_PYTHON = ".venv-sf/bin/python"
-SF_STOP_SECONDS = 60  # Sample Factory's grace to stop on SIGINT before it is killed
+SF_STOP_SECONDS = 60  # Sample Factory's grace to stop on SIGINT (it saves a checkpoint) before it is killed
 METHODS = ("pathzero", *PEERS, SF)
 LABELS = {"pathzero": "pathzero A3C (defaults)", "sb3-ppo": "SB3 PPO (RL Zoo)", "sb3-a2c": "SB3 A2C (RL Zoo)",
           SF: "Sample Factory APPO (its Atari settings)"}
@@ -251,6 +251,7 @@ def run_sf(run: PeerRun, root: Path, python: str = SF_PYTHON, workers: int = 2, 
     import sys
 
     from benchmarks.bench import read_results, save_results
+    from benchmarks.sf_appo import checkpoints as sf_checkpoints
     from pathzero.agents.common.stats import mean_interval
 
     folder = run.folder(root)
@@ -259,8 +260,9 @@ def run_sf(run: PeerRun, root: Path, python: str = SF_PYTHON, workers: int = 2, 
         return done
     check_sf_python(python)
     state_path = folder / "sf_state.json"
-    frames = json.loads(state_path.read_text())["frames"] if state_path.is_file() else 0
-    if not frames:
+    found = sf_checkpoints(folder)
+    frames = found[-1][0] if found else 0
+    if not state_path.is_file():
         shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     print(f"{run.method} {run.game} seed {run.seed}: " + (f"resuming at {frames:,} frames" if frames else

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -81,8 +82,13 @@ def sf_config(args, argv_extra=()):
     return parse_full_cfg(parser, argv)
 
 
-def evaluate(cfg, checkpoint: Path, game: str, episodes: int, seed: int) -> list[float]:
-    """`episodes` whole episodes of the checkpoint's policy at once, actions sampled; unclipped scores."""
+class Interrupted(Exception):
+    """The run was told to stop (Ctrl-C or SIGTERM) while an evaluation played."""
+
+
+def evaluate(cfg, checkpoint: Path, game: str, episodes: int, seed: int, abort=None) -> list[float]:
+    """`episodes` whole episodes of the checkpoint's policy at once, actions sampled; unclipped scores.
+    `abort` (a threading.Event) set stops it with Interrupted."""
     import numpy as np
     import torch
     from sample_factory.algo.utils.rl_utils import prepare_and_normalize_obs
@@ -100,6 +106,8 @@ def evaluate(cfg, checkpoint: Path, game: str, episodes: int, seed: int) -> list
     rnn = torch.zeros([episodes, get_rnn_size(cfg)])
     with torch.no_grad():
         while not finished.all():
+            if abort is not None and abort.is_set():
+                raise Interrupted
             batch = prepare_and_normalize_obs(model, {"obs": torch.as_tensor(np.stack(obs))})
             actions = model(batch, rnn)["actions"].view(-1).numpy()
             for i, env in enumerate(envs):
@@ -154,7 +162,7 @@ def main(argv=None) -> int:
         "num_workers", "num_envs_per_worker", "rollout", "batch_size", "num_epochs", "num_batches_per_epoch",
         "learning_rate", "lr_schedule", "ppo_clip_ratio", "gae_lambda", "exploration_loss_coeff", "value_loss_coeff",
         "normalize_input", "normalize_returns", "async_rl", "max_grad_norm", "adam_eps")}
-    lock, stop = threading.Lock(), threading.Event()
+    lock, stop, abort = threading.Lock(), threading.Event(), threading.Event()
     started, wall_before = time.time(), state["wall_seconds"]  # training seconds: this slice's on top of earlier ones
 
     def save() -> None:
@@ -169,19 +177,20 @@ def main(argv=None) -> int:
 
     def evaluator() -> None:
         torch.set_num_threads(1)
-        while True:
+        while not abort.is_set():
             final = stop.is_set()
             found = checkpoints(folder)
             if found and due(found[-1][0]):
                 frames, path = found[-1]
                 t0 = time.perf_counter()
                 try:
-                    returns = evaluate(cfg, path, args.game, args.episodes, args.seed)
+                    written = path.stat().st_mtime  # its wall time: when the checkpoint was written
+                    returns = evaluate(cfg, path, args.game, args.episodes, args.seed, abort)
                 except (FileNotFoundError, RuntimeError, EOFError):  # removed or half written: the next one
                     returns = None
                 if returns is not None:
-                    with lock:  # its wall time: when the checkpoint was written
-                        state["evals"].append([frames, wall_before + path.stat().st_mtime - started, returns])
+                    with lock:
+                        state["evals"].append([frames, wall_before + written - started, returns])
                         state["eval_seconds"] += time.perf_counter() - t0
                         state["frames"] = frames
                         state["wall_seconds"] = max(state["wall_seconds"], wall_before + time.time() - started)
@@ -196,24 +205,34 @@ def main(argv=None) -> int:
     def evaluate_all() -> None:
         try:
             evaluator()
-        except BaseException as error:  # re-raised by the main thread once training stops
+        except Interrupted:
+            pass
+        except BaseException as error:  # training stops (as on Ctrl-C); the main thread re-raises it
             failed.append(error)
-            stop.set()
+            os.kill(os.getpid(), signal.SIGINT)
 
+    # Ctrl-C and SIGTERM stop Sample Factory's event loop (KeyboardInterrupt in this, the main thread; its
+    # workers ignore SIGINT), even where this process was started with SIGINT ignored (in the background)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    save()  # the run has started: peers.py resumes it from Sample Factory's checkpoints from now on
     thread = threading.Thread(target=evaluate_all, daemon=True)
     thread.start()
     status = run_rl(cfg)
     trained = wall_before + time.time() - started
-    stop.set()
-    thread.join()  # the last evaluation, after training: not training time
+    if status == 0:
+        stop.set()  # the last evaluation, after training: not training time
+    else:
+        abort.set()  # interrupted: no last evaluation
+    thread.join()
     if failed:
         raise failed[0]
     found = checkpoints(folder)
     state["frames"] = found[-1][0] if found else state["frames"]
     state["wall_seconds"] = trained
-    state["finished"] = bool(found) and found[-1][0] >= args.frames
+    state["finished"] = status == 0 and bool(found) and found[-1][0] >= args.frames
     save()
-    return 0 if status == 0 and state["finished"] else 1
+    return 0 if state["finished"] else 130 if status == 2 else 1  # 2: Sample Factory's INTERRUPTED
 
 
 if __name__ == "__main__":
