@@ -1,6 +1,8 @@
 # Two commands do all set-up on a fresh machine: `make train` and `make test`.
 PYTHON ?= python3
 VENV := .venv
+# Sample Factory's own environment (the peers benchmark; its tests): benchmarks/requirements-sf.txt
+SF_VENV := .venv-sf
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 # The CPU wheel of torch is pinned here: an unpinned torch pulls several GB of CUDA.
@@ -154,7 +156,6 @@ bench-learning-minatar bench-learning-pong bench-learning-atari5: bench-learning
 
 # Sample Factory (a peer) in an environment of its own: it needs numpy < 2 and gymnasium < 1. Its ale-py has no
 # ROMs of its own: it imports those of pathzero's ale-py.
-SF_VENV := .venv-sf
 $(SF_VENV)/.installed: benchmarks/requirements-sf.txt $(VENV)/.installed
 	$(PYTHON) -m venv $(SF_VENV)
 	$(SF_VENV)/bin/python -m pip install --upgrade pip
