@@ -214,7 +214,7 @@ def matrix_data(root: Path, videos: Videos) -> dict:
     return {"games": list(cfg.games), "methods": list(cfg.methods), "transfers": list(cfg.transfers),
             "controls": list(cfg.controls), "frames": cfg.frames, "seeds": cfg.seeds, "bins": cfg.bins,
             "pairs": [list(p) for p in pairs], "cells": cells, "curves": curves,
-            "no_stem_to_copy": {m: [f"{a}|{b}" for a, b in pairs if not cfg.runs_on(m, a, b)] for m in cfg.transfers},
+            "no_stem_to_copy": {m: [f"{a}|{b}" for a, b in cfg.pairs_without_runs(m)] for m in cfg.transfers},
             "finished_runs": len(done), "expected_runs": len(plan(cfg))}
 
 

@@ -129,6 +129,10 @@ class TransferConfig:
         """The (source, target) pairs `method` has cells on."""
         return [(a, b) for a, b in self.ordered_pairs if self.runs_on(method, a, b)]
 
+    def pairs_without_runs(self, method: str) -> list[tuple[str, str]]:
+        """The pairs of the matrix `method` has no cell on (a `_stem` method's pairs of two shapes)."""
+        return [(a, b) for a, b in self.ordered_pairs if not self.runs_on(method, a, b)]
+
     @property
     def transfers(self) -> tuple[str, ...]:
         return tuple(m.name for m in methods(matrix=True) if m.name in self.methods and not m.is_control)
@@ -539,7 +543,7 @@ class TransferMatrix(Experiment):
         for method in self.cfg.transfers if "pathnet" in self.cfg.transfers else ():
             # paired by pair and seed: each run against PathNet's run on the same pair, from the same source run
             theirs_runs = per_run["pathnet"]
-            if self.cfg.method_pairs(method) != self.cfg.ordered_pairs:  # PathNet's runs on this method's pairs only
+            if self.cfg.pairs_without_runs(method):  # PathNet's runs on this method's pairs only
                 theirs_runs = self._run_costs([r for source, target in self.cfg.method_pairs(method)
                                                for r in self._seeds(run_cell("pathnet", source, target, 1))])
             for key in ("pathway_flops", "wall_seconds"):
@@ -614,8 +618,8 @@ class TransferMatrix(Experiment):
         matrix = {"games": list(self.cfg.games), "methods": list(self.cfg.methods), "frames": self.cfg.frames,
                   "seeds": self.cfg.seeds, "bins": self.cfg.bins, "diagonal": self.cfg.diagonal,
                   "copy_stem": {m: bool(find_method(m).settings.get("copy_stem", False)) for m in self.cfg.transfers},
-                  "no_stem_to_copy": {m: [f"{a}->{b}" for a, b in self.cfg.ordered_pairs if not self.cfg.runs_on(m, a, b)]
-                                      for m in self.cfg.transfers if self.cfg.method_pairs(m) != self.cfg.ordered_pairs},
+                  "no_stem_to_copy": {m: [f"{a}->{b}" for a, b in self.cfg.pairs_without_runs(m)]
+                                      for m in self.cfg.transfers if self.cfg.pairs_without_runs(m)},
                   "random": random, "summary": summary, "costs": self.costs(), "cells": cells}
         (self.root / "matrix.json").write_text(json.dumps(matrix, indent=1, default=_json_default) + "\n")
         for method in self.cfg.transfers:
@@ -706,6 +710,11 @@ def transfer_matrix(games: list[str] | tuple[str, ...], *, methods: list[str] | 
     cfg = TransferConfig(games=games, methods=tuple(dict.fromkeys(["independent", *methods])),
                          base=base, diagonal=diagonal, pairs=tuple(map(tuple, pairs)) if pairs else None,
                          **{k: (defaults[k] if v is None else v) for k, v in chosen.items()})
+    for method in cfg.transfers if progress else ():
+        skipped = [f"{a} -> {b}" for a, b in cfg.pairs_without_runs(method)]
+        if skipped:
+            print(f"{method}: no runs on {len(skipped)} pair(s) whose games' observations differ in shape (no stem "
+                  f"to copy): {', '.join(skipped)}")
     matrix = TransferMatrix(cfg).run(progress=progress, backend=backend, ray_address=ray_address,
                                      ray_dashboard=ray_dashboard)
     if progress:
