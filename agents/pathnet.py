@@ -232,8 +232,9 @@ class PathwayConfig(ActorCriticConfig):
     (PathNet); --no-freeze-source keeps every weight and trains on (fine-tuning)."""
     copy_stem: bool = False
     """With --transfer-from: the new task's input stem and fully connected layer start as copies of the
-    latest earlier task's with the same observation shape; off (the default, as in the paper): they
-    start fresh and only the module grid carries knowledge over."""
+    latest earlier task's with the same observation shape; off (the default): they start fresh and only
+    the module grid carries knowledge over. (The paper has no per-task stem: its first modules read the
+    pixels; for games of one observation shape, on is the nearer to it.)"""
     eval_tasks: bool = False
     """Evaluations (--eval-every) also play every earlier task of the network along its best pathway on
     its own game: evals_tasks.csv (frames, task, game, ...) and eval_tasks/<task> in TensorBoard."""

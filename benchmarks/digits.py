@@ -79,7 +79,7 @@ class SupervisedConfig:
     """Gumbel search: SGD learning rate of the pathway logits."""
     copy_stem: bool = False
     """A new task's input layer and the layer after the grid start as copies of the latest earlier
-    task's (off: fresh, as in the paper)."""
+    task's (off: fresh; the paper's network has no per-task input layer)."""
 
     @property
     def grid(self) -> GridConfig:

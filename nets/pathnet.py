@@ -13,10 +13,13 @@ multiply activations by N at every layer.
 
 Each task owns its *heads*: an input stem that maps the task's observations into the grid's
 feature space (games differ in their input planes), a fully connected layer, and either a policy
-and a value head (RL) or a classifier (supervised). A new task's heads start fresh, as in the paper:
-only the module grid is shared between tasks. `add_task(..., copy_from=T)` starts the new stem and
-fully connected layer as copies of task T's instead (same observation shape), a separate, named
-setting of the agents (`copy_stem`), so that its effect can be measured as an arm of its own.
+and a value head (RL) or a classifier (supervised). A new task's heads start fresh: only the module
+grid is shared between tasks. The paper's network has no input stem per task (its first layer of
+modules reads the pixels, so everything but the final layer is shared); here games may differ in
+their input planes, hence a stem per task, and a fresh stem means the frozen modules first see
+features they were not trained on. `add_task(..., copy_from=T)` starts the new stem and fully
+connected layer as copies of task T's instead (same observation shape: the nearest to the paper), a
+separate, named setting of the agents (`copy_stem`), so that its effect is measured as an arm of its own.
 
 Freezing (`freeze(pathway, task)`) makes the pathway's modules and the task's heads immutable from
 then on: `requires_grad` is switched off, `trainable_parameters()` leaves them out (so no
