@@ -99,6 +99,26 @@ def test_bad_config_values_are_refused():
             A3CConfig(**bad)
 
 
+def test_a_run_stops_once_its_evaluations_hold_the_target(logdir):
+    """--target-eval-return: CartPole scores at least 8 per episode, so a target of 1 is held from the
+    first evaluation; the run ends after the second of two in a row, far before its frame budget. A
+    target no evaluation reaches leaves the run to its budget."""
+    from pathzero.agents.common.evaluation import read_evals
+
+    base = dict(CARTPOLE, serial=True, eval_every=2_000, evaluation_episodes=2, progress=False, replay_episodes=0)
+    run_dir = train(A3CConfig(**base, total_frames=200_000, target_eval_return=1.0, target_eval_hold=2,
+                              logdir=str(logdir / "held"), seed=1))
+    frames = load_checkpoint(run_dir, "pathzero-a3c")["state"]["frames"]
+    evals = read_evals(run_dir)
+    assert 4_000 <= frames < 50_000 and all(float(e["mean_return"]) >= 1.0 for e in evals) and len(evals) >= 2
+    run_dir = train(A3CConfig(**base, total_frames=8_000, target_eval_return=1e9, logdir=str(logdir / "never"), seed=1))
+    assert load_checkpoint(run_dir, "pathzero-a3c")["state"]["frames"] >= 8_000
+    with pytest.raises(UsageError, match="give --eval-every"):
+        A3CConfig(game="CartPole-v1", target_eval_return=1.0)
+    with pytest.raises(UsageError, match="--target-eval-hold must be >= 1"):
+        A3CConfig(game="CartPole-v1", eval_every=1000, target_eval_return=1.0, target_eval_hold=0)
+
+
 def test_a3c_learns_minatar_breakout_within_budget(logdir):
     # A random policy scores about 0.5 per episode; 3.0 needs the paddle to follow the ball.
     cfg = A3CConfig(game="MinAtar/Breakout", workers=2, envs_per_worker=8, channels=16, hidden=128,

@@ -17,7 +17,7 @@ PRECISIONS = ("fp32", "bf16")
 BACKENDS = ("local", "ray")
 # RunConfig's settings that a resumed run may change (the rest are fixed by its config.json)
 RESUMABLE = frozenset({"total_frames", "workers", "progress", "checkpoint_minutes", "replay_episodes", "replay_max_steps",
-                       "serial", "target_return", "eval_every", "evaluation_episodes", "eval_greedy", "eval_video_every",
+                       "serial", "target_return", "target_eval_return", "target_eval_hold", "eval_every", "evaluation_episodes", "eval_greedy", "eval_video_every",
                        "backend", "ray_address", "vector_env"})
 
 
@@ -99,6 +99,11 @@ class RunConfig:
     """Record the first episode of every K-th evaluation as a TensorBoard video, eval/video (0: never)."""
     target_return: float | None = None
     """Stop early once the mean return of the last 20 episodes reaches this (None: never)."""
+    target_eval_return: float | None = None
+    """Stop early once --target-eval-hold evaluations in a row (--eval-every) reach this mean return
+    (None: never)."""
+    target_eval_hold: int = 3
+    """Evaluations in a row at or above --target-eval-return that end the run."""
     backend: str = field(default="local", metadata=choices(*BACKENDS))
     """Where the workers run: local (processes sharing the network in memory, the fast path on one
     machine) or ray (Ray actors sending gradients to a parameter-server actor; pip install 'pathzero[ray]')."""
@@ -124,6 +129,9 @@ class RunConfig:
             (self.eval_every >= 0, f"--eval-every must be >= 0 frames (0: no evaluation), got {self.eval_every}"),
             (self.evaluation_episodes >= 1, f"--evaluation-episodes must be >= 1, got {self.evaluation_episodes}"),
             (self.eval_video_every >= 0, f"--eval-video-every must be >= 0 (0: no video), got {self.eval_video_every}"),
+            (self.target_eval_hold >= 1, f"--target-eval-hold must be >= 1 evaluation, got {self.target_eval_hold}"),
+            (self.target_eval_return is None or self.eval_every > 0,
+             "--target-eval-return stops on evaluations: give --eval-every FRAMES too"),
             (not (self.serial and self.backend == "ray"), "--serial runs in this process; drop it or --backend ray"),
         ]
         for ok, message in checks:

@@ -123,6 +123,7 @@ class Evaluator:
                 csv.writer(f).writerow(TASK_FIELDS)
         done = read_evals(run_dir)
         self.count = len(done)  # evaluations so far, resumes included
+        self.means = [float(row["mean_return"]) for row in done]  # their mean returns, oldest first
         self.next = (int(done[-1]["frames"]) // self.every + 1) * self.every if done and self.every else self.every
         self.stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -136,6 +137,10 @@ class Evaluator:
     @property
     def enabled(self) -> bool:
         return self.every > 0
+
+    def held(self, target: float, count: int) -> bool:
+        """Whether the last `count` evaluations (resumes included) each reached `target`."""
+        return len(self.means) >= count and all(m >= target for m in self.means[-count:])
 
     def busy(self) -> bool:
         return self._thread is not None
@@ -206,6 +211,7 @@ class Evaluator:
                     csv.writer(f).writerow([result.frames, task, game, len(values), f"{values.mean():g}",
                                             f"{np.median(values):g}", *_interval_text(values)])
                     self.writer.add_scalar(f"eval_tasks/{task}", float(values.mean()), result.frames)
+        self.means.append(float(returns.mean()))
         self.writer.add_scalar("eval/return", float(returns.mean()), result.frames)
         self.writer.add_scalar("eval/median_return", float(np.median(returns)), result.frames)
         if result.video is not None:

@@ -302,6 +302,11 @@ class Monitor:
         now = time.monotonic()
         if self.evaluator is not None:
             self.evaluator.poll(self.frames, self.policy, self.elapsed())
+            target = self.cfg.target_eval_return
+            if target is not None and not self.stop.is_set() and self.evaluator.held(target, self.cfg.target_eval_hold):
+                self.stop.set()
+                self.bar.write(f"stopping at {self.frames:,} frames: {self.cfg.target_eval_hold} evaluation(s) in a "
+                               f"row reached --target-eval-return {target:g}")
         last_t, last_f = self._last_log
         if self._losses and self.frames - last_f >= self.log_every:
             def mean(field: str) -> float:
