@@ -671,7 +671,7 @@ def _run_options(base: dict) -> dict:
 
 
 EVAL_OPTIONS = ("eval_every", "evaluation_episodes", "eval_greedy", "eval_video_every", "target_eval_return",
-                "target_eval_hold")  # off in matrix runs
+                "target_eval_hold", "target_eval_from")  # off in matrix runs
 # Options of the runs that the matrix sets itself.
 MATRIX_SET = ("game", "total_frames", "logdir", "transfer_from", "freeze_source", "evolve", "copy_stem", "replay_episodes",
               "replay_max_steps", "progress", "blocks", "target_return", "penalty", "backend", "ray_address",

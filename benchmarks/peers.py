@@ -38,6 +38,9 @@ GAMES = {"Pong": 20_000_000, "Breakout": 10_000_000}  # frames per run
 SCORE_AT = 10_000_000  # frames: the score-at-budget column
 PONG_TARGETS = (10.0, 18.0)
 HOLD = 3  # evaluations in a row at or above the target: "held"
+# A run of these games ends once HOLD evaluations in a row reach the return, from SCORE_AT frames on (so every
+# run has its score at the budget): "Pong until +18 is held or 20M frames".
+HELD_STOP = {"Pong": 18.0}
 EVAL_EVERY = 500_000  # frames, as pathzero's ALE preset
 EVAL_EPISODES = 10
 FRAME_SKIP = 4
@@ -208,6 +211,9 @@ def run_peer(run: PeerRun, root: Path, checkpoint_minutes: float = 10.0, stop_at
             last = state["evals"][-1][0] if state["evals"] else 0
             if frames >= (last // eval_every + 1) * eval_every:  # as pathzero: the first at eval_every frames
                 evaluate(frames)
+                if ends_held(run.game, state["evals"], frames):
+                    state["held"] = True
+                    return False
             if time.perf_counter() - self.saved >= checkpoint_minutes * 60 or (stop_at and frames >= stop_at):
                 checkpoint()
                 self.saved = time.perf_counter()
@@ -217,7 +223,7 @@ def run_peer(run: PeerRun, root: Path, checkpoint_minutes: float = 10.0, stop_at
     remaining = max(run.frames - state["frames"], 0) // FRAME_SKIP
     model.learn(total_timesteps=remaining, reset_num_timesteps=state["frames"] == 0, callback=Clock())
     env.close()
-    if stop_at and state["frames"] < run.frames:
+    if stop_at and state["frames"] < run.frames and not state.get("held"):
         return None
     if not state["evals"] or state["evals"][-1][0] < state["frames"]:
         evaluate(state["frames"])
@@ -227,6 +233,7 @@ def run_peer(run: PeerRun, root: Path, checkpoint_minutes: float = 10.0, stop_at
             "eval_seconds": state["eval_seconds"], "fps": state["frames"] / max(state["wall_seconds"], 1e-9),
             "evals": state["evals"], "final_returns": state["returns"][str(state["evals"][-1][0])],
             "settings": {**PEERS[run.method], "eval_every": eval_every, "evaluation_episodes": episodes},
+            "ended_held": bool(state.get("held")),
             "version": f"stable-baselines3 {sb3.__version__}, torch {torch.__version__}",
             "slices": read_slices(folder)}
     return save_results(folder, data)
@@ -272,6 +279,8 @@ def run_sf(run: PeerRun, root: Path, python: str = SF_PYTHON, workers: int = 2, 
     command = [python, str(script), "--game", run.game, "--seed", str(run.seed), "--frames", str(run.frames),
                "--folder", str(folder), "--workers", str(workers), "--eval-every", str(eval_every),
                "--episodes", str(episodes), "--save-every-sec", str(save_every_sec)]
+    if run.game in HELD_STOP:
+        command += ["--end-held", str(HELD_STOP[run.game]), "--hold", str(HOLD), "--end-from", str(SCORE_AT)]
 
     def interrupted(signum, frame):
         raise KeyboardInterrupt
@@ -304,13 +313,17 @@ def run_sf(run: PeerRun, root: Path, python: str = SF_PYTHON, workers: int = 2, 
             "fps": state["frames"] / max(state["wall_seconds"], 1e-9), "evals": evals,
             "final_returns": state["evals"][-1][2],
             "settings": {**state["settings"], "eval_every": eval_every, "evaluation_episodes": episodes},
-            "version": state["version"], "slices": read_slices(folder)}
+            "ended_held": bool(state.get("held")), "version": state["version"], "slices": read_slices(folder)}
     return save_results(folder, data)
 
 
 def run_pathzero(run: PeerRun, root: Path, workers: int, options: dict) -> dict:
+    if run.game in HELD_STOP:  # pathzero's own option for the same rule
+        options = {**options, "target_eval_return": HELD_STOP[run.game], "target_eval_hold": HOLD,
+                   "target_eval_from": SCORE_AT}
     res = run_planned(run.planned(), root, workers, options, progress=False)
     res.setdefault("method", run.method)
+    res.setdefault("ended_held", ends_held(run.game, res["evals"], res["frames"]) and res["frames"] < run.frames)
     return res
 
 
@@ -337,6 +350,12 @@ def first_held(evals: list, target: float, hold: int = 1) -> tuple[float, float]
 
 def holds_at_end(evals: list, target: float, hold: int = HOLD) -> bool:
     return len(evals) >= hold and all(row[1] >= target for row in evals[-hold:])
+
+
+def ends_held(game: str, evals: list, frames: int) -> bool:
+    """Whether a run of `game` at `frames` with these evaluations ends now (HELD_STOP)."""
+    target = HELD_STOP.get(game)
+    return target is not None and frames >= SCORE_AT and holds_at_end(evals, target)
 
 
 def _t(values: list[float], digits: int = 1, scale: float = 1.0) -> str:
@@ -437,6 +456,11 @@ def report(runs: list[PeerRun], root: Path, doc: Path, command: str, note: str, 
                 cells.insert(-1, f"{sum(holds_at_end(r['evals'], 18.0) for r in res)}/{len(res)}")
             cells.append(f"{np.mean([r['fps'] for r in res]):,.0f}")
             lines.append("| " + " | ".join(cells) + " |")
+        ended = [f"{LABELS[m]} seed {r['seed']} at {r['frames'] / 1e6:.1f}M" for m in METHODS
+                 for r in by_method.get(m) or [] if r.get("ended_held")]
+        if game in HELD_STOP:
+            lines += ["", f"A run ends once {HOLD} evaluations in a row reach {HELD_STOP[game]:+g}, from "
+                          f"{SCORE_AT / 1e6:g}M frames on; ended so: {', '.join(ended) or 'none'}."]
         lines.append("")
     versions = sorted({r.get("version", "") for r in done.values() if r.get("version")})
     settings = "; ".join(f"{m}: " + ", ".join(f"{k} {v}" for k, v in PEERS[m].items()) for m in PEERS)

@@ -142,6 +142,10 @@ def main(argv=None) -> int:
     p.add_argument("--eval-every", type=int, default=500_000)
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--save-every-sec", type=int, default=20)
+    p.add_argument("--end-held", type=float, default=None,
+                   help="end the run once --hold evaluations in a row reach this mean return, from --end-from frames on")
+    p.add_argument("--hold", type=int, default=3)
+    p.add_argument("--end-from", type=int, default=0)
     args = p.parse_args(argv)
 
     from importlib.metadata import version
@@ -195,6 +199,12 @@ def main(argv=None) -> int:
                         state["frames"] = frames
                         state["wall_seconds"] = max(state["wall_seconds"], wall_before + time.time() - started)
                     save()
+                    means = [float(sum(e[2]) / len(e[2])) for e in state["evals"][-args.hold:]]
+                    if (args.end_held is not None and frames >= args.end_from and len(means) == args.hold
+                            and min(means) >= args.end_held):
+                        state["held"] = True
+                        os.kill(os.getpid(), signal.SIGINT)  # Sample Factory stops (and checkpoints) as on Ctrl-C
+                        return
                     continue
             if final:
                 return
@@ -220,8 +230,8 @@ def main(argv=None) -> int:
     thread.start()
     status = run_rl(cfg)
     trained = wall_before + time.time() - started
-    if status == 0:
-        stop.set()  # the last evaluation, after training: not training time
+    if status == 0 or state.get("held"):
+        stop.set()  # the last evaluation, after training: not training time (none when it ended held)
     else:
         abort.set()  # interrupted: no last evaluation
     thread.join()
@@ -230,7 +240,7 @@ def main(argv=None) -> int:
     found = checkpoints(folder)
     state["frames"] = found[-1][0] if found else state["frames"]
     state["wall_seconds"] = trained
-    state["finished"] = status == 0 and bool(found) and found[-1][0] >= args.frames
+    state["finished"] = bool(state.get("held")) or (status == 0 and bool(found) and found[-1][0] >= args.frames)
     save()
     return 0 if state["finished"] else 130 if status == 2 else 1  # 2: Sample Factory's INTERRUPTED
 

@@ -101,8 +101,8 @@ def test_bad_config_values_are_refused():
 
 def test_a_run_stops_once_its_evaluations_hold_the_target(logdir):
     """--target-eval-return: CartPole scores at least 8 per episode, so a target of 1 is held from the
-    first evaluation; the run ends after the second of two in a row, far before its frame budget. A
-    target no evaluation reaches leaves the run to its budget."""
+    first evaluation; the run ends after the second of two in a row, far before its frame budget, or
+    not before --target-eval-from. A target no evaluation reaches leaves the run to its budget."""
     from pathzero.agents.common.evaluation import read_evals
 
     base = dict(CARTPOLE, serial=True, eval_every=2_000, evaluation_episodes=2, progress=False, replay_episodes=0)
@@ -113,6 +113,9 @@ def test_a_run_stops_once_its_evaluations_hold_the_target(logdir):
     assert 4_000 <= frames < 50_000 and all(float(e["mean_return"]) >= 1.0 for e in evals) and len(evals) >= 2
     run_dir = train(A3CConfig(**base, total_frames=8_000, target_eval_return=1e9, logdir=str(logdir / "never"), seed=1))
     assert load_checkpoint(run_dir, "pathzero-a3c")["state"]["frames"] >= 8_000
+    run_dir = train(A3CConfig(**base, total_frames=200_000, target_eval_return=1.0, target_eval_hold=2,
+                              target_eval_from=12_000, logdir=str(logdir / "from"), seed=1))
+    assert 12_000 <= load_checkpoint(run_dir, "pathzero-a3c")["state"]["frames"] < 60_000  # held since 4,000: ends at 12,000
     with pytest.raises(UsageError, match="give --eval-every"):
         A3CConfig(game="CartPole-v1", target_eval_return=1.0)
     with pytest.raises(UsageError, match="--target-eval-hold must be >= 1"):

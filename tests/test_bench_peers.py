@@ -72,6 +72,22 @@ def test_a_sample_factory_run_in_its_own_environment_resumes_and_is_reported(tmp
     assert "| Sample Factory APPO (its Atari settings) | 1 |" in body and "sample-factory 2.1.1" in body
 
 
+def test_a_run_ends_once_it_holds_the_target_past_the_budget(tmp_path, monkeypatch):
+    """The Pong rule ("until +18 is held or 20M frames"), tried on Breakout with a target every policy
+    holds: SB3 and Sample Factory stop after HOLD evaluations in a row, not before SCORE_AT frames."""
+    import benchmarks.peers as peers
+
+    monkeypatch.setattr(peers, "HELD_STOP", {"Breakout": -1.0})
+    monkeypatch.setattr(peers, "SCORE_AT", 2_400)
+    assert peers.ends_held("Breakout", [[800, 0.0], [1_600, 0.0], [2_400, 0.0]], 2_400)
+    assert not peers.ends_held("Breakout", [[800, 0.0], [1_600, 0.0]], 1_600)  # two in a row only
+    assert not peers.ends_held("Pong", [[800, 30.0]] * 3, 2_400)  # no rule for this game here
+    res = run_peer(PeerRun("sb3-a2c", "Breakout", 1, 80_000), tmp_path, eval_every=800, episodes=1)
+    assert res["ended_held"] and 2_400 <= res["frames"] < 4_000 and len(res["evals"]) == 3
+    res = run_sf(PeerRun("sf-appo", "Breakout", 1, 2_000_000), tmp_path, eval_every=8_000, episodes=1, save_every_sec=3)
+    assert res["ended_held"] and res["frames"] < 200_000 and len(res["evals"]) >= 3
+
+
 def test_bad_input_is_one_line(capsys):
     from pathzero.envs import UsageError
 

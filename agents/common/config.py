@@ -17,7 +17,8 @@ PRECISIONS = ("fp32", "bf16")
 BACKENDS = ("local", "ray")
 # RunConfig's settings that a resumed run may change (the rest are fixed by its config.json)
 RESUMABLE = frozenset({"total_frames", "workers", "progress", "checkpoint_minutes", "replay_episodes", "replay_max_steps",
-                       "serial", "target_return", "target_eval_return", "target_eval_hold", "eval_every", "evaluation_episodes", "eval_greedy", "eval_video_every",
+                       "serial", "target_return", "target_eval_return", "target_eval_hold", "target_eval_from",
+                       "eval_every", "evaluation_episodes", "eval_greedy", "eval_video_every",
                        "backend", "ray_address", "vector_env"})
 
 
@@ -104,6 +105,9 @@ class RunConfig:
     (None: never)."""
     target_eval_hold: int = 3
     """Evaluations in a row at or above --target-eval-return that end the run."""
+    target_eval_from: int = 0
+    """Frames before which --target-eval-return does not end the run (a run compared at a budget
+    reaches it first)."""
     backend: str = field(default="local", metadata=choices(*BACKENDS))
     """Where the workers run: local (processes sharing the network in memory, the fast path on one
     machine) or ray (Ray actors sending gradients to a parameter-server actor; pip install 'pathzero[ray]')."""
@@ -130,6 +134,7 @@ class RunConfig:
             (self.evaluation_episodes >= 1, f"--evaluation-episodes must be >= 1, got {self.evaluation_episodes}"),
             (self.eval_video_every >= 0, f"--eval-video-every must be >= 0 (0: no video), got {self.eval_video_every}"),
             (self.target_eval_hold >= 1, f"--target-eval-hold must be >= 1 evaluation, got {self.target_eval_hold}"),
+            (self.target_eval_from >= 0, f"--target-eval-from must be >= 0 frames, got {self.target_eval_from}"),
             (self.target_eval_return is None or self.eval_every > 0,
              "--target-eval-return stops on evaluations: give --eval-every FRAMES too"),
             (not (self.serial and self.backend == "ray"), "--serial runs in this process; drop it or --backend ray"),

@@ -303,7 +303,8 @@ class Monitor:
         if self.evaluator is not None:
             self.evaluator.poll(self.frames, self.policy, self.elapsed())
             target = self.cfg.target_eval_return
-            if target is not None and not self.stop.is_set() and self.evaluator.held(target, self.cfg.target_eval_hold):
+            if (target is not None and not self.stop.is_set() and self.frames >= self.cfg.target_eval_from
+                    and self.evaluator.held(target, self.cfg.target_eval_hold)):
                 self.stop.set()
                 self.bar.write(f"stopping at {self.frames:,} frames: {self.cfg.target_eval_hold} evaluation(s) in a "
                                f"row reached --target-eval-return {target:g}")
