@@ -60,6 +60,7 @@ PEERS = {
 SF = "sf-appo"
 SF_PYTHON = ".venv-sf/bin/python"
 SF_STOP_SECONDS = 60  # Sample Factory's grace to stop on SIGINT (it saves a checkpoint) before it is killed
+SF_STALL_SECONDS = 900  # no new checkpoint (written every 20 s) for this long: Sample Factory hangs; it is stopped
 METHODS = ("pathzero", *PEERS, SF)
 LABELS = {"pathzero": "pathzero A3C (defaults)", "sb3-ppo": "SB3 PPO (RL Zoo)", "sb3-a2c": "SB3 A2C (RL Zoo)",
           SF: "Sample Factory APPO (its Atari settings)"}
@@ -289,7 +290,18 @@ def run_sf(run: PeerRun, root: Path, python: str = SF_PYTHON, workers: int = 2, 
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         previous = signal.signal(signal.SIGTERM, interrupted)
         try:
-            code = proc.wait()
+            seen, moved = frames, time.monotonic()
+            while True:  # a deadline for the wait: no new checkpoint for SF_STALL_SECONDS is a hang
+                try:
+                    code = proc.wait(timeout=30)
+                    break
+                except subprocess.TimeoutExpired:
+                    found = sf_checkpoints(folder)
+                    if found and found[-1][0] > seen:
+                        seen, moved = found[-1][0], time.monotonic()
+                    elif time.monotonic() - moved > SF_STALL_SECONDS:
+                        raise RuntimeError(f"{run.method} {run.game} seed {run.seed}: no new checkpoint for "
+                                           f"{SF_STALL_SECONDS} s, stopped; its log is {folder / 'sf.log'}") from None
         finally:
             signal.signal(signal.SIGTERM, previous)
             if proc.poll() is None:
