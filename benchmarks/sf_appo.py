@@ -27,8 +27,10 @@ import threading
 import time
 from pathlib import Path
 
+# The protocol's constants, as benchmarks/peers.py has them (this file cannot import it: it runs in Sample
+# Factory's environment, where pathzero does not install)
 STICKY = 0.25
-EVAL_SEED = 1_000_003  # as pathzero's evaluations and benchmarks/peers.py
+EVAL_SEED = 1_000_003  # pathzero's evaluation seeds
 
 
 def make_env(game: str, training: bool, render_mode=None):
