@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 # The protocol's constants, as benchmarks/peers.py has them (this file cannot import it: it runs in Sample
-# Factory's environment, where pathzero does not install)
+# Factory's environment, whose gymnasium < 1 pathzero (gymnasium >= 1) cannot use)
 STICKY = 0.25
 EVAL_SEED = 1_000_003  # pathzero's evaluation seeds
 
