@@ -101,7 +101,7 @@ def evaluate(cfg, checkpoint: Path, game: str, episodes: int, seed: int, abort=N
     from gymnasium import spaces
 
     model = create_actor_critic(cfg, spaces.Dict({"obs": envs[0].observation_space}), envs[0].action_space)
-    model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=False)["model"])
+    model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True)["model"])
     model.eval()
     obs = [env.reset(seed=EVAL_SEED + seed * 1000 + i)[0] for i, env in enumerate(envs)]
     totals, finished = np.zeros(episodes), np.zeros(episodes, dtype=bool)

@@ -65,3 +65,23 @@ def test_pickled_code_is_never_executed(tmp_path):
     torch.save({"format": "pathzero-a3c", "x": Evil()}, path)
     with pytest.raises(UsageError):
         load_checkpoint(path, "pathzero-a3c")
+
+
+def test_every_torch_load_in_the_code_refuses_pickled_code():
+    """Checkpoints never execute pickled code: every torch.load call of the project (the package and the
+    benchmarks, Sample Factory's runner included) passes weights_only=True."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    unsafe = []
+    for folder in ("agents", "envs", "nets", "scripts", "pathzero", "benchmarks"):
+        for path in sorted((root / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load"
+                        and isinstance(node.func.value, ast.Name) and node.func.value.id == "torch"):
+                    safe = any(k.arg == "weights_only" and isinstance(k.value, ast.Constant) and k.value.value is True
+                               for k in node.keywords)
+                    if not safe:
+                        unsafe.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert unsafe == []
