@@ -163,7 +163,7 @@ def run_peer(run: PeerRun, root: Path, checkpoint_minutes: float = 10.0, stop_at
     import torch
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from benchmarks.bench import read_results, save_results
+    from benchmarks.bench import read_results
     from pathzero.agents.common.runlog import write_atomic
     from pathzero.agents.common.stats import mean_interval
 
@@ -229,14 +229,20 @@ def run_peer(run: PeerRun, root: Path, checkpoint_minutes: float = 10.0, stop_at
     if not state["evals"] or state["evals"][-1][0] < state["frames"]:
         evaluate(state["frames"])
     checkpoint()
+    state["final_returns"] = state["returns"][str(state["evals"][-1][0])]
+    settings = {**PEERS[run.method], "eval_every": eval_every, "evaluation_episodes": episodes}
+    return _save_peer(run, folder, state, settings, f"stable-baselines3 {sb3.__version__}, torch {torch.__version__}")
+
+
+def _save_peer(run: PeerRun, folder: Path, state: dict, settings: dict, version: str) -> dict:
+    """One finished peer run's results (the same fields for SB3 and Sample Factory), saved in its folder."""
+    from benchmarks.bench import save_results
+
     data = {"method": run.method, "game": run.game, "seed": run.seed, "planned_frames": run.frames,
-            "frames": state["frames"], "wall_seconds": state["wall_seconds"],
-            "eval_seconds": state["eval_seconds"], "fps": state["frames"] / max(state["wall_seconds"], 1e-9),
-            "evals": state["evals"], "final_returns": state["returns"][str(state["evals"][-1][0])],
-            "settings": {**PEERS[run.method], "eval_every": eval_every, "evaluation_episodes": episodes},
-            "ended_held": bool(state.get("held")),
-            "version": f"stable-baselines3 {sb3.__version__}, torch {torch.__version__}",
-            "slices": read_slices(folder)}
+            "frames": state["frames"], "wall_seconds": state["wall_seconds"], "eval_seconds": state["eval_seconds"],
+            "fps": state["frames"] / max(state["wall_seconds"], 1e-9), "evals": state["evals"],
+            "final_returns": state["final_returns"], "settings": settings, "ended_held": bool(state.get("held")),
+            "version": version, "slices": read_slices(folder)}
     return save_results(folder, data)
 
 
@@ -249,7 +255,7 @@ def check_sf_python(python: str) -> None:
 
 
 def run_sf(run: PeerRun, root: Path, python: str = SF_PYTHON, workers: int = 2, eval_every: int = EVAL_EVERY,
-           episodes: int = EVAL_EPISODES, save_every_sec: int = 20) -> dict:
+           episodes: int = EVAL_EPISODES, save_every_sec: int = 20, poll_seconds: float = 30.0) -> dict:
     """Trains (or resumes, or skips) one Sample Factory run in its own environment (benchmarks/sf_appo.py);
     its results in run_peer's form. Ctrl-C or SIGTERM stop Sample Factory (SIGINT, then SIGKILL after
     SF_STOP_SECONDS) before they stop this process."""
@@ -258,7 +264,7 @@ def run_sf(run: PeerRun, root: Path, python: str = SF_PYTHON, workers: int = 2, 
     import subprocess
     import sys
 
-    from benchmarks.bench import read_results, save_results
+    from benchmarks.bench import read_results
     from benchmarks.sf_appo import checkpoints as sf_checkpoints
     from pathzero.agents.common.stats import mean_interval
 
@@ -293,7 +299,7 @@ def run_sf(run: PeerRun, root: Path, python: str = SF_PYTHON, workers: int = 2, 
             seen, moved = frames, time.monotonic()
             while True:  # a deadline for the wait: no new checkpoint for SF_STALL_SECONDS is a hang
                 try:
-                    code = proc.wait(timeout=30)
+                    code = proc.wait(timeout=poll_seconds)
                     break
                 except subprocess.TimeoutExpired:
                     found = sf_checkpoints(folder)
@@ -316,17 +322,14 @@ def run_sf(run: PeerRun, root: Path, python: str = SF_PYTHON, workers: int = 2, 
         print((folder / "sf.log").read_text()[-3000:], file=sys.stderr)
         raise RuntimeError(f"{run.method} {run.game} seed {run.seed} stopped (exit code {code}) before "
                            f"{run.frames:,} frames: its log is {folder / 'sf.log'}")
+    state["final_returns"] = state["evals"][-1][2]
     evals = []
     for frames_at, wall, returns in state["evals"]:
         est = mean_interval(np.asarray(returns, dtype=float))
         evals.append([frames_at, est.value, est.low, est.high, wall])
-    data = {"method": run.method, "game": run.game, "seed": run.seed, "planned_frames": run.frames,
-            "frames": state["frames"], "wall_seconds": state["wall_seconds"], "eval_seconds": state["eval_seconds"],
-            "fps": state["frames"] / max(state["wall_seconds"], 1e-9), "evals": evals,
-            "final_returns": state["evals"][-1][2],
-            "settings": {**state["settings"], "eval_every": eval_every, "evaluation_episodes": episodes},
-            "ended_held": bool(state.get("held")), "version": state["version"], "slices": read_slices(folder)}
-    return save_results(folder, data)
+    state["evals"] = evals
+    settings = {**state["settings"], "eval_every": eval_every, "evaluation_episodes": episodes}
+    return _save_peer(run, folder, state, settings, state["version"])
 
 
 def run_pathzero(run: PeerRun, root: Path, workers: int, options: dict) -> dict:

@@ -88,6 +88,25 @@ def test_a_run_ends_once_it_holds_the_target_past_the_budget(tmp_path, monkeypat
     assert res["ended_held"] and res["frames"] < 200_000 and len(res["evals"]) >= 3
 
 
+def test_a_sample_factory_run_that_stops_checkpointing_is_stopped(tmp_path, monkeypatch):
+    """The wait on Sample Factory has a deadline: a process that writes no checkpoint for SF_STALL_SECONDS
+    is stopped as hung (its whole process group, SIGINT first) and the run fails in one clear error. The
+    stand-in for Sample Factory's python ignores its arguments and sleeps."""
+    import os
+
+    import benchmarks.peers as peers
+
+    hung = tmp_path / "python"
+    hung.write_text("#!/bin/sh\necho $$ > \"$(dirname \"$0\")/pid\"\nexec sleep 600\n")
+    hung.chmod(0o755)
+    monkeypatch.setattr(peers, "SF_STALL_SECONDS", 1.0)
+    with pytest.raises(RuntimeError, match="no new checkpoint for 1.0 s, stopped"):
+        run_sf(PeerRun("sf-appo", "Breakout", 1, 16_000), tmp_path / "runs", python=str(hung), poll_seconds=0.2)
+    pid = int((tmp_path / "pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the sleeping process is gone, not left behind
+
+
 def test_bad_input_is_one_line(capsys):
     from pathzero.envs import UsageError
 
