@@ -69,7 +69,7 @@ from pathzero.agents.pathnet import load_pathnet_checkpoint
 from pathzero.agents.common.replay import play
 from pathzero.envs import UsageError, resolve_game
 from pathzero.nets import DualOutput
-from pathzero.nets.pathnet import PathwayPolicy, pathway_modules
+from pathzero.nets.pathnet import PathNet, PathwayPolicy, pathway_modules
 
 
 
@@ -228,6 +228,20 @@ def pathway_size(run_dir: Path, loaded: tuple | None = None) -> dict:
     modules = len(pathway_modules(net.best[task]))
     return {"modules": modules, "flops": modules * net.module_flops(net.tasks[task]["obs_shape"]),
             "params": modules * net.module_params()}
+
+
+def task_parameters(games: list[str], base: ExperimentRunConfig) -> dict[str, dict[str, int]]:
+    """Per game: the parameters of what its task owns and never shares (input stem, fc layer, policy and
+    value heads: `own`, and each part), and of the largest pathway it can use in the grid. A transfer method
+    shares only the grid (and, for a `_stem` method, starts from copies of the stem and fc layer): this says
+    how much of the network that is."""
+    out = {}
+    for game in games:
+        shape, n_actions = game_shapes(resolve_game(game))
+        net = PathNet(PathNet.grid_kind_for(shape), base.grid)
+        net.add_task("target", shape, n_actions)
+        out[game] = net.task_params("target")
+    return out
 
 
 @lru_cache(maxsize=None)
@@ -620,7 +634,9 @@ class TransferMatrix(Experiment):
                   "copy_stem": {m: bool(find_method(m).settings.get("copy_stem", False)) for m in self.cfg.transfers},
                   "no_stem_to_copy": {m: [f"{a}->{b}" for a, b in self.cfg.pairs_without_runs(m)]
                                       for m in self.cfg.transfers if self.cfg.pairs_without_runs(m)},
-                  "random": random, "summary": summary, "costs": self.costs(), "cells": cells}
+                  "random": random, "summary": summary, "costs": self.costs(),
+                  "task_parameters": task_parameters(list(dict.fromkeys(b for _, b in self.cfg.ordered_pairs)), self.cfg.base),
+                  "cells": cells}
         (self.root / "matrix.json").write_text(json.dumps(matrix, indent=1, default=_json_default) + "\n")
         for method in self.cfg.transfers:
             for control in self.cfg.controls:

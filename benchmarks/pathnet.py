@@ -82,6 +82,17 @@ def cost_table(costs: dict) -> str:
     return head + "\n" + "\n".join(rows)
 
 
+def task_parameters_line(params: dict[str, dict[str, int]]) -> str:
+    """How much of the network a target task owns (never shared) against the largest pathway in the grid."""
+    parts = [f"{game} {p['own'] / 1e3:.1f}k (stem {p['stem'] / 1e3:.1f}k, fc layer {p['fc'] / 1e3:.1f}k, heads "
+             f"{p['heads'] / 1e3:.1f}k)" for game, p in params.items()]
+    largest = {p["largest_pathway"] for p in params.values()}
+    return ("Parameters each target task owns and never shares (a fresh input stem, fc layer and heads; a `_stem` "
+            "method copies the stem and fc layer, then trains them): " + "; ".join(parts)
+            + f". The largest pathway (N modules in each of the L layers) holds {'/'.join(f'{n / 1e3:.1f}k' for n in sorted(largest))}: "
+            "the share of the network that transfer through the grid can carry.")
+
+
 def gumbel_goal_lines(summary: dict, costs: dict) -> list[str]:
     """The goal of the Gumbel search against evolution on the same matrix: transfer within PathNet's
     interval, with >= 30% fewer FLOPs on the pathways it settles on; and the wall time of each."""
@@ -117,7 +128,7 @@ def gumbel_goal_lines(summary: dict, costs: dict) -> list[str]:
 
 def transfer(args) -> int:
     from benchmarks.bench import machine, read_output, write_section
-    from pathzero.agents.transfer import matrix_methods, summary_table
+    from pathzero.agents.transfer import TransferMatrix, matrix_methods, summary_table, task_parameters
     from pathzero.envs import UsageError
 
     root = Path(args.matrix)
@@ -158,6 +169,9 @@ def transfer(args) -> int:
     cost_section = ("" if not data.get("costs") else "\nWhat each method's runs cost, mean over its runs [95% bootstrap "
                     "interval]; the last two columns pair each run with PathNet's on the same pair and seed.\n\n"
                     + cost_table(data["costs"]) + "\n")
+    params = data.get("task_parameters") or task_parameters(
+        list(dict.fromkeys(c["target"] for c in cells)), TransferMatrix.from_folder(root).cfg.base)
+    cost_section += "\n" + task_parameters_line(params) + "\n"
     command = (f"pathzero transfer --games {' '.join(data['games'])} --frames {data['frames']} --seeds {data['seeds']} "
                f"--logdir {root}" + ("" if data.get("diagonal", True) else " --no-diagonal")
                + ("" if tuple(settings["methods"]) == matrix_methods() else f" --methods {' '.join(settings['methods'])}")

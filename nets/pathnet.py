@@ -131,6 +131,14 @@ class TaskHeads(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.stem(to_float(x)) if self.vector else self.stem(x)  # a ConvStem converts (and scales) images itself
 
+    def part_params(self) -> dict[str, int]:
+        """Parameters of each of the task's own parts: the input stem, the fc layer and the output heads
+        (policy and value, or the classifier)."""
+        outputs = [self.policy, self.value] if hasattr(self, "policy") else [self.classifier]
+        return {"stem": sum(p.numel() for p in self.stem.parameters()),
+                "fc": sum(p.numel() for p in self.fc.parameters()),
+                "heads": sum(p.numel() for m in outputs for p in m.parameters())}
+
 
 class PathNet(nn.Module):
     """An L x M grid of residual modules shared by tasks, each task with its own heads."""
@@ -239,6 +247,13 @@ class PathNet(nn.Module):
 
     def module_params(self) -> int:
         return sum(p.numel() for p in self.grid[0][0].parameters())
+
+    def task_params(self, task: str) -> dict[str, int]:
+        """What the task owns and never shares (its stem, fc layer and heads, and their total), beside the
+        parameters of the largest pathway (N modules in each of the L layers) it can use in the grid."""
+        parts = self._heads(task).part_params()
+        return {**parts, "own": sum(parts.values()),
+                "largest_pathway": self.cfg.layers * self.cfg.active * self.module_params()}
 
     def soft_features(self, x: torch.Tensor, weights: torch.Tensor, task: str) -> torch.Tensor:
         """Observations -> the task's features, every layer combining all its modules weighted by

@@ -128,6 +128,18 @@ def test_copy_from_starts_the_stem_and_fc_as_copies_of_that_task(kind):
         net.add_task("c", (7, 10, 10) if kind == "conv" else (9,), 5, copy_from="a")
 
 
+def test_what_a_task_owns_is_counted_against_the_largest_pathway():
+    """Hand-counted for MinAtar-shaped input (4 x 10 x 10), 8 channels, fc 32, 3 actions, L = N = 2: the stem is
+    one 3x3 conv 4 -> 8 (288 + 8), the fc layer 800 -> 32 (25,600 + 32), the heads policy 32 -> 3 and value
+    32 -> 1 (99 + 33); a module is two 3x3 convs 8 -> 8 with biases (2 x 584), four of them on the largest pathway."""
+    net = PathNet("conv", GridConfig(layers=2, modules=3, active=2, channels=8, hidden=32))
+    net.add_task("a", (4, 10, 10), 3)
+    assert net.task_params("a") == {"stem": 296, "fc": 25_632, "heads": 132, "own": 26_060, "largest_pathway": 4_672}
+    assert net.task_params("a")["own"] == sum(p.numel() for p in net.heads["a"].parameters())  # nothing left out
+    net.add_task("digits", (4, 10, 10), 2, kind="classifier")
+    assert net.task_params("digits")["heads"] == 32 * 2 + 2
+
+
 def test_mutation_stays_in_bounds_and_hits_each_gene_at_rate_one_over_nl():
     cfg = GridConfig()  # N*L = 16
     rng = np.random.default_rng(0)
