@@ -33,7 +33,7 @@ from pathzero.agents.common.runner import (DoneMsg, RunState, ScalarsMsg, Worker
 from pathzero.agents.pathnet import (CHECKPOINT_FORMAT, PathNetRecipe, PathNetShared, PathwayConfig, load_agent,
                                      pathway_text)
 from pathzero.envs import GameSpec, UsageError, resolve_game
-from pathzero.nets.pathnet import GumbelPolicy, PathNet, PathwayPolicy, layer_modules, pathway_modules
+from pathzero.nets.pathnet import GumbelPolicy, PathNet, PathwayPolicy, fixed_pathway, layer_modules, pathway_modules
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def gumbel_worker_loop(worker: int, cfg: GumbelConfig, ctx: WorkerContext, seed:
     spec = resolve_game(cfg.game)
     envs = make_env_batch(cfg, spec, seed)
     local = PathNet.from_description(ctx.shared_model.describe())
-    policy = GumbelPolicy(local, shared.task, 0.0, hard=cfg.hard)
+    policy = GumbelPolicy(local, shared.task, local.layer_flops(local.tasks[shared.task]["obs_shape"]), hard=cfg.hard)
 
     def loss_fn(rollout, cfg):
         terms = rollout_loss(rollout, cfg)
@@ -113,9 +113,9 @@ def search_summary(model: PathNet, task: str, obs_shape) -> dict:
     modules = sum(len(row) for row in layer_modules(pathway))
     with torch.no_grad():
         probs = torch.softmax(model.search[task] + model.search_mask(), -1)[..., :-1].sum(1)  # [L, M]
-    flops = model.module_flops(obs_shape)
-    return {"pathway": pathway.tolist(), "modules": modules, "flops": modules * flops,
-            "params": modules * model.module_params(), "max_flops": model.cfg.layers * model.cfg.active * flops,
+    costs = model.pathway_costs(pathway, obs_shape)
+    return {"pathway": pathway.tolist(), "modules": modules, "flops": costs["flops"], "params": costs["params"],
+            "max_flops": model.pathway_costs(fixed_pathway(model.cfg), obs_shape)["flops"],
             "probabilities": probs.tolist()}
 
 

@@ -225,6 +225,11 @@ class PathwayConfig(ActorCriticConfig):
     """Initial weights of each task's value head: torch (PyTorch's default) or orthogonal (gain 1)."""
     combine: str = field(default="sum", metadata=choices("sum", "mean"))
     """How a layer combines its active modules: sum (the paper) or mean."""
+    fc_in_grid: bool = False
+    """The last of the --layers is fully connected: --modules modules of --hidden units each, as the
+    paper's fourth layer, in place of each game's own fc layer. The fc layer is then shared, evolved and
+    frozen like the other modules, and a game owns only its input stem and output heads (with it off, the
+    default, the grid holds a small share of the network's parameters: see `pathzero transfer`'s output)."""
     transfer_from: str | None = None
     """A finished PathNet run folder (or checkpoint) of another game to transfer from."""
     freeze_source: bool = True
@@ -260,7 +265,8 @@ class PathwayConfig(ActorCriticConfig):
     @property
     def grid(self) -> GridConfig:
         return GridConfig(layers=self.layers, modules=self.modules, active=self.active, channels=self.channels,
-                          width=self.width, hidden=self.hidden, combine=self.combine, value_init=self.value_init)
+                          width=self.width, hidden=self.hidden, combine=self.combine, value_init=self.value_init,
+                          fc_in_grid=self.fc_in_grid)
 
     @property
     def population_size(self) -> int:

@@ -225,9 +225,7 @@ def pathway_size(run_dir: Path, loaded: tuple | None = None) -> dict:
     per observation. `loaded`: the run's (checkpoint, network), if already loaded."""
     ckpt, net = loaded or load_pathnet_checkpoint(run_dir)
     task = ckpt["task"]
-    modules = len(pathway_modules(net.best[task]))
-    return {"modules": modules, "flops": modules * net.module_flops(net.tasks[task]["obs_shape"]),
-            "params": modules * net.module_params()}
+    return net.pathway_costs(net.best[task], net.tasks[task]["obs_shape"])
 
 
 def task_parameters(games: list[str], base: ExperimentRunConfig) -> dict[str, dict[str, int]]:

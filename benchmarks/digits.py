@@ -174,7 +174,7 @@ def gumbel_supervised(model: PathNet, task: DigitTask, cfg: SupervisedConfig, se
     logits = model.search[task.name]
     weights = [p for p in model.trainable_parameters() if p is not logits]
     optimizer = torch.optim.SGD([{"params": weights, "lr": cfg.lr}, {"params": [logits], "lr": cfg.search_lr}])
-    relaxed = GumbelPolicy(model, task.name, 0.0)
+    relaxed = GumbelPolicy(model, task.name)
     heads = model.heads[task.name]
     accuracy: list[float] = []
     reached = None

@@ -21,6 +21,12 @@ features they were not trained on. `add_task(..., copy_from=T)` starts the new s
 connected layer as copies of task T's instead (same observation shape: the nearest to the paper), a
 separate, named setting of the agents (`copy_stem`), so that its effect is measured as an arm of its own.
 
+With `GridConfig.fc_in_grid` the last layer holds fully connected modules instead (each a linear map of
+the flattened features to `hidden` units and a ReLU; a layer sums them), as the paper's fourth layer: the
+task's fc layer moves into the grid, where it is shared and frozen like every module, and a task owns only
+its stem and output heads. Those modules' input size is set by the first task's stem; every later task's
+features must have that size.
+
 Freezing (`freeze(pathway, task)`) makes the pathway's modules and the task's heads immutable from
 then on: `requires_grad` is switched off, `trainable_parameters()` leaves them out (so no
 optimizer holds them) and `reinit_unfrozen()` re-initialises everything else in one call. The
@@ -65,6 +71,11 @@ class GridConfig:
     """How a layer combines its active modules: sum (the paper) or mean."""
     value_init: str = "torch"
     """Initial weights of each task's value head: torch or orthogonal (see nets.dual.ValueHead)."""
+    fc_in_grid: bool = False
+    """The last of the L layers is fully connected, M modules of `hidden` units each (the paper's fourth
+    layer), in place of each task's own fc layer: the fc layer is then shared and frozen like the other
+    modules, and a task owns only its input stem and output heads. Off: L layers of residual modules and
+    an fc layer per task."""
 
     def __post_init__(self) -> None:
         for name in ("layers", "modules", "active", "channels", "width", "hidden"):
@@ -106,8 +117,21 @@ def random_pathway(cfg: GridConfig, rng: np.random.Generator) -> np.ndarray:
     return rng.integers(0, cfg.modules, size=(cfg.layers, cfg.active), dtype=np.int64)
 
 
+class FcModule(nn.Module):
+    """A module of the grid's fully connected last layer (GridConfig.fc_in_grid): flattened features ->
+    `width` units, ReLU."""
+
+    def __init__(self, n_in: int, width: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(n_in, width)
+
+    def branch(self, x: torch.Tensor) -> torch.Tensor:  # [B, F] -> [B, W]
+        return torch.relu(self.fc(x))
+
+
 class TaskHeads(nn.Module):
-    """One task's own parts: input stem -> (grid) -> fc -> policy and value, or a classifier."""
+    """One task's own parts: input stem -> (grid) -> fc -> policy and value, or a classifier (with
+    GridConfig.fc_in_grid the fc layer is the grid's, and `fc` here is the identity)."""
 
     def __init__(self, obs_shape: Sequence[int], n_outputs: int, kind: str, cfg: GridConfig) -> None:
         super().__init__()
@@ -120,7 +144,8 @@ class TaskHeads(nn.Module):
         else:
             self.stem = ConvStem(obs_shape, cfg.channels, trunk_kind(obs_shape), "none")
             n_flat = probe_features(self.stem, obs_shape)
-        self.fc = nn.Linear(n_flat, cfg.hidden)
+        self.n_flat = n_flat  # the stem's features for one observation, flattened
+        self.fc = nn.Identity() if cfg.fc_in_grid else nn.Linear(n_flat, cfg.hidden)
         orthogonal_init(self)
         if kind == "rl":
             self.policy = PolicyHead(cfg.hidden, n_outputs)
@@ -153,7 +178,10 @@ class PathNet(nn.Module):
         def module() -> nn.Module:
             return ResidualBlock(cfg.channels) if grid_kind == "conv" else ResidualMLPBlock(cfg.width)
 
-        self.grid = nn.ModuleList(nn.ModuleList(module() for _ in range(cfg.modules)) for _ in range(cfg.layers))
+        residual_layers = cfg.layers - 1 if cfg.fc_in_grid else cfg.layers
+        self.grid = nn.ModuleList(nn.ModuleList(module() for _ in range(cfg.modules)) for _ in range(residual_layers))
+        if cfg.fc_in_grid:
+            self.grid.append(nn.ModuleList())  # its modules take the first task's flattened features: add_task makes them
         orthogonal_init(self.grid)
         self.heads = nn.ModuleDict()
         self.tasks: dict[str, dict] = {}  # name -> {"obs_shape", "n_outputs", "kind"}
@@ -178,6 +206,14 @@ class PathNet(nn.Module):
         if (len(obs_shape) == 1) != (self.grid_kind == "mlp"):
             raise ValueError(f"a {self.grid_kind} grid cannot take observations of shape {tuple(obs_shape)}")
         heads = TaskHeads(obs_shape, n_outputs, kind, self.cfg)
+        if self.cfg.fc_in_grid:
+            top = self.grid[-1]
+            if len(top) == 0:
+                top.extend(FcModule(heads.n_flat, self.cfg.hidden) for _ in range(self.cfg.modules))
+                orthogonal_init(top)
+            elif top[0].fc.in_features != heads.n_flat:
+                raise ValueError(f"the grid's fully connected layer takes {top[0].fc.in_features} features; "
+                                 f"observations of shape {tuple(obs_shape)} give {heads.n_flat}")
         if copy_from is not None:
             source = self._heads(copy_from)
             if self.tasks[copy_from]["obs_shape"] != [int(s) for s in obs_shape]:
@@ -206,12 +242,26 @@ class PathNet(nn.Module):
         `active` is `layer_modules(pathway)` when the caller already has it (a PathwayPolicy does)."""
         heads = self._heads(task)
         h = heads.embed(x)
-        for layer, active in zip(self.grid, layer_modules(pathway) if active is None else active):
+        for index, (layer, active) in enumerate(zip(self.grid, layer_modules(pathway) if active is None else active)):
+            if self.is_fc_layer(index):
+                total = self.fc_layer([layer[m] for m in active], h.flatten(1))
+                return total / len(active) if self.cfg.combine == "mean" else total
             total = self.branch_sum([layer[m] for m in active], h)
             if self.cfg.combine == "mean":
                 total = total / len(active)
             h = torch.relu(h + total)
         return torch.relu(heads.fc(h.flatten(1)))
+
+    def is_fc_layer(self, index: int) -> bool:
+        """Whether layer `index` of the grid is the fully connected one (GridConfig.fc_in_grid)."""
+        return self.cfg.fc_in_grid and index == self.cfg.layers - 1
+
+    def fc_layer(self, modules: list[nn.Module], h: torch.Tensor, w: torch.Tensor | None = None) -> torch.Tensor:
+        """The fully connected layer: sum_m relu(module_m(h)) (weighted by `w` [k] when given), every module's
+        linear map in one kernel."""
+        y = torch.relu(F.linear(h, torch.cat([m.fc.weight for m in modules]), torch.cat([m.fc.bias for m in modules])))
+        y = y.view(h.shape[0], len(modules), self.cfg.hidden)  # [B, k, hidden]
+        return y.sum(1) if w is None else (y * w[None, :, None]).sum(1)
 
     # -- Gumbel-softmax pathway search -----------------------------------------------------------
     def add_search(self, task: str) -> None:
@@ -235,32 +285,46 @@ class PathNet(nn.Module):
         choice[none] = np.broadcast_to(choice[:, :1], choice.shape)[none]
         return check_pathway(choice, self.cfg)
 
-    def module_flops(self, obs_shape: Sequence[int]) -> float:
-        """Floating-point operations of one module's forward pass for one observation (a multiply-
-        add counts 2): two 3x3 convolutions over the stem's output, or two linear layers."""
+    def layer_flops(self, obs_shape: Sequence[int]) -> list[float]:
+        """Per layer: floating-point operations of one of its modules for one observation (a multiply-add
+        counts 2): two 3x3 convolutions over the stem's output or two linear layers (a residual module),
+        or one linear map of the flattened features (the fully connected layer)."""
         cfg = self.cfg
         if self.grid_kind == "mlp":
-            return 2 * 2.0 * cfg.width * cfg.width
-        stem = ConvStem(obs_shape, cfg.channels, trunk_kind(obs_shape), "none")
-        area = probe_features(stem, obs_shape) // cfg.channels
-        return 2 * 2.0 * 9 * cfg.channels * cfg.channels * area
+            n_flat, residual = cfg.width, 2 * 2.0 * cfg.width * cfg.width
+        else:
+            stem = ConvStem(obs_shape, cfg.channels, trunk_kind(obs_shape), "none")
+            n_flat = probe_features(stem, obs_shape)
+            residual = 2 * 2.0 * 9 * cfg.channels * cfg.channels * (n_flat // cfg.channels)
+        return [2.0 * n_flat * cfg.hidden if self.is_fc_layer(i) else residual for i in range(cfg.layers)]
 
-    def module_params(self) -> int:
-        return sum(p.numel() for p in self.grid[0][0].parameters())
+    def layer_params(self) -> list[int]:
+        """Per layer: the parameters of one of its modules (the fully connected layer's exist once a task does)."""
+        return [sum(p.numel() for p in layer[0].parameters()) if len(layer) else 0 for layer in self.grid]
+
+    def pathway_costs(self, pathway: np.ndarray, obs_shape: Sequence[int]) -> dict[str, float]:
+        """The pathway's distinct modules, and their FLOPs (one observation of `obs_shape`) and parameters."""
+        per_layer = [len(row) for row in layer_modules(pathway)]
+        return {"modules": sum(per_layer),
+                "flops": sum(n * f for n, f in zip(per_layer, self.layer_flops(obs_shape))),
+                "params": sum(n * q for n, q in zip(per_layer, self.layer_params()))}
 
     def task_params(self, task: str) -> dict[str, int]:
         """What the task owns and never shares (its stem, fc layer and heads, and their total), beside the
         parameters of the largest pathway (N modules in each of the L layers) it can use in the grid."""
         parts = self._heads(task).part_params()
-        return {**parts, "own": sum(parts.values()),
-                "largest_pathway": self.cfg.layers * self.cfg.active * self.module_params()}
+        largest = self.pathway_costs(fixed_pathway(self.cfg), self.tasks[task]["obs_shape"])["params"]
+        return {**parts, "own": sum(parts.values()), "largest_pathway": int(largest)}
 
     def soft_features(self, x: torch.Tensor, weights: torch.Tensor, task: str) -> torch.Tensor:
         """Observations -> the task's features, every layer combining all its modules weighted by
         `weights` [L, M] (a layer's relaxed choices summed): sum_m w_m * module_m.branch(h)."""
         heads = self._heads(task)
         h = heads.embed(x)
-        for layer, w in zip(self.grid, weights):
+        for index, (layer, w) in enumerate(zip(self.grid, weights)):
+            if self.is_fc_layer(index):
+                total = self.fc_layer(list(layer), h.flatten(1), w)
+                return total / w.sum().clamp_min(1e-6) if self.cfg.combine == "mean" else total
             total = self.weighted_branch_sum(list(layer), w, h)
             if self.cfg.combine == "mean":
                 total = total / w.sum().clamp_min(1e-6)
@@ -405,9 +469,11 @@ class GumbelPolicy(nn.Module):
     forward pass, so a real pathway (modules on or off) acts and is scored, while gradients flow
     through the relaxed Z as if it had been used."""
 
-    def __init__(self, net: PathNet, task: str, module_flops: float, hard: bool = False) -> None:
+    def __init__(self, net: PathNet, task: str, layer_flops: Sequence[float] | None = None, hard: bool = False) -> None:
         super().__init__()
-        self.net, self.task, self.module_flops, self.hard = net, task, module_flops, hard
+        self.net, self.task, self.hard = net, task, hard
+        # each layer's FLOPs per module (PathNet.layer_flops); None: every module costs the same
+        self.layer_flops = torch.ones(net.cfg.layers) if layer_flops is None else torch.as_tensor(layer_flops, dtype=torch.float32)
         self.noise = torch.zeros_like(net.search[task])
         self.tau = 1.0
 
@@ -442,9 +508,9 @@ class GumbelPolicy(nn.Module):
         return choice
 
     def cost(self) -> torch.Tensor:
-        """Expected modules in use over the most a pathway can have (every module costs module_flops)."""
-        cfg = self.net.cfg
-        return self.weights().sum() / (cfg.layers * cfg.active)
+        """Expected FLOPs of the modules in use over the largest pathway's (N modules in every layer)."""
+        flops = self.layer_flops
+        return (self.weights().sum(1) * flops).sum() / (self.net.cfg.active * flops.sum())
 
     def forward(self, obs: torch.Tensor) -> DualOutput:
         heads = self.net._heads(self.task)

@@ -49,7 +49,7 @@ def test_relaxed_choices_are_distributions_whose_first_is_never_none_and_sharpen
     net = _net()
     with torch.no_grad():
         net.search["t"].normal_()
-    policy = GumbelPolicy(net, "t", 1.0)
+    policy = GumbelPolicy(net, "t")
     generator = torch.Generator().manual_seed(0)
     for tau, sharp in ((1.0, False), (0.01, True)):
         policy.resample(tau, generator)
@@ -68,7 +68,7 @@ def test_a_hard_sample_plays_exactly_its_pathway_and_its_gradient_still_reaches_
     net = _net()
     with torch.no_grad():
         net.search["t"].normal_()
-    policy = GumbelPolicy(net, "t", 1.0, hard=True)
+    policy = GumbelPolicy(net, "t", hard=True)
     policy.resample(1.0, torch.Generator().manual_seed(3))
     weights = policy.weights()
     assert torch.allclose(weights, weights.round(), atol=1e-6)
@@ -78,14 +78,14 @@ def test_a_hard_sample_plays_exactly_its_pathway_and_its_gradient_still_reaches_
     assert torch.allclose(out.logits, pathway(x).logits, atol=1e-5)
     (out.logits.sum() + out.value.sum()).backward()
     assert net.search["t"].grad.abs().sum() > 0
-    soft = GumbelPolicy(net, "t", 1.0)  # the relaxed network is no pathway: its weights lie between 0 and 1
+    soft = GumbelPolicy(net, "t")  # the relaxed network is no pathway: its weights lie between 0 and 1
     soft.noise = policy.noise
     assert ((soft.weights() > 0.01) & (soft.weights() < 0.99)).any()
 
 
 def test_the_flops_penalty_alone_drives_every_extra_choice_to_none():
     net = _net()
-    policy = GumbelPolicy(net, "t", 1.0)
+    policy = GumbelPolicy(net, "t")
     optimizer = torch.optim.SGD([net.search["t"]], lr=1.0)
     generator = torch.Generator().manual_seed(0)
     start = float(policy.cost().detach())
@@ -155,7 +155,7 @@ def test_the_digits_search_reaches_the_threshold_and_keeps_frozen_modules():
 
 def test_a_module_two_choices_pick_counts_once_as_on_the_settled_pathway():
     net = _net()
-    policy = GumbelPolicy(net, "t", 1.0)
+    policy = GumbelPolicy(net, "t")
     z = torch.zeros(2, 2, 5)
     z[0, 0, 1] = z[0, 1, 1] = 1.0  # layer 1: both choices pick module 1
     z[1, 0, 2] = z[1, 1, 4] = 1.0  # layer 2: module 2, then "none"

@@ -16,16 +16,16 @@ from pathzero.nets.pathnet import GridConfig, PathNet, check_pathway, fixed_path
 PATHWAY = np.array([[0, 1, 1, 5], [2, 3, 4, 9], [7, 7, 7, 7], [0, 1, 2, 3]])
 
 
-def grid(kind: str = "conv") -> tuple[PathNet, tuple]:
-    net = PathNet(kind)
+def grid(kind: str = "conv", fc_in_grid: bool = False) -> tuple[PathNet, tuple]:
+    net = PathNet(kind, GridConfig(fc_in_grid=fc_in_grid))
     shape = (4, 10, 10) if kind == "conv" else (6,)
     net.add_task("a", shape, 3)
     return net, shape
 
 
-@pytest.mark.parametrize("kind", ["conv", "mlp"])
-def test_only_the_pathway_modules_receive_gradient(kind):
-    net, shape = grid(kind)
+@pytest.mark.parametrize("kind,fc_in_grid", [("conv", False), ("mlp", False), ("conv", True), ("mlp", True)])
+def test_only_the_pathway_modules_receive_gradient(kind, fc_in_grid):
+    net, shape = grid(kind, fc_in_grid)
     out = net(torch.rand(5, *shape), PATHWAY, "a")
     (out.logits.sum() + out.value.sum()).backward()
     used = pathway_modules(PATHWAY)
@@ -62,8 +62,9 @@ def test_a_pathway_is_checked_where_it_enters():
     assert layer_modules(PATHWAY)[2] == [7]  # repeats: at most N modules
 
 
-def test_frozen_modules_leave_every_optimizer_and_survive_reinitialisation():
-    net, shape = grid()
+@pytest.mark.parametrize("fc_in_grid", [False, True])
+def test_frozen_modules_leave_every_optimizer_and_survive_reinitialisation(fc_in_grid):
+    net, shape = grid(fc_in_grid=fc_in_grid)
     net.freeze(PATHWAY, "a")
     frozen_ids = {id(p) for p in net.frozen_parameters()}
     assert frozen_ids and not frozen_ids & {id(p) for p in net.trainable_parameters()}
@@ -95,8 +96,9 @@ def test_training_another_task_leaves_frozen_modules_bit_identical():
     assert net.best["1v7"].tolist() == first.best.tolist()
 
 
-def test_description_round_trip_keeps_tasks_frozen_set_and_best_pathways():
-    net, _ = grid()
+@pytest.mark.parametrize("fc_in_grid", [False, True])
+def test_description_round_trip_keeps_tasks_frozen_set_and_best_pathways(fc_in_grid):
+    net, _ = grid(fc_in_grid=fc_in_grid)
     net.freeze(PATHWAY, "a")
     net.add_task("b", (7, 10, 10), 5)
     copy = PathNet.from_description(net.describe())
@@ -138,6 +140,71 @@ def test_what_a_task_owns_is_counted_against_the_largest_pathway():
     assert net.task_params("a")["own"] == sum(p.numel() for p in net.heads["a"].parameters())  # nothing left out
     net.add_task("digits", (4, 10, 10), 2, kind="classifier")
     assert net.task_params("digits")["heads"] == 32 * 2 + 2
+
+
+@pytest.mark.parametrize("kind", ["conv", "mlp"])
+def test_with_the_fc_layer_in_the_grid_a_pathway_is_the_papers_network(kind):
+    """fc_in_grid: L - 1 residual layers, then M fully connected modules of `hidden` units on the flattened
+    features (each a linear map and a ReLU, summed over the pathway's), and heads that read them directly."""
+    torch.manual_seed(0)
+    net, shape = grid(kind, fc_in_grid=True)
+    heads, top = net.heads["a"], net.grid[-1]
+    assert len(net.grid) == 4 and len(top) == 10 and isinstance(heads.fc, torch.nn.Identity)
+    assert top[0].fc.in_features == heads.n_flat and top[0].fc.out_features == net.cfg.hidden
+    x = torch.rand(3, *shape)
+    h = heads.embed(x)
+    for layer, active in zip(list(net.grid)[:-1], layer_modules(PATHWAY)[:-1]):
+        h = torch.relu(h + sum(layer[m].branch(h) for m in active))
+    naive = sum(torch.relu(top[m].fc(h.flatten(1))) for m in layer_modules(PATHWAY)[-1])
+    torch.testing.assert_close(net.features(x, PATHWAY, "a"), naive, rtol=1e-5, atol=1e-4)
+    out = net(x, PATHWAY, "a")
+    torch.testing.assert_close(out.logits, heads.policy(naive), rtol=1e-5, atol=1e-4)
+    # the relaxed network with one-hot weights on the pathway's modules is that pathway
+    weights = torch.zeros(4, 10)
+    for layer, active in enumerate(layer_modules(PATHWAY)):
+        weights[layer, active] = 1.0
+    torch.testing.assert_close(net.soft_features(x, weights, "a"), naive, rtol=1e-5, atol=1e-4)
+
+
+def test_a_task_whose_features_do_not_fit_the_grids_fc_layer_is_refused():
+    net = PathNet("conv", GridConfig(fc_in_grid=True))
+    net.add_task("a", (4, 10, 10), 3)
+    net.add_task("b", (7, 10, 10), 3)  # other planes, same stem output: fits
+    with pytest.raises(ValueError, match="takes 800 features; observations of shape .4, 84, 84. give 648"):
+        net.add_task("c", (4, 84, 84), 3)
+
+
+def test_the_fc_layer_in_the_grid_is_counted_in_the_pathway_not_in_the_task():
+    """Hand-counted, MinAtar-shaped input, 8 channels, hidden 32, L = N = 2: one residual layer (a module:
+    2 x 584 parameters, 2 x 2 x 9 x 8 x 8 x 100 FLOPs) and the fc layer (800 -> 32: 25,632 parameters,
+    2 x 800 x 32 FLOPs per module); the task keeps its stem (296) and heads (132) only."""
+    net = PathNet("conv", GridConfig(layers=2, modules=3, active=2, channels=8, hidden=32, fc_in_grid=True))
+    net.add_task("a", (4, 10, 10), 3)
+    assert net.task_params("a") == {"stem": 296, "fc": 0, "heads": 132, "own": 428,
+                                    "largest_pathway": 2 * 1_168 + 2 * 25_632}
+    pathway = np.array([[0, 0], [1, 2]])  # one residual module, two fc modules
+    assert net.pathway_costs(pathway, (4, 10, 10)) == {"modules": 3, "flops": 230_400 + 2 * 51_200,
+                                                        "params": 1_168 + 2 * 25_632}
+
+
+def test_the_gumbel_cost_weighs_each_layer_by_its_flops():
+    """Expected FLOPs over the largest pathway's: with every module chosen for sure in a layer of FLOPs 1 and
+    none but the first choice's in a layer of FLOPs 3, (N x 1 + 1 x 3) / (N x (1 + 3))."""
+    from pathzero.nets.pathnet import GumbelPolicy
+
+    net = PathNet("mlp", GridConfig(layers=2, modules=4, active=2))
+    net.add_task("t", (6,), 2)
+    net.add_search("t")
+    with torch.no_grad():
+        net.search["t"].fill_(-1e9)
+        net.search["t"][0, 0, 0] = net.search["t"][0, 1, 1] = 0.0  # layer 0: modules 0 and 1
+        net.search["t"][1, 0, 2] = 0.0
+        net.search["t"][1, 1, 4] = 0.0  # layer 1: module 2, then "none"
+    policy = GumbelPolicy(net, "t", [1.0, 3.0])
+    policy.resample(1e-3)
+    policy.noise.zero_()
+    assert float(policy.cost().detach()) == pytest.approx((2 * 1 + 1 * 3) / (2 * 4))
+    assert float(GumbelPolicy(net, "t").cost().detach()) == pytest.approx(3 / 4)  # equal FLOPs: modules over the most
 
 
 def test_mutation_stays_in_bounds_and_hits_each_gene_at_rate_one_over_nl():

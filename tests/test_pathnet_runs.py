@@ -92,6 +92,31 @@ def test_a_transferred_task_gets_a_fresh_stem_unless_copy_stem_is_set(source_run
         PathNetConfig(game="CartPole-v1", copy_stem=True)
 
 
+def test_with_the_fc_layer_in_the_grid_transfer_freezes_it_and_the_task_owns_only_stem_and_heads(tmp_path):
+    """--fc-in-grid through the command: the source's best pathway, its fully connected modules included, is
+    frozen bit-identically into the target's network; the target's heads have no fc layer of their own; a
+    source made without it is refused."""
+    made = pathzero("train", "--agent", "pathnet", "--game", "CartPole-v1", "--fc-in-grid", "--serial", "--total-frames", 1500,
+                    "--envs-per-worker", 4, "--population", 3, "--eval-episodes", 2, "--hidden", 16, "--width", 16,
+                    "--replay-episodes", 0, "--logdir", tmp_path / "src")
+    assert made.returncode == 0, made.stderr
+    source_run = next((tmp_path / "src").iterdir())
+    _, source = load_pathnet_checkpoint(source_run)
+    assert source.cfg.fc_in_grid and len(source.grid[-1]) == 10
+    best = source.best["CartPole-v1"]
+    target = train_pathnet(replace(TINY, game="Acrobot-v1", logdir=str(tmp_path / "t"), transfer_from=str(source_run),
+                                   total_frames=800, fc_in_grid=True))
+    _, model = load_pathnet_checkpoint(target)
+    assert model.frozen == pathway_modules(best) and any(layer == 3 for layer, _ in model.frozen)
+    for layer, m in pathway_modules(best):
+        for p, q in zip(source.grid[layer][m].parameters(), model.grid[layer][m].parameters()):
+            assert torch.equal(p, q)
+    owned = model.task_params("Acrobot-v1")
+    assert owned["fc"] == 0 and owned["own"] < owned["largest_pathway"]
+    with pytest.raises(UsageError, match="the grid flags must match it"):
+        train_pathnet(replace(TINY, game="Acrobot-v1", logdir=str(tmp_path / "u"), transfer_from=str(source_run)))
+
+
 def test_a_variant_with_a_fractional_setting_trains_and_transfers(tmp_path):
     """A variant's name is its task's name: `noise=0.02` holds a "." that torch refuses in module names."""
     tiny = replace(TINY, game="MinAtar/Breakout+noise=0.02", total_frames=300, channels=4, population=2)
