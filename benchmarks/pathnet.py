@@ -174,6 +174,7 @@ def transfer(args) -> int:
     cost_section += "\n" + task_parameters_line(params) + "\n"
     command = (f"pathzero transfer --games {' '.join(data['games'])} --frames {data['frames']} --seeds {data['seeds']} "
                f"--logdir {root}" + ("" if data.get("diagonal", True) else " --no-diagonal")
+               + "".join(f" --pair {a} {b}" for a, b in settings.get("pairs") or ())
                + ("" if tuple(settings["methods"]) == matrix_methods() else f" --methods {' '.join(settings['methods'])}")
                + (f" {args.flags}" if args.flags else ""))
     body = f"""## PathNet: transfer matrix ({name})

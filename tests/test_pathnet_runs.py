@@ -199,6 +199,7 @@ def test_ewc_wpl_and_gumbel_cells_carry_the_same_fields_and_gumbel_its_pathway_s
     text = doc.read_text()
     assert "| gumbel | 2 |" in text and "FLOPs / PathNet's" in text and "Gumbel's pathways use" in text
     assert "--methods independent ewc wpl pathnet gumbel" in text  # the command reruns these methods, not the default
+    assert "--pair MinAtar/Breakout MinAtar/Asterix" in text  # and these pairs only
     owned = data["task_parameters"]["MinAtar/Asterix"]  # the target's own parts, against the grid's share
     assert owned["own"] == owned["stem"] + owned["fc"] + owned["heads"] and owned["largest_pathway"] > 0
     assert f"MinAtar/Asterix {owned['own'] / 1e3:.1f}k (stem" in text and "owns and never shares" in text
