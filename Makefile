@@ -15,7 +15,7 @@ TEST_WORKERS ?= 2
 CONSTRAINTS ?= constraints.txt
 PIN := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
-.PHONY: train test bench bench-transfer-minatar bench-transfer-minatar-variants bench-transfer-minatar-stem bench-transfer-ale bench-transfer-ale-variants bench-transfer-ale-games bench-continual-minatar bench-gumbel-minatar \
+.PHONY: train test bench bench-transfer-minatar bench-transfer-minatar-variants bench-transfer-minatar-stem bench-transfer-minatar-fc bench-transfer-ale bench-transfer-ale-variants bench-transfer-ale-games bench-continual-minatar bench-gumbel-minatar \
 	bench-penalty bench-ray bench-network-minatar bench-learning-minatar bench-learning-pong bench-learning-atari5 \
 	bench-throughput-pong bench-peers .venv-sf chromium install install-test lock clean
 
@@ -93,6 +93,17 @@ MINATAR_STEM := pathzero transfer --games MinAtar/Breakout MinAtar/SpaceInvaders
 bench-transfer-minatar-stem: $(VENV)/.installed
 	$(VENV)/bin/$(MINATAR_STEM)
 	$(PY) -m benchmarks transfer docs/matrices/minatar-stem --name minatar-stem --flags "--workers 2 --hidden 128"
+
+# The paper's fully connected layer in the grid (--fc-in-grid): Breakout -> itself and -> its noisy variant,
+# PathNet with a fresh stem and with the source's stem copied (pathnet_stem), 3 seeds (a probe: 30 runs).
+MINATAR_FC := pathzero transfer --games MinAtar/Breakout MinAtar/Breakout+noise=0.02 \
+	--pair MinAtar/Breakout MinAtar/Breakout --pair MinAtar/Breakout MinAtar/Breakout+noise=0.02 \
+	--frames 300000 --seeds 3 --workers 2 --hidden 128 --fc-in-grid \
+	--logdir docs/matrices/minatar-fc-probe --methods independent pathnet_scratch finetune pathnet pathnet_stem
+bench-transfer-minatar-fc: $(VENV)/.installed
+	$(VENV)/bin/$(MINATAR_FC)
+	$(PY) -m benchmarks transfer docs/matrices/minatar-fc-probe --name minatar-fc-probe \
+		--flags "--workers 2 --hidden 128 --fc-in-grid"
 
 # Issue 15's variant matrix: MinAtar Breakout and three variants of it (mirror, noisy input, no sticky actions),
 # the off-diagonal pairs (the diagonal is the cross-game matrix's sanity check), 5 seeds, resumable.
