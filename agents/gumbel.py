@@ -33,7 +33,7 @@ from pathzero.agents.common.runner import (DoneMsg, RunState, ScalarsMsg, Worker
 from pathzero.agents.pathnet import (CHECKPOINT_FORMAT, PathNetRecipe, PathNetShared, PathwayConfig, load_agent,
                                      pathway_text)
 from pathzero.envs import GameSpec, UsageError, resolve_game
-from pathzero.nets.pathnet import GumbelPolicy, PathNet, PathwayPolicy, fixed_pathway, layer_modules, pathway_modules
+from pathzero.nets.pathnet import GumbelPolicy, PathNet, PathwayPolicy, fixed_pathway, pathway_modules
 
 
 @dataclass(frozen=True)
@@ -110,11 +110,10 @@ def search_summary(model: PathNet, task: str, obs_shape) -> dict:
     """The settled pathway's size: modules, FLOPs and parameters per observation, and each module's
     expected number of choices [L, M] (the picture's tint)."""
     pathway = model.search_pathway(task)
-    modules = sum(len(row) for row in layer_modules(pathway))
     with torch.no_grad():
         probs = torch.softmax(model.search[task] + model.search_mask(), -1)[..., :-1].sum(1)  # [L, M]
     costs = model.pathway_costs(pathway, obs_shape)
-    return {"pathway": pathway.tolist(), "modules": modules, "flops": costs["flops"], "params": costs["params"],
+    return {"pathway": pathway.tolist(), "modules": costs["modules"], "flops": costs["flops"], "params": costs["params"],
             "max_flops": model.pathway_costs(fixed_pathway(model.cfg), obs_shape)["flops"],
             "probabilities": probs.tolist()}
 

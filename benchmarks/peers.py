@@ -229,19 +229,21 @@ def run_peer(run: PeerRun, root: Path, checkpoint_minutes: float = 10.0, stop_at
     if not state["evals"] or state["evals"][-1][0] < state["frames"]:
         evaluate(state["frames"])
     checkpoint()
-    state["final_returns"] = state["returns"][str(state["evals"][-1][0])]
     settings = {**PEERS[run.method], "eval_every": eval_every, "evaluation_episodes": episodes}
-    return _save_peer(run, folder, state, settings, f"stable-baselines3 {sb3.__version__}, torch {torch.__version__}")
+    return _save_peer(run, folder, state, state["evals"], state["returns"][str(state["evals"][-1][0])], settings,
+                      f"stable-baselines3 {sb3.__version__}, torch {torch.__version__}")
 
 
-def _save_peer(run: PeerRun, folder: Path, state: dict, settings: dict, version: str) -> dict:
-    """One finished peer run's results (the same fields for SB3 and Sample Factory), saved in its folder."""
+def _save_peer(run: PeerRun, folder: Path, state: dict, evals: list, final_returns: list, settings: dict,
+               version: str) -> dict:
+    """One finished peer run's results (the same fields for SB3 and Sample Factory), saved in its folder:
+    `evals` as [frames, mean, low, high, wall seconds] rows, `state` its frames, times and whether it held."""
     from benchmarks.bench import save_results
 
     data = {"method": run.method, "game": run.game, "seed": run.seed, "planned_frames": run.frames,
             "frames": state["frames"], "wall_seconds": state["wall_seconds"], "eval_seconds": state["eval_seconds"],
-            "fps": state["frames"] / max(state["wall_seconds"], 1e-9), "evals": state["evals"],
-            "final_returns": state["final_returns"], "settings": settings, "ended_held": bool(state.get("held")),
+            "fps": state["frames"] / max(state["wall_seconds"], 1e-9), "evals": evals,
+            "final_returns": final_returns, "settings": settings, "ended_held": bool(state.get("held")),
             "version": version, "slices": read_slices(folder)}
     return save_results(folder, data)
 
@@ -322,14 +324,12 @@ def run_sf(run: PeerRun, root: Path, python: str = SF_PYTHON, workers: int = 2, 
         print((folder / "sf.log").read_text()[-3000:], file=sys.stderr)
         raise RuntimeError(f"{run.method} {run.game} seed {run.seed} stopped (exit code {code}) before "
                            f"{run.frames:,} frames: its log is {folder / 'sf.log'}")
-    state["final_returns"] = state["evals"][-1][2]
     evals = []
     for frames_at, wall, returns in state["evals"]:
         est = mean_interval(np.asarray(returns, dtype=float))
         evals.append([frames_at, est.value, est.low, est.high, wall])
-    state["evals"] = evals
     settings = {**state["settings"], "eval_every": eval_every, "evaluation_episodes": episodes}
-    return _save_peer(run, folder, state, settings, state["version"])
+    return _save_peer(run, folder, state, evals, state["evals"][-1][2], settings, state["version"])
 
 
 def run_pathzero(run: PeerRun, root: Path, workers: int, options: dict) -> dict:
