@@ -265,7 +265,14 @@ def test_the_population_table_stays_consistent_under_several_processes():
     assert genotypes.min() >= 0 and genotypes.max() < cfg.modules
     fitness = population.fitness.numpy()
     assert np.all(np.isnan(fitness) | ((fitness >= 0) & (fitness < 1)))
-    assert len({g.tobytes() for g in genotypes}) < len(genotypes)  # selection copied winners around
+    # selection copied winners around: the last tournament left its loser a mutated copy of its winner, so some
+    # pair differs in a few genes (Binomial(16, 0.05): P(> 6) ~ 1e-5), where two independent random genotypes
+    # would share at most a few of 16 genes. (Asking for two identical genotypes failed now and then: each copy
+    # stays unmutated only with probability 0.95 ** 16 = 0.44, and later mutations part copies.)
+    flat = genotypes.reshape(len(genotypes), -1)
+    differing = (flat[:, None, :] != flat[None, :, :]).sum(-1)
+    np.fill_diagonal(differing, flat.shape[1])
+    assert differing.min() <= 6
 
 
 def test_a_genotype_overwritten_by_a_tournament_is_not_evaluated_and_gets_a_new_version():
