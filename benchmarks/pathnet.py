@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -126,6 +127,20 @@ def gumbel_goal_lines(summary: dict, costs: dict) -> list[str]:
     return lines
 
 
+def run_dates(root: Path) -> str:
+    """When a matrix's runs started, from the time stamps in its cells' run folders: "2026-12-05" or
+    "2026-12-05 to 2026-12-07"; today's date where no cell names one. A section regenerated later keeps the
+    date of its measurements."""
+    days = set()
+    for path in (root / "cells").glob("*.json"):
+        stamp = re.search(r"__(\d{4})(\d{2})(\d{2})-\d{6}$", json.loads(path.read_text()).get("run_dir") or "")
+        if stamp:
+            days.add("-".join(stamp.groups()))
+    if not days:
+        return dt.date.today().isoformat()
+    return min(days) if len(days) == 1 else f"{min(days)} to {max(days)}"
+
+
 def transfer(args) -> int:
     from benchmarks.bench import machine, read_output, write_section
     from pathzero.agents.transfer import TransferMatrix, matrix_methods, summary_table, task_parameters
@@ -179,7 +194,7 @@ def transfer(args) -> int:
                + (f" {args.flags}" if args.flags else ""))
     body = f"""## PathNet: transfer matrix ({name})
 
-Measured {dt.date.today().isoformat()} on {machine()}. Command: `{command}`;
+Measured {run_dates(root)} (the runs' start dates) on {machine()}. Command: `{command}`;
 then `python -m benchmarks transfer {root} --name {name}`.
 
 {len(data['games'])} games, {data['frames']:,} frames per run, {data['seeds']} seed(s) per cell; grid L, M, N =

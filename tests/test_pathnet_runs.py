@@ -1,5 +1,6 @@
 """PathNet with A3C workers end to end: run folders, resume, transfer with frozen pathways, and the
 transfer matrix command (tiny budgets in frames)."""
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -291,6 +292,7 @@ def test_transfer_matrix_end_to_end_with_seeds_diagonal_and_resume(tmp_path):
     assert written.returncode == 0, written.stderr
     text = doc.read_text()
     assert "<!-- bench:pathnet-transfer-tiny -->" in text and "| pathnet vs independent |" in text
+    assert f"Measured {dt.date.today().isoformat()} (the runs' start dates)" in text
     assert "| pathnet_scratch vs independent |" in text and (doc.parent / "tiny_heatmap_pathnet_vs_independent.png").exists()
     for name in ("heatmap_finetune_vs_independent.png", "heatmap_pathnet_vs_pathnet_scratch.png",
                  "curves/MinAtar-Breakout__MinAtar-Asterix.png", "curves/MinAtar-Breakout__MinAtar-Breakout.png"):
@@ -501,3 +503,16 @@ def test_a_folder_started_before_hard_gumbel_sampling_compares_as_relaxed():
 
     assert comparable_base({})["hard"] is False  # its Gumbel runs played the relaxed network
     assert comparable_base({"hard": True})["hard"] is True
+
+
+def test_a_regenerated_matrix_section_dates_itself_by_its_runs_not_by_today(tmp_path):
+    from benchmarks.pathnet import run_dates
+
+    assert run_dates(tmp_path) == dt.date.today().isoformat()  # no cells: nothing else to go by
+    (tmp_path / "cells").mkdir()
+    for i, stamp in enumerate(("20261207-101500", "20261205-235959", "20261206-000000")):
+        (tmp_path / "cells" / f"c{i}.json").write_text(json.dumps({"run_dir": f"runs/x__{i}/G__pathnet__100{i}__{stamp}"}))
+    assert run_dates(tmp_path) == "2026-12-05 to 2026-12-07"
+    for path in list((tmp_path / "cells").glob("*.json"))[1:]:
+        path.unlink()
+    assert run_dates(tmp_path) in {"2026-12-07", "2026-12-05", "2026-12-06"} and " to " not in run_dates(tmp_path)
