@@ -244,13 +244,14 @@ class PathNet(nn.Module):
         h = heads.embed(x)
         for index, (layer, active) in enumerate(zip(self.grid, layer_modules(pathway) if active is None else active)):
             if self.is_fc_layer(index):
-                total = self.fc_layer([layer[m] for m in active], h.flatten(1))
-                return total / len(active) if self.cfg.combine == "mean" else total
-            total = self.branch_sum([layer[m] for m in active], h)
-            if self.cfg.combine == "mean":
-                total = total / len(active)
-            h = torch.relu(h + total)
+                return self.combined(self.fc_layer([layer[m] for m in active], h.flatten(1)), len(active))
+            h = torch.relu(h + self.combined(self.branch_sum([layer[m] for m in active], h), len(active)))
         return torch.relu(heads.fc(h.flatten(1)))
+
+    def combined(self, total: torch.Tensor, count: float | torch.Tensor) -> torch.Tensor:
+        """A layer's modules combined from their sum: the sum itself, or (GridConfig.combine == "mean") divided by
+        how many modules (or how much weight) it holds."""
+        return total / count if self.cfg.combine == "mean" else total
 
     def is_fc_layer(self, index: int) -> bool:
         """Whether layer `index` of the grid is the fully connected one (GridConfig.fc_in_grid)."""
@@ -323,12 +324,8 @@ class PathNet(nn.Module):
         h = heads.embed(x)
         for index, (layer, w) in enumerate(zip(self.grid, weights)):
             if self.is_fc_layer(index):
-                total = self.fc_layer(list(layer), h.flatten(1), w)
-                return total / w.sum().clamp_min(1e-6) if self.cfg.combine == "mean" else total
-            total = self.weighted_branch_sum(list(layer), w, h)
-            if self.cfg.combine == "mean":
-                total = total / w.sum().clamp_min(1e-6)
-            h = torch.relu(h + total)
+                return self.combined(self.fc_layer(list(layer), h.flatten(1), w), w.sum().clamp_min(1e-6))
+            h = torch.relu(h + self.combined(self.weighted_branch_sum(list(layer), w, h), w.sum().clamp_min(1e-6)))
         return torch.relu(heads.fc(h.flatten(1)))
 
     def weighted_branch_sum(self, modules: list[nn.Module], w: torch.Tensor, h: torch.Tensor) -> torch.Tensor:

@@ -166,6 +166,28 @@ def test_with_the_fc_layer_in_the_grid_a_pathway_is_the_papers_network(kind):
     torch.testing.assert_close(net.soft_features(x, weights, "a"), naive, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("fc_in_grid", [False, True])
+def test_combine_mean_divides_each_layer_by_its_module_count_and_the_relaxed_one_by_its_weight(fc_in_grid):
+    torch.manual_seed(0)
+    net = PathNet("conv", GridConfig(fc_in_grid=fc_in_grid, combine="mean"))
+    net.add_task("a", (4, 10, 10), 3)
+    heads, x = net.heads["a"], torch.rand(3, 4, 10, 10)
+    h = heads.embed(x)
+    for index, (layer, active) in enumerate(zip(net.grid, layer_modules(PATHWAY))):
+        if fc_in_grid and index == 3:
+            naive = sum(torch.relu(layer[m].fc(h.flatten(1))) for m in active) / len(active)
+            break
+        h = torch.relu(h + sum(layer[m].branch(h) for m in active) / len(active))
+    else:
+        naive = torch.relu(heads.fc(h.flatten(1)))
+    torch.testing.assert_close(net.features(x, PATHWAY, "a"), naive, rtol=1e-5, atol=1e-4)
+    # relaxed weights twice the one-hot ones: the mean divides by the weight, so the features are the same
+    weights = torch.zeros(4, 10)
+    for layer, active in enumerate(layer_modules(PATHWAY)):
+        weights[layer, active] = 2.0
+    torch.testing.assert_close(net.soft_features(x, weights, "a"), naive, rtol=1e-5, atol=1e-4)
+
+
 def test_a_task_whose_features_do_not_fit_the_grids_fc_layer_is_refused():
     net = PathNet("conv", GridConfig(fc_in_grid=True))
     net.add_task("a", (4, 10, 10), 3)
