@@ -2,6 +2,7 @@
 transfer matrix command (tiny budgets in frames)."""
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -292,7 +293,9 @@ def test_transfer_matrix_end_to_end_with_seeds_diagonal_and_resume(tmp_path):
     assert written.returncode == 0, written.stderr
     text = doc.read_text()
     assert "<!-- bench:pathnet-transfer-tiny -->" in text and "| pathnet vs independent |" in text
-    assert f"Measured {dt.date.today().isoformat()} (the runs' start dates)" in text
+    from benchmarks.pathnet import run_dates
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", run_dates(tmp_path))  # the runs of one day
+    assert f"Measured {run_dates(tmp_path)} (the runs' start dates)" in text
     assert "| pathnet_scratch vs independent |" in text and (doc.parent / "tiny_heatmap_pathnet_vs_independent.png").exists()
     for name in ("heatmap_finetune_vs_independent.png", "heatmap_pathnet_vs_pathnet_scratch.png",
                  "curves/MinAtar-Breakout__MinAtar-Asterix.png", "curves/MinAtar-Breakout__MinAtar-Breakout.png"):
